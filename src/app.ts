@@ -1,0 +1,129 @@
+// Process lifecycle shared by the server and the worker-only entry: choose the database, migrate,
+// start what this process runs, and tear it all down in reverse order, within a bound.
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Runner } from 'graphile-worker';
+import type pg from 'pg';
+import type { Config } from './config.js';
+import { assertReachable, createPool, createPrisma, type PrismaClient } from './db/client.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { StartupError, explainConnectionError } from './db/errors.js';
+import { applyMigrations } from './db/migrate.js';
+import { createHttpServer } from './http.js';
+import { startWorker } from './jobs/runner.js';
+import { logger } from './logger.js';
+
+export interface App {
+  config: Config;
+  databaseUrl: string;
+  pool: pg.Pool;
+  prisma: PrismaClient;
+  /** The HTTP port actually bound (PORT=0 picks a free one), when this process serves HTTP. */
+  port: number | undefined;
+  workerRunning(): boolean;
+  stop(reason?: string): Promise<void>;
+}
+
+export interface AppOptions {
+  http: boolean;
+  worker: boolean;
+}
+
+export async function startApp(config: Config, options: AppOptions): Promise<App> {
+  const cleanup: Array<() => Promise<void>> = [];
+  const runCleanup = async (): Promise<void> => {
+    for (const step of cleanup.reverse()) await step().catch((error) => logger.warn({ err: String(error) }, 'shutdown step failed'));
+  };
+
+  try {
+    let databaseUrl: string;
+    if (config.databaseUrl) {
+      databaseUrl = config.databaseUrl;
+      await assertReachable(databaseUrl);
+    } else {
+      const embedded: EmbeddedDatabase = await startEmbeddedPostgres(config.embedded);
+      cleanup.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+    }
+
+    const { applied } = await applyMigrations(databaseUrl).catch((error: unknown) => {
+      if (error instanceof StartupError) throw error;
+      const code = (error as { code?: string } | null)?.code;
+      if (code && /^(E[A-Z]+|28|3D)/.test(code)) throw explainConnectionError(databaseUrl, error);
+      throw new StartupError(`Database migration failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
+
+    const pool = createPool(databaseUrl);
+    cleanup.push(() => pool.end());
+    const prisma = createPrisma(pool);
+    cleanup.push(() => prisma.$disconnect());
+
+    let runner: Runner | undefined;
+    if (options.worker) {
+      runner = await startWorker({ config, pool, prisma });
+      const started = runner;
+      cleanup.push(() => stopWithin(started.stop(), config.shutdownTimeoutMs, 'worker did not finish its running jobs in time'));
+    }
+
+    let server: http.Server | undefined;
+    let port: number | undefined;
+    if (options.http) {
+      server = createHttpServer({ config, pool, prisma, workerRunning: () => runner !== undefined });
+      port = await listen(server, config.host, config.port);
+      const started = server;
+      cleanup.push(() => closeServer(started, Math.min(5000, config.shutdownTimeoutMs)));
+      logger.info({ url: `http://localhost:${port}/graphql` }, 'cloud-ops listening (GraphiQL at /graphql, health at /api/health)');
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      databaseUrl,
+      pool,
+      prisma,
+      port,
+      workerRunning: () => runner !== undefined && stopping === undefined,
+      stop: (reason = 'stop requested') => {
+        stopping ??= (async () => {
+          logger.info({ reason }, 'shutting down');
+          await runCleanup();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await runCleanup();
+    throw error;
+  }
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      if (error.code === 'EADDRINUSE') reject(new StartupError(`Port ${port} is already in use: set PORT to a free port or stop the other process.`));
+      else if (error.code === 'EACCES') reject(new StartupError(`Not allowed to listen on port ${port}: choose a port above 1024 with PORT.`));
+      else reject(error);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stop accepting, let in-flight requests finish, then cut what is left (SSE streams never end on their own). */
+async function closeServer(server: http.Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(timer);
+}
+
+async function stopWithin(promise: Promise<void>, ms: number, message: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(() => (logger.warn(message), resolve()), ms)))]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,200 @@
+// Every environment variable the service reads is parsed and validated here, in one place.
+// Startup fails with the whole list of problems at once, so an operator fixes them in one go.
+import path from 'node:path';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type JwtAlgorithm = 'HS512' | 'HS384' | 'HS256';
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  host: string;
+  port: number;
+  /** Absent: an embedded PostgreSQL is started in embedded.dataDir. */
+  databaseUrl: string | undefined;
+  embedded: { dataDir: string; port: number };
+  worker: { enabled: boolean; concurrency: number };
+  shutdownTimeoutMs: number;
+  digitalocean: {
+    token: string | undefined;
+    apiUrl: string;
+    accountId: string;
+    timeoutMs: number;
+    maxRequestsPerMinute: number;
+  };
+  sync: {
+    fastDroplets: boolean;
+    fallbackProjectId: string | undefined;
+    fallbackTenantId: string | undefined;
+  };
+  jwt: {
+    secret: string | undefined;
+    issuer: string;
+    audience: string | undefined;
+    algorithms: JwtAlgorithm[];
+    rolesClaim: string;
+    tenantClaim: string;
+    adminRole: string;
+    clockToleranceSeconds: number;
+  };
+  graphql: {
+    introspection: boolean;
+    maxDepth: number;
+    maxAliases: number;
+    maxTokens: number;
+    maxCost: number;
+    maxBodyBytes: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the environment; collects every problem instead of stopping at the first. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = read(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  };
+
+  const httpUrl = (name: string, fallback: string): string => {
+    const raw = read(name) ?? fallback;
+    try {
+      const url = new URL(raw);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+      return raw.replace(/\/+$/, '');
+    } catch {
+      problems.push(`${name} must be an http(s) URL (got "${raw}")`);
+      return fallback;
+    }
+  };
+
+  const nodeEnvRaw = read('NODE_ENV') ?? 'development';
+  let nodeEnv: NodeEnv = 'development';
+  if (nodeEnvRaw === 'development' || nodeEnvRaw === 'production' || nodeEnvRaw === 'test') nodeEnv = nodeEnvRaw;
+  else problems.push(`NODE_ENV must be development, production or test (got "${nodeEnvRaw}")`);
+
+  const databaseUrl = read('DATABASE_URL');
+  if (databaseUrl !== undefined) {
+    const problem = checkPostgresUrl(databaseUrl);
+    if (problem) problems.push(`DATABASE_URL ${problem}`);
+  }
+
+  const algorithmsRaw = (read('JWT_ALGORITHMS') ?? 'HS512').split(',').map((a) => a.trim()).filter(Boolean);
+  const algorithms: JwtAlgorithm[] = [];
+  for (const alg of algorithmsRaw) {
+    if (alg === 'HS512' || alg === 'HS384' || alg === 'HS256') algorithms.push(alg);
+    else problems.push(`JWT_ALGORITHMS may contain only HS512, HS384, HS256 (got "${alg}")`);
+  }
+  if (algorithmsRaw.length === 0) problems.push('JWT_ALGORITHMS must name at least one algorithm');
+
+  const jwtSecret = read('JWT_SECRET');
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
+    problems.push('JWT_SECRET must be at least 32 bytes long');
+  }
+  if (jwtSecret === undefined && nodeEnv === 'production') {
+    problems.push('JWT_SECRET is required in production (the shared secret of the identity service)');
+  }
+
+  const config: Config = {
+    nodeEnv,
+    host: read('HOST') ?? '0.0.0.0',
+    port: int('PORT', 4005, 0, 65535),
+    databaseUrl,
+    embedded: {
+      dataDir: path.resolve(read('EMBEDDED_PG_DATA_DIR') ?? '.data/postgres'),
+      port: int('EMBEDDED_PG_PORT', 54329, 1024, 65535),
+    },
+    worker: {
+      enabled: bool('RUN_WORKER', true),
+      concurrency: int('WORKER_CONCURRENCY', 4, 1, 64),
+    },
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 15000, 100, 600000),
+    digitalocean: {
+      token: read('DIGITALOCEAN_TOKEN'),
+      apiUrl: httpUrl('DIGITALOCEAN_API_URL', 'https://api.digitalocean.com'),
+      accountId: read('DIGITALOCEAN_ACCOUNT_ID') ?? 'default',
+      timeoutMs: int('DIGITALOCEAN_TIMEOUT_MS', 30000, 100, 600000),
+      maxRequestsPerMinute: int('DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE', 200, 1, 100000),
+    },
+    sync: {
+      fastDroplets: bool('SYNC_FAST_DROPLETS', false),
+      fallbackProjectId: read('SYNC_FALLBACK_PROJECT_ID'),
+      fallbackTenantId: read('SYNC_FALLBACK_TENANT_ID'),
+    },
+    jwt: {
+      secret: jwtSecret,
+      issuer: read('JWT_ISSUER') ?? 'arcadia',
+      audience: read('JWT_AUDIENCE'),
+      algorithms: algorithms.length > 0 ? algorithms : ['HS512'],
+      rolesClaim: read('JWT_ROLES_CLAIM') ?? 'roles',
+      tenantClaim: read('JWT_TENANT_CLAIM') ?? 'tenant_id',
+      adminRole: read('JWT_ADMIN_ROLE') ?? 'platform_admin',
+      clockToleranceSeconds: int('JWT_CLOCK_TOLERANCE_SECONDS', 30, 0, 600),
+    },
+    graphql: {
+      introspection: bool('GRAPHQL_INTROSPECTION', true),
+      maxDepth: int('GRAPHQL_MAX_DEPTH', 10, 2, 100),
+      maxAliases: int('GRAPHQL_MAX_ALIASES', 15, 1, 1000),
+      maxTokens: int('GRAPHQL_MAX_TOKENS', 2000, 50, 100000),
+      maxCost: int('GRAPHQL_MAX_COST', 5000, 10, 1000000),
+      maxBodyBytes: int('GRAPHQL_MAX_BODY_BYTES', 100_000, 1000, 10_000_000),
+    },
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Returns what is wrong with a Postgres URL, without ever echoing its password. */
+export function checkPostgresUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a valid URL (expected postgresql://user:password@host:port/database)';
+  }
+  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
+    return `must start with postgresql:// (got "${url.protocol}//")`;
+  }
+  if (!url.hostname && !url.searchParams.get('host')) return 'has no host';
+  if (url.pathname.replace(/^\//, '') === '') return 'names no database (add /<database> after the host)';
+  return undefined;
+}
+
+/** host:port/database of a Postgres URL, safe to print: never the password. */
+export function describePostgresUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    const user = url.username ? `${decodeURIComponent(url.username)}@` : '';
+    return `${user}${url.hostname || url.searchParams.get('host') || 'localhost'}:${url.port || '5432'}${url.pathname}`;
+  } catch {
+    return '(unparseable URL)';
+  }
+}

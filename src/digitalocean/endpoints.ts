@@ -1,0 +1,126 @@
+/**
+ * Every DigitalOcean endpoint cloud-ops reads, declared once: path, list key, item identity, item transform.
+ * The client (client.ts) turns these into typed functions; the sync engine can also walk them generically.
+ */
+import {
+  DATABASE_SECRET_FIELDS,
+  type App,
+  type BillingHistoryEntry,
+  type DatabaseCluster,
+  type Domain,
+  type Droplet,
+  type Firewall,
+  type InvoiceItem,
+  type InvoiceListItem,
+  type KubernetesCluster,
+  type LoadBalancer,
+  type Project,
+  type ProjectResource,
+  type ReservedIp,
+  type ReservedIpv6,
+  type Snapshot,
+  type Volume,
+} from './types.js';
+import type { ListSpec } from './pagination.js';
+
+const byId = (item: { id: string | number }): string => String(item.id);
+
+export const droplets: ListSpec<Droplet> = { path: '/v2/droplets', key: 'droplets', idOf: byId };
+export const volumes: ListSpec<Volume> = { path: '/v2/volumes', key: 'volumes', idOf: byId };
+
+export function snapshots(resourceType?: 'droplet' | 'volume'): ListSpec<Snapshot> {
+  return {
+    path: '/v2/snapshots',
+    key: 'snapshots',
+    idOf: byId,
+    ...(resourceType && { query: { resource_type: resourceType } }),
+  };
+}
+
+export const reservedIps: ListSpec<ReservedIp> = { path: '/v2/reserved_ips', key: 'reserved_ips', idOf: (ip) => ip.ip };
+/** The legacy name of the same list, used only when /v2/reserved_ips is unavailable. */
+export const floatingIps: ListSpec<ReservedIp> = { path: '/v2/floating_ips', key: 'floating_ips', idOf: (ip) => ip.ip };
+export const reservedIpv6s: ListSpec<ReservedIpv6> = { path: '/v2/reserved_ipv6', key: 'reserved_ipv6s', idOf: (ip) => ip.ip };
+export const firewalls: ListSpec<Firewall> = { path: '/v2/firewalls', key: 'firewalls', idOf: byId };
+export const loadBalancers: ListSpec<LoadBalancer> = { path: '/v2/load_balancers', key: 'load_balancers', idOf: byId };
+export const domains: ListSpec<Domain> = { path: '/v2/domains', key: 'domains', idOf: (d) => d.name };
+export const projects: ListSpec<Project> = { path: '/v2/projects', key: 'projects', idOf: byId };
+
+/** Members of a project; `'default'` gives `/v2/projects/default/resources`. */
+export function projectResources(projectId: string | 'default'): ListSpec<ProjectResource> {
+  return { path: `/v2/projects/${encodeURIComponent(projectId)}/resources`, key: 'resources', idOf: (r) => r.urn };
+}
+
+/** Unpaginated; every cluster goes through `stripDatabaseSecrets` before anyone sees it. */
+export const databases: ListSpec<DatabaseCluster> = {
+  path: '/v2/databases',
+  key: 'databases',
+  idOf: byId,
+  paginated: false,
+  map: stripDatabaseSecrets,
+};
+export const kubernetesClusters: ListSpec<KubernetesCluster> = {
+  path: '/v2/kubernetes/clusters',
+  key: 'kubernetes_clusters',
+  idOf: byId,
+};
+export const apps: ListSpec<App> = { path: '/v2/apps', key: 'apps', idOf: byId, query: { with_projects: 'true' } };
+
+/** Billing history entries have no id: the natural key is (date, type, amount, description, invoice_uuid). */
+export const billingHistory: ListSpec<BillingHistoryEntry> = {
+  path: '/v2/customers/my/billing_history',
+  key: 'billing_history',
+  idOf: (e) => JSON.stringify([e.date, e.type, e.amount, e.description, e.invoice_uuid ?? null]),
+};
+export const invoices: ListSpec<InvoiceListItem> = {
+  path: '/v2/customers/my/invoices',
+  key: 'invoices',
+  idOf: (i) => i.invoice_uuid,
+};
+
+/** Line items of one invoice (`'preview'` = month to date). No id: identity is the whole item. */
+export function invoiceItems(invoiceUuid: string): ListSpec<InvoiceItem> {
+  return { path: `/v2/customers/my/invoices/${encodeURIComponent(invoiceUuid)}`, key: 'invoice_items' };
+}
+
+export const invoiceSummaryPath = (invoiceUuid: string): string =>
+  `/v2/customers/my/invoices/${encodeURIComponent(invoiceUuid)}/summary`;
+export const invoiceCsvPath = (invoiceUuid: string): string =>
+  `/v2/customers/my/invoices/${encodeURIComponent(invoiceUuid)}/csv`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Database credentials
+
+const SECRET_FIELDS = new Set<string>(DATABASE_SECRET_FIELDS);
+const SECRET_SEGMENTS = new Set(['password', 'passwd', 'pwd', 'uri', 'secret', 'token', 'key', 'cert', 'credentials']);
+const URI_WITH_USERINFO = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*@/i;
+
+function isSecretKey(key: string): boolean {
+  const lower = key.toLowerCase();
+  if (SECRET_FIELDS.has(lower) || lower.endsWith('connection') || lower.includes('password') || lower.includes('passwd')) {
+    return true;
+  }
+  return lower.split(/[_\-.]/).some((segment) => SECRET_SEGMENTS.has(segment));
+}
+
+function scrub(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(scrub);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (isSecretKey(key)) continue;
+    if (typeof child === 'string' && URI_WITH_USERINFO.test(child)) continue;
+    out[key] = scrub(child);
+  }
+  return out;
+}
+
+/**
+ * A database cluster without credentials: drops `connection`, `private_connection`, `standby_connection`,
+ * `standby_private_connection`, every other `*connection`, `users` (they carry passwords and access keys),
+ * `metrics_endpoints`, and, at any depth, every field named like a password/uri/secret/token/key/cert or holding a
+ * URI with user info. Returns a new object; the raw one is left for the garbage collector.
+ */
+export function stripDatabaseSecrets(raw: unknown): DatabaseCluster {
+  return scrub(raw) as DatabaseCluster;
+}

@@ -1,0 +1,38 @@
+// Shared by the entry points: load config, start, and handle signals so that nothing is left behind.
+import { existsSync } from 'node:fs';
+import { ConfigError, loadConfig } from './config.js';
+import { StartupError } from './db/errors.js';
+import { startApp, type App, type AppOptions } from './app.js';
+import { logger } from './logger.js';
+
+export async function main(options: (config: ReturnType<typeof loadConfig>) => AppOptions): Promise<App | undefined> {
+  let app: App | undefined;
+  let signals = 0;
+  const shutdown = (signal: string): void => {
+    signals += 1;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: finishing shutdown faster');
+      return;
+    }
+    const stop = app ? app.stop(signal) : Promise.resolve();
+    void stop.then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  try {
+    // A local .env is honoured; variables already in the environment win.
+    if (existsSync('.env')) process.loadEnvFile('.env');
+    const config = loadConfig();
+    app = await startApp(config, options(config));
+    return app;
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof StartupError) {
+      // One clear line (or the list of config problems), no stack: the message says what to fix.
+      process.stderr.write(`cloud-ops: ${error.message}\n`);
+    } else {
+      logger.fatal({ err: error }, 'startup failed');
+    }
+    process.exit(1);
+  }
+}

@@ -1,0 +1,4 @@
+// HTTP entry: GraphQL + health, and the job worker too unless RUN_WORKER=false.
+import { main } from './main.js';
+
+await main((config) => ({ http: true, worker: config.worker.enabled }));

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describePostgresUrl, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('gives working defaults for a fresh machine', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(4005);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.embedded.dataDir).toMatch(/\.data\/postgres$/);
+    expect(config.worker.enabled).toBe(true);
+    expect(config.digitalocean.apiUrl).toBe('https://api.digitalocean.com');
+    expect(config.jwt).toMatchObject({ issuer: 'arcadia', algorithms: ['HS512'], rolesClaim: 'roles', adminRole: 'platform_admin' });
+  });
+
+  it('reports every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://root:hunter2@db/x',
+        DIGITALOCEAN_API_URL: 'ftp://x',
+        RUN_WORKER: 'perhaps',
+        JWT_ALGORITHMS: 'HS512,none',
+        JWT_SECRET: 'short',
+        NODE_ENV: 'staging',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(7);
+    expect(problems.join('\n')).toMatch(/PORT.*DATABASE_URL.*JWT_ALGORITHMS.*JWT_SECRET/s);
+    // The message never echoes a password from a URL.
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+
+  it('requires a JWT secret in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET is required/);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).jwt.secret).toHaveLength(32);
+  });
+
+  it('describes a database URL without its password', () => {
+    expect(describePostgresUrl('postgresql://app:s3cr3t@db.internal:6543/cloudops')).toBe('app@db.internal:6543/cloudops');
+  });
+});

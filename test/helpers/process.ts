@@ -1,0 +1,79 @@
+// Runs an entry point (src/server.ts, src/worker.ts, ...) as a real child process, as a user would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  output(): string;
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function spawnEntry(entry: string, env: Record<string, string | undefined>): ServiceProcess {
+  const cleanEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env })) {
+    if (value !== undefined) cleanEnv[key] = value;
+  }
+  // These would otherwise leak from the test runner's own environment into the service.
+  for (const key of ['DATABASE_URL', 'TEST_DATABASE_URL', 'NODE_ENV', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID']) {
+    if (!(key in env)) delete cleanEnv[key];
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+  return {
+    child,
+    output: () => output,
+    exited,
+    async waitForOutput(pattern, timeoutMs = 60_000) {
+      const started = Date.now();
+      while (!pattern.test(output)) {
+        if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${pattern}:\n${output}`);
+        if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${pattern}:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop(signal = 'SIGINT') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForHealthy(port: number, timeoutMs = 60_000): Promise<Response> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/api/health`);
+      if (response.status === 200) return response;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`no healthy /api/health on ${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,63 @@
+// The service as its users see it: a real process, on a real database, over real HTTP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { freePort, spawnEntry, waitForHealthy, type ServiceProcess } from './helpers/process.js';
+
+describe('server', () => {
+  let db: TestDatabase;
+  let service: ServiceProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    port = await freePort();
+    service = spawnEntry('src/server.ts', { DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1' });
+    await waitForHealthy(port);
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await db?.drop();
+  });
+
+  it('answers /api/health with service, version, database and worker state', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/api/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      service: 'cloud-ops',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      status: 'ok',
+      database: { reachable: true },
+      worker: { enabled: true, running: true },
+    });
+  });
+
+  it('serves GraphiQL to a browser and GraphQL to a client', async () => {
+    const page = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/graphiql/i);
+
+    const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ serviceVersion }' }),
+    });
+    expect(await response.json()).toEqual({ data: { serviceVersion: expect.any(String) } });
+  });
+
+  it('logs JSON lines without secrets', () => {
+    const lines = service.output().trim().split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    const password = new URL(db.url).password;
+    if (password) expect(service.output()).not.toContain(password);
+  });
+
+  it('reports 503 when the database goes away, and stops cleanly on SIGTERM', async () => {
+    await db.drop();
+    const response = await fetch(`http://127.0.0.1:${port}/api/health`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ status: 'degraded', database: { reachable: false } });
+    expect(await service.stop('SIGTERM')).toBe(0);
+  });
+});
