@@ -286,6 +286,19 @@ async function runCliCommand(command, datasource) {
 
 let wasmModule;
 
+// The engine's Rust panic hook stores the panic message here before trapping (the Prisma CLI
+// defines the same global for its own wasm modules); toRpcError reports it.
+const panicRegistry = {
+  message: '',
+  get() {
+    return this.message;
+  },
+  set_message(message) {
+    this.message = `RuntimeError: ${message}`;
+  },
+};
+globalThis.PRISMA_WASM_PANIC_REGISTRY = panicRegistry;
+
 async function loadEngineModule() {
   if (wasmModule) return wasmModule;
   // schema_engine.js imports the .wasm as an ES module, which Node 20 cannot do; instantiate by hand.
@@ -433,9 +446,22 @@ function toRpcError(error, factory) {
     if (registered?.error) e = registered.error;
   }
   const isPanic = e instanceof WebAssembly.RuntimeError || e?.name === 'RuntimeError';
-  const message = redact(e?.message ?? String(e));
+  let message = redact(isPanic && panicRegistry.message ? panicRegistry.message : (e?.message ?? String(e)));
+  if (isPanic) panicRegistry.message = '';
+  let code = typeof e?.code === 'string' && /^P\d{4}$/.test(e.code) ? e.code : undefined;
+  // A migration script that fails on the main database: the wasm engine reports a bare "external
+  // connector error" with a trace; word it like the native engine's P3018.
+  const failed = /apply_migration::apply_script\s+with migration_name="([^"]+)"/.exec(message);
+  if (!code && failed) {
+    const dbError = /Error querying the database: ([^\n]*)/.exec(message)?.[1] ?? message.split('\n')[0];
+    code = 'P3018';
+    message =
+      'A migration failed to apply. New migrations cannot be applied before the error is recovered from. ' +
+      'Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n\n' +
+      `Migration name: ${failed[1]}\n\nDatabase error:\n${dbError}\n`;
+  }
   const data = { is_panic: isPanic, message, meta: e?.meta ?? null };
-  if (typeof e?.code === 'string' && /^P\d{4}$/.test(e.code)) data.error_code = e.code;
+  if (code) data.error_code = code;
   if (isPanic) data.error = { message };
   return { code: RPC_ERROR_CODE, message: 'An error happened. Check the data field for details.', data };
 }

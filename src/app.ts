@@ -88,6 +88,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         stopping ??= (async () => {
           logger.info({ reason }, 'shutting down');
           await runCleanup();
+          logger.info('stopped');
         })();
         return stopping;
       },

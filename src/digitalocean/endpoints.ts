@@ -66,11 +66,13 @@ export const kubernetesClusters: ListSpec<KubernetesCluster> = {
 };
 export const apps: ListSpec<App> = { path: '/v2/apps', key: 'apps', idOf: byId, query: { with_projects: 'true' } };
 
-/** Billing history entries have no id: the natural key is (date, type, amount, description, invoice_uuid). */
+/**
+ * Billing history entries have no id. Two identical entries (same date, type, amount, description) can both be real,
+ * so the walk does not de-duplicate them; the billing ingest keys them.
+ */
 export const billingHistory: ListSpec<BillingHistoryEntry> = {
   path: '/v2/customers/my/billing_history',
   key: 'billing_history',
-  idOf: (e) => JSON.stringify([e.date, e.type, e.amount, e.description, e.invoice_uuid ?? null]),
 };
 export const invoices: ListSpec<InvoiceListItem> = {
   path: '/v2/customers/my/invoices',
@@ -78,7 +80,7 @@ export const invoices: ListSpec<InvoiceListItem> = {
   idOf: (i) => i.invoice_uuid,
 };
 
-/** Line items of one invoice (`'preview'` = month to date). No id: identity is the whole item. */
+/** Line items of one invoice (`'preview'` = month to date). No id, and identical lines can both be real: no de-duplication. */
 export function invoiceItems(invoiceUuid: string): ListSpec<InvoiceItem> {
   return { path: `/v2/customers/my/invoices/${encodeURIComponent(invoiceUuid)}`, key: 'invoice_items' };
 }

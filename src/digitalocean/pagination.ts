@@ -16,8 +16,10 @@
  * - the hard cap of `maxPages` pages is reached while the server still offers `next`;
  * - an unpaginated endpoint (`/v2/databases`) unexpectedly offers `next`.
  * Items that reappear on a later page (offset drift when resources are created during the walk) are dropped and
- * counted in `duplicates`; that alone does not make the listing incomplete.
+ * counted in `duplicates`; that alone does not make the listing incomplete. (Only for lists whose items have an id;
+ * see `ListSpec.idOf`.)
  */
+import { createHash } from 'node:crypto';
 import { DigitalOceanError, type ListingProgress } from './errors.js';
 import type { CallCounter, QueryParams, Transport } from './transport.js';
 
@@ -89,7 +91,11 @@ export interface ListSpec<T> {
   key: string;
   /** Extra query parameters (filters). */
   query?: QueryParams;
-  /** Identity of an item, for repeated-page and duplicate detection. Default: the JSON of the item. */
+  /**
+   * Identity of an item, for repeated-page and duplicate detection. Lists without an id (invoice items, billing
+   * history: two identical lines can both be real money) leave it out: their items are never de-duplicated, and a
+   * repeated page is recognised by the page's whole content instead.
+   */
   idOf?: (item: T) => string;
   /** False for endpoints that return everything at once and take no page params (`/v2/databases`). */
   paginated?: boolean;
@@ -142,9 +148,10 @@ export async function walkList<T>(
   const collect = options.collect ?? true;
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   const paginated = spec.paginated ?? true;
-  const idOf = spec.idOf ?? ((item: T) => JSON.stringify(item));
+  const idOf = spec.idOf;
   const items: T[] = [];
   const seen = new Set<string>();
+  const seenPages = new Set<string>();
   let pages = 0;
   let count = 0;
   let duplicates = 0;
@@ -156,7 +163,9 @@ export async function walkList<T>(
     const listing: Listing<T> = { items, complete: reason === undefined, pages, apiCalls: counter.apiCalls, count, duplicates };
     if (reason !== undefined) listing.incompleteReason = reason;
     if (total !== undefined) listing.total = total;
-    if (reason !== undefined) {
+    if (reason === undefined) {
+      transport.logger.debug({ path: spec.path, pages, count, total, apiCalls: counter.apiCalls }, 'digitalocean: listing complete');
+    } else {
       transport.logger.warn(
         { path: spec.path, pages, count, total, apiCalls: counter.apiCalls, reason },
         'digitalocean: listing incomplete',
@@ -210,12 +219,22 @@ export async function walkList<T>(
     if (pageTotal !== undefined) total = pageTotal;
     if (pageSize === undefined && pageItems.length > 0) pageSize = pageItems.length;
 
-    const fresh: T[] = [];
-    for (const item of pageItems) {
-      const id = idOf(item);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      fresh.push(item);
+    let fresh: T[];
+    if (idOf) {
+      fresh = [];
+      for (const item of pageItems) {
+        const id = idOf(item);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        fresh.push(item);
+      }
+    } else {
+      fresh = pageItems;
+      if (pageItems.length > 0) {
+        const fingerprint = createHash('sha1').update(JSON.stringify(pageItems)).digest('base64');
+        if (seenPages.has(fingerprint)) fresh = [];
+        seenPages.add(fingerprint);
+      }
     }
     if (pageItems.length > 0 && fresh.length === 0) {
       return finish(`page ${page} repeated ${pageItems.length} items already received (server repeated a page)`);

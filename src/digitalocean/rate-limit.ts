@@ -128,6 +128,7 @@ export function readRateLimitHeaders(headers: Headers, now: number): RateLimitSn
  */
 export class ServerRateGate {
   #last: RateLimitSnapshot | undefined;
+  #holdUntil = 0;
   readonly #reserve: number;
   readonly #maxWaitMs: number;
   readonly #clock: Clock;
@@ -160,11 +161,19 @@ export class ServerRateGate {
     return wait > 0 ? Math.min(wait, this.#maxWaitMs) : 0;
   }
 
-  /** Waits if needed; consumes the reading so that concurrent callers don't all re-wait on the same stale header. */
+  /**
+   * Waits if needed. The reading is consumed and turned into a hold that every concurrent caller honours, so one low
+   * `ratelimit-remaining` pauses all requests until the reset instant, but is not waited for twice.
+   */
   async wait(signal?: AbortSignal): Promise<number> {
-    const ms = this.delayMs();
+    const now = this.#clock.now();
+    const delay = this.delayMs();
+    if (delay > 0) {
+      this.#holdUntil = Math.max(this.#holdUntil, now + delay);
+      this.#last = undefined;
+    }
+    const ms = this.#holdUntil - now;
     if (ms <= 0) return 0;
-    this.#last = undefined;
     await this.#clock.sleep(ms, signal);
     return ms;
   }

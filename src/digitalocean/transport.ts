@@ -240,8 +240,9 @@ export function createTransport(options: TransportOptions): Transport {
   }
 
   async function pace(signal?: AbortSignal): Promise<void> {
-    const waitedLimiter = await limiter.acquire(signal);
+    // Gate first: the limiter stamps the instant it grants, which must be the instant the request leaves.
     const waitedGate = await gate.wait(signal);
+    const waitedLimiter = await limiter.acquire(signal);
     const waited = waitedLimiter + waitedGate;
     if (waited > 0) {
       stats.pacedWaits++;
@@ -433,7 +434,7 @@ export function createTransport(options: TransportOptions): Transport {
       attempt.disarm();
       const endpoint = endpointOf(path, req.query);
       const body = response.body;
-      const stream = body ? webToNodeStream(body, attempt, endpoint, attempts) : Readable.from([]);
+      const stream = body ? webToNodeStream(body, attempt, endpoint, attempts, req) : Readable.from([]);
       const requestId = response.headers.get('x-request-id') ?? undefined;
       const contentType = response.headers.get('content-type') ?? undefined;
       const contentDisposition = response.headers.get('content-disposition') ?? undefined;
@@ -458,6 +459,7 @@ export function createTransport(options: TransportOptions): Transport {
     attempt: Attempt,
     endpoint: string,
     attempts: number,
+    req: RequestOptions,
   ): Readable {
     const reader = body.getReader();
     return new Readable({
@@ -473,10 +475,11 @@ export function createTransport(options: TransportOptions): Transport {
           (error: unknown) => {
             attempt.disarm();
             const timedOut = attempt.timedOut();
-            const code = timedOut ? undefined : networkCode(error);
+            const aborted = !timedOut && req.signal?.aborted === true;
+            const code = timedOut || aborted ? undefined : networkCode(error);
             this.destroy(
               new DigitalOceanError({
-                kind: timedOut ? 'timeout' : 'network',
+                kind: timedOut ? 'timeout' : aborted ? 'aborted' : 'network',
                 method: 'GET',
                 endpoint,
                 attempts,
