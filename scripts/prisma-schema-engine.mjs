@@ -12,7 +12,8 @@
 // The work is delegated to @prisma/schema-engine-wasm (the same Rust engine compiled to
 // WebAssembly) talking to Postgres through @prisma/adapter-pg. Four traps in adapter-pg 7.10 are
 // worked around here (search for TRAP):
-//   (a) it rejects Postgres' internal "char" type (OID 18) that the engine's catalog queries return;
+//   (a) it rejects Postgres' internal "char" type (OID 18) that the engine's catalog queries return
+//       (and the engine wants those columns typed as chars, not text: see patchQueryable);
 //   (b) its connectToShadowDb() connects to the MAIN database (pg lets the connection string win
 //       over `database`), so the engine would diff against, and apply migrations to, the main db;
 //   (c) its executeScript() splits scripts on every `;`, breaking `$$` bodies and string literals;
@@ -32,7 +33,7 @@ const require = createRequire(import.meta.url);
 const adapterPgEntry = require.resolve('@prisma/adapter-pg');
 const requireFromAdapter = createRequire(adapterPgEntry);
 const { PrismaPg } = require('@prisma/adapter-pg');
-const { bindMigrationAwareSqlAdapterFactory } = requireFromAdapter('@prisma/driver-adapter-utils');
+const { bindMigrationAwareSqlAdapterFactory, ColumnTypeEnum } = requireFromAdapter('@prisma/driver-adapter-utils');
 const pg = requireFromAdapter('pg');
 
 const ENGINE_DIR = dirname(require.resolve('@prisma/schema-engine-wasm'));
@@ -322,18 +323,39 @@ function engineHash() {
 
 // TRAP (a): adapter-pg maps result columns by type OID and throws on OID 18, Postgres' internal
 // one-byte "char" (pg_class.relkind, pg_constraint.contype, ...), which the engine's catalog
-// queries select. Its values come back from pg as strings, so report the column as text.
+// queries select. pg returns its values as strings. Reporting the column as text (OID 25) gets past
+// the adapter, but the engine reads these columns as chars and panics on a text value as soon as a
+// row is returned ("Getting constraint_type ... as char failed"; seen on PostgreSQL 18, whose
+// NOT NULL constraints are pg_constraint rows). So the column is let through as text and then
+// typed as the adapter protocol's Character column, which the engine reads as a char.
+const CHAR_OID = 18;
 const TEXT_OID = 25;
-const REPORT_AS_TEXT = new Set([18]);
+const CHAR_COLUMNS = Symbol('charColumns');
 
 function patchQueryable(queryable) {
   const performIO = queryable.performIO;
   queryable.performIO = async function patchedPerformIO(query) {
     const result = await performIO.call(this, query);
-    for (const field of result?.fields ?? []) {
-      if (REPORT_AS_TEXT.has(field.dataTypeID)) field.dataTypeID = TEXT_OID;
-    }
+    const charColumns = [];
+    (result?.fields ?? []).forEach((field, index) => {
+      if (field.dataTypeID === CHAR_OID) {
+        field.dataTypeID = TEXT_OID;
+        charColumns.push(index);
+      }
+    });
+    // queryRaw returns this very rows array: it carries the char columns' positions to it.
+    if (charColumns.length > 0 && Array.isArray(result.rows)) result.rows[CHAR_COLUMNS] = charColumns;
     return result;
+  };
+  const queryRaw = queryable.queryRaw;
+  queryable.queryRaw = async function patchedQueryRaw(query) {
+    const resultSet = await queryRaw.call(this, query);
+    const charColumns = resultSet?.rows?.[CHAR_COLUMNS];
+    if (charColumns) {
+      delete resultSet.rows[CHAR_COLUMNS];
+      for (const index of charColumns) resultSet.columnTypes[index] = ColumnTypeEnum.Character;
+    }
+    return resultSet;
   };
   return queryable;
 }
@@ -578,8 +600,22 @@ async function serveRpc(args) {
 
   let queue = Promise.resolve();
   let inFlight = 0;
+  let currentRequest;
+  // A Rust panic can surface as an exception thrown from a wasm callback rather than as a rejected
+  // promise. Answer the request being served with a panic error (as the native engine does), then
+  // exit with the native engine's panic exit code: the wasm instance is unusable after a trap.
+  process.on('uncaughtException', (error) => {
+    const rpcError = toRpcError(error, currentRequest?.factory);
+    rpcError.data.is_panic = true;
+    rpcError.data.error ??= { message: rpcError.data.message };
+    stderrLog('ERROR', rpcError.data.message, { is_panic: true });
+    if (currentRequest) send({ jsonrpc: '2.0', id: currentRequest.id, error: rpcError });
+    dropTemporaryShadows().finally(() => process.exit(101));
+  });
+
   const handleRequest = async (msg) => {
-    const current = { factory: undefined };
+    const current = { factory: undefined, id: msg.id };
+    currentRequest = current;
     try {
       const result = await callEngine(msg.method, msg.params, current);
       await dropTemporaryShadows();

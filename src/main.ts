@@ -7,13 +7,14 @@ import { logger } from './logger.js';
 
 export async function main(options: (config: ReturnType<typeof loadConfig>) => AppOptions): Promise<App | undefined> {
   let app: App | undefined;
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const shutdown = (signal: string): void => {
-    signals += 1;
-    if (signals > 1) {
-      logger.warn({ signal }, 'second signal: finishing shutdown faster');
+    if (firstSignalAt !== undefined) {
+      // Ctrl-C reaches both tsx and this process; only a later, deliberate signal is worth a word.
+      if (Date.now() - firstSignalAt > 1000) logger.warn({ signal }, 'already shutting down');
       return;
     }
+    firstSignalAt = Date.now();
     const stop = app ? app.stop(signal) : Promise.resolve();
     void stop.then(() => process.exit(0), () => process.exit(1));
   };

@@ -1,0 +1,180 @@
+// Who is calling: verifies the identity service's JWTs (verify only, never issue in production) and turns
+// them into a Viewer. Shared by the GraphQL HTTP route, the WebSocket handshake and the REST route.
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { GraphQLError } from 'graphql';
+import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
+import type { Config } from './config.js';
+import { logger } from './logger.js';
+
+export interface Viewer {
+  subject: string;
+  /** The roles claim contains the admin role (platform_admin by default). */
+  admin: boolean;
+  /** The tenant the viewer belongs to; a non-admin without one can see nothing. */
+  tenantId: string | null;
+  /** When the token stops being valid (ms since epoch): long-lived subscriptions end then. */
+  expiresAt: number | null;
+}
+
+export type AuthErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN';
+
+/** An error a client can act on: UNAUTHENTICATED (send a valid token) or FORBIDDEN (this viewer may not). */
+export class AuthError extends GraphQLError {
+  constructor(
+    message: string,
+    readonly code: AuthErrorCode,
+  ) {
+    super(message, {
+      extensions: {
+        code,
+        http: {
+          status: code === 'UNAUTHENTICATED' ? 401 : 403,
+          ...(code === 'UNAUTHENTICATED' ? { headers: { 'www-authenticate': 'Bearer' } } : {}),
+        },
+      },
+    });
+    this.name = 'AuthError';
+  }
+}
+
+/** Where a development machine keeps its generated secret, so the server and `npm run token` agree. */
+export const LOCAL_SECRET_FILE = path.resolve('.data/jwt-secret');
+
+/**
+ * The shared secret: JWT_SECRET, or (outside production) a random local secret generated once and kept in
+ * .data/jwt-secret with mode 600. Production never gets here without JWT_SECRET (config refuses to start).
+ */
+export async function resolveJwtSecret(config: Config, file = LOCAL_SECRET_FILE): Promise<Uint8Array> {
+  if (config.jwt.secret) return new TextEncoder().encode(config.jwt.secret);
+  if (config.nodeEnv === 'production') throw new Error('JWT_SECRET is required in production');
+  try {
+    return new TextEncoder().encode((await readFile(file, 'utf8')).trim());
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await mkdir(path.dirname(file), { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  try {
+    // 'wx': when two processes start at once, the second one reads what the first one wrote.
+    await writeFile(file, `${secret}\n`, { flag: 'wx', mode: 0o600 });
+    await chmod(file, 0o600);
+    logger.info({ file }, 'generated a local JWT secret for development (set JWT_SECRET to use the identity service)');
+    return new TextEncoder().encode(secret);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return new TextEncoder().encode((await readFile(file, 'utf8')).trim());
+  }
+}
+
+export interface Authenticator {
+  /** `Authorization` header value (or WebSocket connection param): no token → null; a bad token → AuthError. */
+  authenticate(authorization: string | null | undefined): Promise<Viewer | null>;
+}
+
+export function createAuthenticator(jwt: Config['jwt'], secret: Uint8Array): Authenticator {
+  return {
+    async authenticate(authorization) {
+      if (authorization === undefined || authorization === null || authorization.trim() === '') return null;
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization.trim());
+      if (!match?.[1]) throw new AuthError('Malformed Authorization header: expected "Bearer <token>"', 'UNAUTHENTICATED');
+      return verifyToken(match[1], jwt, secret);
+    },
+  };
+}
+
+export async function verifyToken(token: string, jwt: Config['jwt'], secret: Uint8Array): Promise<Viewer> {
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, secret, {
+      algorithms: jwt.algorithms,
+      issuer: jwt.issuer,
+      ...(jwt.audience ? { audience: jwt.audience } : {}),
+      clockTolerance: jwt.clockToleranceSeconds,
+      requiredClaims: ['sub', 'exp'],
+    }));
+  } catch (error) {
+    throw new AuthError(`Invalid token: ${describeJoseError(error)}`, 'UNAUTHENTICATED');
+  }
+  // Guardian puts the token type in the claims; only access tokens open the API (never a refresh token).
+  if (payload.typ !== undefined && payload.typ !== 'access') {
+    throw new AuthError(`Invalid token: token type "${String(payload.typ)}" is not accepted (expected "access")`, 'UNAUTHENTICATED');
+  }
+  if (typeof payload.sub !== 'string' || payload.sub === '') throw new AuthError('Invalid token: "sub" must be a non-empty string', 'UNAUTHENTICATED');
+  const roles = readRoles(payload, jwt.rolesClaim);
+  const tenant = readClaim(payload, jwt.tenantClaim);
+  return {
+    subject: payload.sub,
+    admin: roles.includes(jwt.adminRole),
+    tenantId: typeof tenant === 'string' && tenant !== '' ? tenant : typeof tenant === 'number' ? String(tenant) : null,
+    expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null,
+  };
+}
+
+/** Roles from the configured claim (a dotted path is followed), also its singular/plural sibling; list or string. */
+function readRoles(payload: JWTPayload, claim: string): string[] {
+  const sibling = claim.endsWith('roles') ? claim.slice(0, -1) : claim.endsWith('role') ? `${claim}s` : undefined;
+  const roles: string[] = [];
+  for (const name of sibling ? [claim, sibling] : [claim]) {
+    const value = readClaim(payload, name);
+    if (typeof value === 'string') roles.push(...value.split(/[\s,]+/).filter(Boolean));
+    else if (Array.isArray(value)) roles.push(...value.filter((v): v is string => typeof v === 'string'));
+  }
+  return roles;
+}
+
+function readClaim(payload: JWTPayload, claim: string): unknown {
+  if (claim in payload) return payload[claim];
+  let value: unknown = payload;
+  for (const part of claim.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+function describeJoseError(error: unknown): string {
+  const { code, claim } = (error ?? {}) as { code?: string; claim?: string };
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'token expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (claim === 'nbf') return 'token not yet valid';
+      if (claim === 'iat') return 'token issued in the future';
+      if (claim === 'iss') return 'unexpected issuer';
+      if (claim === 'aud') return 'unexpected audience';
+      return `claim "${claim ?? '?'}" failed validation`;
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'signing algorithm not allowed';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'signature verification failed';
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+      return 'malformed token';
+    default:
+      return 'token could not be verified';
+  }
+}
+
+export interface TokenOptions {
+  subject: string;
+  admin?: boolean;
+  tenantId?: string;
+  /** Lifetime in seconds. */
+  ttlSeconds?: number;
+}
+
+/** Signs a token the way the identity service does; for `npm run token`, the demo and tests, never production. */
+export async function signToken(jwt: Config['jwt'], secret: Uint8Array, options: TokenOptions): Promise<string> {
+  const claims: JWTPayload = { typ: 'access', [jwt.rolesClaim]: options.admin ? [jwt.adminRole] : [] };
+  if (options.tenantId) claims[jwt.tenantClaim] = options.tenantId;
+  const token = new SignJWT(claims)
+    .setProtectedHeader({ alg: jwt.algorithms[0] ?? 'HS512', typ: 'JWT' })
+    .setSubject(options.subject)
+    .setIssuer(jwt.issuer)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + (options.ttlSeconds ?? 3600));
+  if (jwt.audience) token.setAudience(jwt.audience);
+  return token.sign(secret);
+}
