@@ -22,11 +22,13 @@
 //
 // Nothing this script prints contains a database password: every message goes through redact().
 
+/* global WebAssembly */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import readline from 'node:readline';
 
 const require = createRequire(import.meta.url);
@@ -234,7 +236,7 @@ function knownConnectionError(error, url) {
       { database_host: d.host, database_port: d.port },
     );
   }
-  return new KnownError('P1014', `${error?.message ?? error}`);
+  return new KnownError(undefined, `${error?.message ?? error}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,7 +305,7 @@ globalThis.PRISMA_WASM_PANIC_REGISTRY = panicRegistry;
 async function loadEngineModule() {
   if (wasmModule) return wasmModule;
   // schema_engine.js imports the .wasm as an ES module, which Node 20 cannot do; instantiate by hand.
-  const bg = await import(new URL(`file://${join(ENGINE_DIR, 'schema_engine_bg.js')}`).href);
+  const bg = await import(pathToFileURL(join(ENGINE_DIR, 'schema_engine_bg.js')).href);
   const bytes = await readFile(join(ENGINE_DIR, 'schema_engine_bg.wasm'));
   const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': bg });
   bg.__wbg_set_wasm(instance.exports);
@@ -599,7 +601,6 @@ async function serveRpc(args) {
   };
 
   let queue = Promise.resolve();
-  let inFlight = 0;
   let currentRequest;
   // A Rust panic can surface as an exception thrown from a wasm callback rather than as a rejected
   // promise. Answer the request being served with a panic error (as the native engine does), then
@@ -649,9 +650,8 @@ async function serveRpc(args) {
       return;
     }
     if (typeof msg.method !== 'string') return;
-    inFlight++;
     // One request at a time, in order: the engine is not re-entrant.
-    queue = queue.then(() => handleRequest(msg)).finally(() => inFlight--);
+    queue = queue.then(() => handleRequest(msg));
   });
 
   const shutdown = async () => {
@@ -676,7 +676,6 @@ async function serveRpc(args) {
   rl.on('close', () => exitAfterCleanup(0));
   process.on('SIGTERM', () => exitAfterCleanup(0));
   process.on('SIGINT', () => exitAfterCleanup(130));
-  void inFlight;
   return undefined; // keep running until stdin closes
 }
 

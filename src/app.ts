@@ -2,6 +2,7 @@
 // start what this process runs, and tear it all down in reverse order, within a bound.
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolveJwtSecret } from './auth.js';
 import type { Runner } from 'graphile-worker';
 import type pg from 'pg';
 import type { Config } from './config.js';
@@ -9,6 +10,7 @@ import { assertReachable, createPool, createPrisma, type PrismaClient } from './
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { StartupError, explainConnectionError } from './db/errors.js';
 import { applyMigrations } from './db/migrate.js';
+import { EventListener } from './events.js';
 import { createHttpServer } from './http.js';
 import { startWorker } from './jobs/runner.js';
 import { logger } from './logger.js';
@@ -66,13 +68,16 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       cleanup.push(() => stopWithin(started.stop(), config.shutdownTimeoutMs, 'worker did not finish its running jobs in time'));
     }
 
-    let server: http.Server | undefined;
     let port: number | undefined;
     if (options.http) {
-      server = createHttpServer({ config, pool, prisma, workerRunning: () => runner !== undefined });
-      port = await listen(server, config.host, config.port);
-      const started = server;
-      cleanup.push(() => closeServer(started, Math.min(5000, config.shutdownTimeoutMs)));
+      const jwtSecret = await resolveJwtSecret(config);
+      // One LISTEN connection per server process, shared by every subscription in it (it reconnects by itself).
+      const events = new EventListener(databaseUrl);
+      await events.start();
+      cleanup.push(() => events.stop());
+      const service = createHttpServer({ config, pool, prisma, events, jwtSecret, workerRunning: () => runner !== undefined });
+      port = await listen(service.server, config.host, config.port);
+      cleanup.push(() => service.close(Math.min(5000, config.shutdownTimeoutMs)));
       logger.info({ url: `http://localhost:${port}/graphql` }, 'cloud-ops listening (GraphiQL at /graphql, health at /api/health)');
     }
 
@@ -112,15 +117,6 @@ function listen(server: http.Server, host: string, port: number): Promise<number
       resolve((server.address() as AddressInfo).port);
     });
   });
-}
-
-/** Stop accepting, let in-flight requests finish, then cut what is left (SSE streams never end on their own). */
-async function closeServer(server: http.Server, graceMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-  await closed;
-  clearTimeout(timer);
 }
 
 async function stopWithin(promise: Promise<void>, ms: number, message: string): Promise<void> {

@@ -46,7 +46,13 @@ export const LOCAL_SECRET_FILE = path.resolve('.data/jwt-secret');
  * The shared secret: JWT_SECRET, or (outside production) a random local secret generated once and kept in
  * .data/jwt-secret with mode 600. Production never gets here without JWT_SECRET (config refuses to start).
  */
-export async function resolveJwtSecret(config: Config, file = LOCAL_SECRET_FILE): Promise<Uint8Array> {
+export async function resolveJwtSecret(
+  config: Config,
+  options: { file?: string; onGenerated?: (file: string) => void } = {},
+): Promise<Uint8Array> {
+  const file = options.file ?? LOCAL_SECRET_FILE;
+  const onGenerated =
+    options.onGenerated ?? ((path: string) => logger.info({ file: path }, 'generated a local JWT secret for development (set JWT_SECRET to use the identity service)'));
   if (config.jwt.secret) return new TextEncoder().encode(config.jwt.secret);
   if (config.nodeEnv === 'production') throw new Error('JWT_SECRET is required in production');
   try {
@@ -60,7 +66,7 @@ export async function resolveJwtSecret(config: Config, file = LOCAL_SECRET_FILE)
     // 'wx': when two processes start at once, the second one reads what the first one wrote.
     await writeFile(file, `${secret}\n`, { flag: 'wx', mode: 0o600 });
     await chmod(file, 0o600);
-    logger.info({ file }, 'generated a local JWT secret for development (set JWT_SECRET to use the identity service)');
+    onGenerated(file);
     return new TextEncoder().encode(secret);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

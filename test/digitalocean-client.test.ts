@@ -489,6 +489,16 @@ describe('retries and errors', () => {
     expect(stub.requests).toHaveLength(1);
   });
 
+  it('a redirect is not followed (the token must not travel to its target) and not retried', async () => {
+    stub.setHandler((_req, res) => {
+      res.writeHead(302, { location: `${trap.url}/v2/account` });
+      res.end();
+    });
+    const err = await rejection(client().getAccount());
+    expect(err).toMatchObject({ kind: 'http', status: 302, attempts: 1 });
+    expect(trap.requests).toHaveLength(0);
+  });
+
   it('decides by status, not message: a 500 saying "bad request" is retried', async () => {
     let n = 0;
     stub.setHandler((_req, res) => (++n === 1 ? json(res, 500, { id: 'bad_request', message: 'bad request, not found, do not retry' }) : json(res, 200, { account: { uuid: 'ok' } })));
@@ -520,7 +530,7 @@ describe('retries and errors', () => {
       if (++n === 1) return; // hang
       json(res, 200, { account: { uuid: 'ok' } });
     });
-    expect((await client({ timeoutMs: 100 }).getAccount()).uuid).toBe('ok');
+    expect((await client({ timeoutMs: 300 }).getAccount()).uuid).toBe('ok');
   });
 
   it('dropped connections (before headers and mid-body) are retried', async () => {

@@ -17,7 +17,7 @@
  */
 import { DigitalOceanError } from './errors.js';
 import * as ep from './endpoints.js';
-import { walkList, type ListOptions, type Listing } from './pagination.js';
+import { walkList, type ListOptions, type ListSpec, type Listing } from './pagination.js';
 import {
   createTransport,
   type CallCounter,
@@ -50,7 +50,7 @@ import type {
 } from './types.js';
 import { logger as defaultLogger } from '../logger.js';
 
-export type { ListOptions, Listing, PageInfo } from './pagination.js';
+export type { ListOptions, ListSpec, Listing, PageInfo } from './pagination.js';
 export type { LoggerLike, TransportStats as DigitalOceanClientStats } from './transport.js';
 export { DigitalOceanError, isDigitalOceanError, type DigitalOceanErrorKind, type ListingProgress } from './errors.js';
 export type { Clock } from './rate-limit.js';
@@ -129,6 +129,11 @@ export interface DigitalOceanClient {
    * happen before that point only), with a Node Readable of the body.
    */
   getInvoiceCsv(invoiceUuid: string, options?: GetOptions): Promise<InvoiceCsv>;
+  /**
+   * Walks any declared list endpoint (see endpoints.ts), for code that drives kinds from a table. Same contract as
+   * the typed `list*` functions (which are this with a fixed spec; reserved IPs add the floating-IP fallback).
+   */
+  list<T>(spec: ListSpec<T>, options?: ListOptions<T>): Promise<Listing<T>>;
   /** Counters since creation or the last `resetStats()` (a copy). */
   stats(): TransportStats;
   resetStats(): void;
@@ -244,6 +249,7 @@ export function createDigitalOceanClient(options: DigitalOceanClientOptions): Di
     listInvoiceItems: (invoiceUuid, o) => walkList(transport, ep.invoiceItems(invoiceUuid), o),
     getInvoiceSummary: (invoiceUuid, o) => getObject<InvoiceSummary>(ep.invoiceSummaryPath(invoiceUuid), undefined, o),
     getInvoiceCsv,
+    list: (spec, o) => walkList(transport, spec, o),
     stats: () => transport.stats(),
     resetStats: () => transport.resetStats(),
     baseUrl: transport.baseUrl,

@@ -229,7 +229,8 @@ export function createTransport(options: TransportOptions): Transport {
     retry: 0,
     timeout: false, // our own AbortController covers the body read too, which ky's timeout does not
     throwHttpErrors: false,
-    redirect: 'error', // a redirect could carry the Authorization header to another host
+    // Never follow a redirect (it could carry the Authorization header to another host): a 3xx is an error by status.
+    redirect: 'manual',
   });
 
   function endpointOf(path: string, query?: QueryParams): string {
@@ -264,8 +265,8 @@ export function createTransport(options: TransportOptions): Transport {
     if (!path.startsWith('/')) throw new TypeError(`DigitalOcean client: path must start with "/": ${path}`);
     const endpoint = endpointOf(path, req.query);
     const method = 'GET';
-    const searchParams: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) searchParams[k] = String(v);
+    // The query goes into the input string (relative to prefixUrl): ky's `searchParams` would build the Request twice.
+    const input = endpoint.slice(1);
 
     for (let attemptNo = 1; ; attemptNo++) {
       if (req.signal?.aborted) {
@@ -285,8 +286,7 @@ export function createTransport(options: TransportOptions): Transport {
       let failure: DigitalOceanError;
       let retryDelay: number | undefined;
       try {
-        const response = await api.get(path.slice(1), {
-          searchParams,
+        const response = await api.get(input, {
           signal: attempt.signal,
           headers: { accept },
         });

@@ -1,20 +1,43 @@
 // The task list and the crontab, defined in code (graphile-worker's conventions: one entry per task).
-import type { CronItem, TaskList } from 'graphile-worker';
+import type { CronItem, Task, TaskList } from 'graphile-worker';
 import { publishEvent } from '../events.js';
 import type { JobContext } from './context.js';
+import type { SyncEngine, SyncTrigger } from './inventory/engine.js';
+import { createSyncCrontab, createSyncEngineFromConfig, SYNC_TASKS, syncJobIdentifier } from './sync.js';
 
 export function createTaskList(context: JobContext): TaskList {
-  return {
+  // One engine (one DigitalOcean transport, so one rate limiter for the token) for every sync task of the process.
+  let engine: SyncEngine | undefined;
+  const getEngine = (): SyncEngine => (engine ??= createSyncEngineFromConfig(context.config, context.pool));
+
+  const tasks: TaskList = {
     /** Proves the queue end to end: whichever process runs it announces itself on the events channel. */
     ping: async (payload) => {
       const { id } = (payload ?? {}) as { id?: string };
       await publishEvent(context.pool, { type: 'ping', task: 'ping', message: `${id ?? ''} ${process.pid}`.trim() });
     },
   };
+  for (const task of SYNC_TASKS) tasks[syncJobIdentifier(task)] = syncTask(task, getEngine);
+  return tasks;
+}
+
+/** `sync:<task>`: one run of the engine. A failed run is recorded in sync_runs, then reported to the queue. */
+function syncTask(task: string, getEngine: () => SyncEngine): Task {
+  return async (payload, helpers) => {
+    const trigger = triggerOf(payload);
+    const result = await getEngine().run(task, { trigger, jobId: helpers.job.id, signal: helpers.abortSignal });
+    if (result.status === 'failed') throw new Error(`sync ${task} failed (run ${result.runId}): ${result.error ?? 'unknown error'}`);
+  };
+}
+
+function triggerOf(payload: unknown): SyncTrigger {
+  const p = (payload ?? {}) as { trigger?: unknown; _cron?: unknown };
+  if (p.trigger === 'manual' || p.trigger === 'cli' || p.trigger === 'cron') return p.trigger;
+  return p._cron ? 'cron' : 'manual';
 }
 
 /** The schedule. Without a DigitalOcean token there is nothing to sync, so nothing is scheduled. */
 export function createCrontab(context: Pick<JobContext, 'config'>): CronItem[] {
   if (!context.config.digitalocean.token) return [];
-  return [];
+  return createSyncCrontab({ fastDroplets: context.config.sync.fastDroplets });
 }

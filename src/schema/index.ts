@@ -1,5 +1,8 @@
 // One file per GraphQL area registers its types on the builder; importing them here builds the schema.
 import { builder } from './builder.js';
 import './service.js';
+import './resource.js';
+import './project.js';
+import './sync.js';
 
-export const schema = builder.toSchema();
+export const schema = builder.toSchema({ sortSchema: true });

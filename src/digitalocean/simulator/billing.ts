@@ -352,9 +352,10 @@ function historicDeleted(account: SimAccount, rng: Random, firstMonthMs: number)
 function linesForPeriod(ledger: readonly Billable[], startMs: number, endMs: number): InvoiceLine[] {
   const lines: InvoiceLine[] = [];
   for (const b of ledger) {
+    // Overlap of [created, deleted) with [start, end]; a resource created "now" still bills its first hour.
+    if (b.createdMs > endMs || (b.deletedMs !== null && b.deletedMs <= startMs)) continue;
     const s = Math.max(b.createdMs, startMs);
     const e = Math.min(b.deletedMs ?? Infinity, endMs);
-    if (e <= s) continue;
     const hours = Math.max(1, Math.ceil((e - s) / HOUR));
     for (const line of b.lines(s, e, hours)) if (line.amountCents !== 0) lines.push(line);
   }

@@ -568,7 +568,7 @@ export class SimAccount {
     const n = this.ipCounter++;
     const first = prefix === 'droplet' ? 104 : prefix === 'reserved' ? 45 : 138;
     const second = prefix === 'droplet' ? 131 : prefix === 'reserved' ? 55 : 197;
-    return `${first}.${second + ((n >> 16) & 0x3f)}.${(n >> 8) & 0xff}.${n & 0xff}`;
+    return `${first}.${second + Math.floor(n / 64_000)}.${Math.floor(n / 250) % 256}.${2 + (n % 250)}`;
   }
 
   allocateDropletId(): number {
@@ -596,7 +596,7 @@ export class SimAccount {
         return {
           id, name: `droplet-${id}`, size_slug: 's-1vcpu-1gb', region, status: 'active', tags: [], created_at: now,
           image_slug: 'ubuntu-24-04-x64', backups: false, locked: false, public_ipv4: this.allocateIpv4('droplet'),
-          private_ipv4: `10.10.${(id >> 8) & 0xff}.${id & 0xff}`, ipv6: null, vpc_uuid: r.uuid(), project_id: projectId,
+          private_ipv4: `10.10.${Math.floor(id / 250) % 256}.${2 + (id % 250)}`, ipv6: null, vpc_uuid: r.uuid(), project_id: projectId,
         } satisfies DropletRec;
       }
       case 'volume':
@@ -708,7 +708,7 @@ function generateAccount(account: SimAccount, rng: Random): void {
       id, name, size_slug: rng.pick(SIZE_SLUGS), region, status, tags,
       created_at: spread(i, scale.droplets, 800, 2), image_slug: rng.pick(IMAGES).slug, backups: rng.bool(0.3),
       locked: false, public_ipv4: account.allocateIpv4('droplet'),
-      private_ipv4: `10.${100 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`,
+      private_ipv4: `10.${100 + Math.floor(i / 64_000)}.${Math.floor(i / 250) % 256}.${2 + (i % 250)}`,
       ipv6: rng.bool(0.3) ? `2604:a880:400:d1::${(i + 0x100).toString(16)}:${rng.hex(3)}` : null,
       vpc_uuid: vpcFor(region), project_id: projectFor(true),
     };

@@ -53,6 +53,11 @@ export interface KindSpec extends Listing {
   /** Items come from the API as unknown JSON; normalizers read every field defensively. */
   normalize: (item: unknown) => NormalizedResource;
   schedule: string;
+  /**
+   * false: a resource of this kind in no project is left unattributed (for an operator to classify) instead of
+   * going to the configured fallback project/tenant. DNS zones: a zone in no project says nothing about its owner.
+   */
+  fallbackAttribution?: boolean;
 }
 
 /** Wraps a typed normalizer for the table (the engine cannot know item types statically). */
@@ -135,6 +140,7 @@ export const INVENTORY_KINDS: readonly KindSpec[] = Object.freeze([
     paginated: true,
     normalize: asItem(normalizeDomain),
     schedule: EVERY_15_MINUTES,
+    fallbackAttribution: false,
   },
   {
     // Unpaginated: no page/per_page params, no links/meta. The body carries credentials; the client strips them

@@ -1,0 +1,55 @@
+/**
+ * `npm run simulator` → a DigitalOcean API simulator on http://127.0.0.1:4010.
+ *
+ * Options: --port N (or SIMULATOR_PORT), --host H, --seed N (or SIMULATOR_SEED), --token T (require this bearer
+ * token), --droplets N, --snapshots N (scale), --large-invoice N (extra invoice with N lines),
+ * --faults '<json>' (a Faults object, e.g. '{"serverError":{"probability":0.05}}'), --quiet.
+ */
+import { parseArgs } from 'node:util';
+import type { Faults } from './faults.js';
+import { startSimulator } from './server.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    seed: { type: 'string' },
+    token: { type: 'string' },
+    droplets: { type: 'string' },
+    snapshots: { type: 'string' },
+    'large-invoice': { type: 'string' },
+    faults: { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+  },
+});
+
+const int = (v: string | undefined, fallback: number): number => {
+  const n = v === undefined ? NaN : Number.parseInt(v, 10);
+  return Number.isNaN(n) ? fallback : n;
+};
+
+const port = int(values.port ?? process.env.SIMULATOR_PORT, 4010);
+const scale: { droplets?: number; snapshots?: number } = {};
+if (values.droplets) scale.droplets = int(values.droplets, 30);
+if (values.snapshots) scale.snapshots = int(values.snapshots, 24);
+
+const sim = await startSimulator({
+  port,
+  host: values.host,
+  seed: int(values.seed ?? process.env.SIMULATOR_SEED, 1),
+  token: values.token,
+  scale,
+  largeInvoiceLines: values['large-invoice'] ? int(values['large-invoice'], 0) : undefined,
+  faults: values.faults ? (JSON.parse(values.faults) as Faults) : undefined,
+  log: !values.quiet,
+});
+
+const counts = `${sim.account.count('droplet')} droplets, ${sim.account.count('snapshot')} snapshots, ${sim.billing.invoices.length} invoices`;
+process.stdout.write(`DigitalOcean API simulator listening on ${sim.url} (seed ${sim.account.seed}; ${counts})\n`);
+process.stdout.write(`Run the service against it:\n  DIGITALOCEAN_API_URL=${sim.url} npm start\n`);
+
+const stop = (): void => {
+  void sim.close().then(() => process.exit(0));
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -1,0 +1,51 @@
+// What the billing jobs need: a pool, the DigitalOcean billing endpoints, the account they mirror.
+import type pg from 'pg';
+import type { DigitalOceanClient } from '../../digitalocean/client.js';
+import { DigitalOceanError } from '../../digitalocean/errors.js';
+
+/** The part of the DigitalOcean client that billing reads (a full client fits; tests may pass a stand-in). */
+export type BillingApi = Pick<
+  DigitalOceanClient,
+  'getBalance' | 'listBillingHistory' | 'listInvoices' | 'listInvoiceItems' | 'getInvoiceSummary' | 'getInvoiceCsv'
+>;
+
+export interface BillingLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface BillingContext {
+  pool: pg.Pool;
+  /** Undefined when no DigitalOcean token is configured: every run then fails, saying so. */
+  api: BillingApi | undefined;
+  /** cloud_accounts.id */
+  accountId: string;
+  logger?: BillingLogger;
+  /** Removes secrets from text that goes into a row or a log line (the client's errors carry none already). */
+  redact?: (text: string) => string;
+  /** Invoices with more JSON items than this are matched by name only (see reconcile.ts). Default 10,000. */
+  maxJsonItems?: number;
+}
+
+export const DEFAULT_MAX_JSON_ITEMS = 10_000;
+
+export const silentLogger: BillingLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export class NoTokenError extends Error {
+  override readonly name = 'NoTokenError';
+  constructor() {
+    super('DIGITALOCEAN_TOKEN is not set: billing cannot be synced');
+  }
+}
+
+export function requireApi(context: BillingContext): BillingApi {
+  if (!context.api) throw new NoTokenError();
+  return context.api;
+}
+
+/** A 404 (or 405/410/501) from DigitalOcean: the thing is not offered here. */
+export function isNotOffered(error: unknown): boolean {
+  return error instanceof DigitalOceanError && error.kind === 'http' && [404, 405, 410, 501].includes(error.status ?? 0);
+}

@@ -1,0 +1,516 @@
+/**
+ * InvoiceIngest: one invoice's lines, from DigitalOcean into cloud_cost_lines, classified and matched.
+ *
+ * 1. A session advisory lock per (account, invoice) on a dedicated connection: two ingests of one invoice never
+ *    run at once (the second returns `busy`; the job wrapper lets graphile-worker retry it later).
+ * 2. The header goes to `ingesting` (attempts + 1), a `sync_runs` row (task `invoice`) is opened.
+ *    A provisional (preview) invoice whose period already has an ingested final invoice is deleted instead.
+ * 3. Outside any transaction: the candidate index (every cloud_resources row of the account, stale ones
+ *    included, in ONE query), the invoice summary (PII dropped), and the JSON items if they fit the budget
+ *    (reconcile.ts explains how CSV lines and JSON items are reconciled).
+ * 4. ONE transaction: lock the header row, DELETE the invoice's lines, stream CSV → parse → enrich → classify →
+ *    match → COPY FROM STDIN (memory-flat, back-pressured by the socket), delete the provisional invoices this
+ *    one supersedes, write the header's counts. Any failure (dropped download, malformed line, database error)
+ *    rolls all of it back: the previous lines stay as they were, and the header records the error and status
+ *    `failed` (the next billing-history run enqueues it again). A rerun yields the same lines and counts.
+ *
+ * Match rate: matched lines / all lines of the invoice (cloud_invoices.match_rate, numeric(7,6)); taxes and credits
+ * count in the denominator because they are lines of the invoice too. The summary also keeps the amount-based rate
+ * over attributable charges (taxes and credits left out) and the count and amount of every unmatched reason.
+ */
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { copyFrom, copyValue } from '../../db/copy.js';
+import type { InvoiceItem, InvoiceSummary } from '../../digitalocean/types.js';
+import { type BillingContext, type BillingApi, DEFAULT_MAX_JSON_ITEMS, isNotOffered, requireApi, silentLogger } from './context.js';
+import { parseInvoiceCsv } from './csv.js';
+import { normalizeDecimal } from './decimal.js';
+import { buildCandidateIndex, matchLine, MatchSummaryBuilder, prepareLine, type CandidateIndex, type MatchCandidate, type MatchMethod } from './match.js';
+import { csvLineToSourceLine, JsonItemIndex, jsonItemToLine, type ReconciliationStats, type SourceLine } from './reconcile.js';
+import { emit, errorMessage, finishRun, startRun, type BillingRun, type RunTrigger } from './run.js';
+
+export interface IngestOptions {
+  trigger: RunTrigger;
+  jobId?: string | null;
+  /** Lines between two progress events. Default 10,000. */
+  progressEvery?: number;
+}
+
+export type IngestOutcome =
+  | { status: 'busy'; invoiceUuid: string }
+  | { status: 'superseded'; invoiceUuid: string; runId: number }
+  | { status: 'failed'; invoiceUuid: string; runId: number; error: string }
+  | {
+      status: 'ingested';
+      invoiceUuid: string;
+      runId: number;
+      lineCount: number;
+      matchedCount: number;
+      matchRate: string | null;
+      lineSource: 'csv' | 'json';
+      durationMs: number;
+    };
+
+export class InvoiceNotFoundError extends Error {
+  override readonly name = 'InvoiceNotFoundError';
+  constructor(invoiceUuid: string) {
+    super(`invoice ${invoiceUuid} is not known (run billing history first)`);
+  }
+}
+
+interface InvoiceHeader {
+  id: number;
+  invoice_uuid: string;
+  period: string;
+  amount: string;
+  provisional: boolean;
+}
+
+const COPY_COLUMNS = [
+  'invoice_id', 'line_no', 'source', 'period', 'product', 'group_description', 'description', 'kind', 'resource_name',
+  'resource_uuid', 'resource_provider_id', 'hours', 'start_at', 'end_at', 'amount', 'project_name', 'category',
+  'resource_id', 'match_method', 'unmatched_reason',
+] as const;
+const COPY_STATEMENT = `COPY cloud_cost_lines (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
+
+/** Chunks handed to COPY: big enough to amortize the per-message cost, small enough to stay flat. */
+const COPY_CHUNK_CHARS = 128 * 1024;
+
+const LOCK_KEY = `SELECT hashtextextended('cloud-ops:invoice:' || $1 || ':' || $2, 0) AS key`;
+
+/** Loads every resource of the account as a match candidate, stale ones included, in one query. */
+export async function loadCandidateIndex(db: pg.Pool | pg.ClientBase, accountId: string): Promise<CandidateIndex> {
+  const result = await db.query<{ id: number; kind: string; provider_id: string; name: string | null; created: Date | null; stale_at: Date | null }>(
+    `SELECT id, kind, provider_id, name, provider_created_at AS created, stale_at FROM cloud_resources WHERE account_id = $1`,
+    [accountId],
+  );
+  const candidates: MatchCandidate[] = result.rows.map((r) => ({
+    id: r.id,
+    kind: r.kind,
+    providerId: r.provider_id,
+    name: r.name,
+    stale: r.stale_at !== null,
+    createdAt: r.created,
+    staleAt: r.stale_at,
+  }));
+  return buildCandidateIndex(candidates);
+}
+
+/** The summary without personal data (user name, company, email and billing address are dropped). */
+export function summaryWithoutPii(summary: InvoiceSummary): Record<string, unknown> {
+  const charge = (c: { name?: string; amount?: string } | undefined): Record<string, unknown> | null =>
+    c ? { name: c.name ?? null, amount: c.amount ?? null } : null;
+  return {
+    billingPeriod: summary.billing_period ?? null,
+    amount: summary.amount ?? null,
+    productCharges: summary.product_charges
+      ? {
+          ...charge(summary.product_charges),
+          items: (summary.product_charges.items ?? []).map((i) => ({ name: i.name, amount: i.amount, count: i.count })),
+        }
+      : null,
+    overages: charge(summary.overages),
+    taxes: charge(summary.taxes),
+    creditsAndAdjustments: charge(summary.credits_and_adjustments),
+  };
+}
+
+/** Runs `fetch` with the invoice's uuid; for a preview the API also accepts the keyword `preview`. */
+async function withPreviewKey<T>(header: InvoiceHeader, fetch: (key: string) => Promise<T>): Promise<T> {
+  try {
+    return await fetch(header.invoice_uuid);
+  } catch (error) {
+    if (header.provisional && isNotOffered(error)) return fetch('preview');
+    throw error;
+  }
+}
+
+type JsonPlan =
+  | { kind: 'index'; index: JsonItemIndex; items: SourceLine[] }
+  | { kind: 'over_budget'; total: number }
+  | { kind: 'unavailable' };
+
+class OverBudget extends Error {
+  constructor(readonly total: number) {
+    super('over budget');
+  }
+}
+
+/** The invoice's JSON items if they fit the budget (the first page's meta.total tells before the rest is read). */
+async function loadJsonItems(api: BillingApi, header: InvoiceHeader, budget: number, run: BillingRun): Promise<JsonPlan> {
+  if (budget <= 0) return { kind: 'over_budget', total: -1 };
+  const items: SourceLine[] = [];
+  try {
+    const listing = await withPreviewKey(header, (key) =>
+      api.listInvoiceItems(key, {
+        collect: false,
+        onPage: (page, info) => {
+          if ((info.total ?? info.count) > budget) throw new OverBudget(info.total ?? info.count);
+          for (const item of page) items.push(jsonItemToLine(item, items.length + 1));
+        },
+      }),
+    );
+    run.counts.apiCalls += listing.apiCalls;
+    run.counts.pages += listing.pages;
+    if (!listing.complete) throw new Error(`invoice items listing incomplete: ${listing.incompleteReason ?? 'unknown reason'}`);
+  } catch (error) {
+    if (error instanceof OverBudget) return { kind: 'over_budget', total: error.total };
+    if (isNotOffered(error)) return { kind: 'unavailable' };
+    throw error;
+  }
+  return { kind: 'index', index: new JsonItemIndex(items), items };
+}
+
+/** The JSON items of an invoice as a stream of lines, page by page (used when there is no CSV). */
+async function* streamJsonItems(api: BillingApi, header: InvoiceHeader, run: BillingRun): AsyncGenerator<SourceLine> {
+  let lineNo = 0;
+  for await (const page of pagesOf<InvoiceItem>((onPage, signal) =>
+    withPreviewKey(header, (key) => api.listInvoiceItems(key, { collect: false, onPage, signal })).then((listing) => {
+      run.counts.apiCalls += listing.apiCalls;
+      run.counts.pages += listing.pages;
+      if (!listing.complete) throw new Error(`invoice items listing incomplete: ${listing.incompleteReason ?? 'unknown reason'}`);
+    }),
+  )) {
+    for (const item of page) yield jsonItemToLine(item, ++lineNo);
+  }
+}
+
+/** Turns a callback-driven page walk into an async iterator of pages, one page in flight (back-pressure). */
+async function* pagesOf<T>(start: (onPage: (items: T[]) => Promise<void>, signal: AbortSignal) => Promise<void>): AsyncGenerator<T[]> {
+  const controller = new AbortController();
+  let pending: { items: T[]; release: () => void } | null = null;
+  let wake: (() => void) | null = null;
+  let finished = false;
+  let failure: { error: unknown } | null = null;
+  const poke = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const walk = start(
+    (items) =>
+      new Promise<void>((release) => {
+        pending = { items, release };
+        poke();
+      }),
+    controller.signal,
+  ).then(
+    () => {
+      finished = true;
+      poke();
+    },
+    (error: unknown) => {
+      failure = { error };
+      finished = true;
+      poke();
+    },
+  );
+  try {
+    for (;;) {
+      const page = pending as { items: T[]; release: () => void } | null;
+      if (page) {
+        pending = null;
+        yield page.items;
+        page.release();
+        continue;
+      }
+      if (finished) {
+        if (failure) throw (failure as { error: unknown }).error;
+        return;
+      }
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    if (!finished) {
+      controller.abort();
+      (pending as { release: () => void } | null)?.release();
+      await walk;
+    }
+  }
+}
+
+interface LineSourcePlan {
+  lineSource: 'csv' | 'json';
+  lines: AsyncIterable<SourceLine>;
+  /** Closes an opened download that was not consumed. */
+  close(): void;
+}
+
+async function* csvLines(stream: Readable): AsyncGenerator<SourceLine> {
+  for await (const line of parseInvoiceCsv(stream)) yield csvLineToSourceLine(line);
+}
+
+/** Opens the CSV (its headers only); falls back to the JSON items when DigitalOcean offers no CSV. */
+async function openLineSource(api: BillingApi, header: InvoiceHeader, json: JsonPlan, run: BillingRun): Promise<LineSourcePlan> {
+  try {
+    const csv = await withPreviewKey(header, (key) => api.getInvoiceCsv(key));
+    run.counts.apiCalls += 1;
+    return { lineSource: 'csv', lines: csvLines(csv.stream), close: () => csv.stream.destroy() };
+  } catch (error) {
+    if (!isNotOffered(error)) throw error;
+    run.counts.apiCalls += 1;
+  }
+  if (json.kind === 'unavailable') throw new Error('DigitalOcean offers neither the CSV nor the JSON items of this invoice');
+  const lines = json.kind === 'index' ? iterate(json.items) : streamJsonItems(api, header, run);
+  return { lineSource: 'json', lines, close: () => undefined };
+}
+
+async function* iterate<T>(items: readonly T[]): AsyncGenerator<T> {
+  for (const item of items) yield item;
+}
+
+interface IngestTally {
+  summary: MatchSummaryBuilder;
+  byMethod: Record<MatchMethod, number>;
+}
+
+/** The COPY payload: every line enriched, classified, matched, counted and rendered as one text row. */
+async function* copyRows(
+  lines: AsyncIterable<SourceLine>,
+  invoice: InvoiceHeader,
+  candidates: CandidateIndex,
+  json: JsonItemIndex | null,
+  tally: IngestTally,
+  onProgress: (done: number) => void,
+  progressEvery: number,
+): AsyncGenerator<string> {
+  const prefix = `${invoice.id}\t`;
+  const period = copyValue(invoice.period);
+  let buffer = '';
+  let count = 0;
+  for await (const line of lines) {
+    if (json && line.source === 'csv') json.enrich(line);
+    const prepared = prepareLine(line);
+    const match = matchLine(
+      {
+        kind: prepared.kind,
+        name: prepared.name,
+        isTax: prepared.isTax,
+        isCredit: prepared.isCredit,
+        resourceUuid: line.resourceUuid,
+        resourceProviderId: line.resourceProviderId,
+        startAt: line.startAt,
+        endAt: line.endAt,
+      },
+      candidates,
+    );
+    tally.summary.add({ amount: line.amount, resourceId: match.resourceId, unmatchedReason: match.unmatchedReason });
+    if (match.matchMethod) tally.byMethod[match.matchMethod]++;
+    buffer +=
+      prefix +
+      line.lineNo + '\t' +
+      line.source + '\t' +
+      period + '\t' +
+      copyValue(line.product) + '\t' +
+      copyValue(line.groupDescription) + '\t' +
+      copyValue(line.description) + '\t' +
+      copyValue(prepared.kind) + '\t' +
+      copyValue(prepared.name) + '\t' +
+      copyValue(line.resourceUuid) + '\t' +
+      copyValue(line.resourceProviderId) + '\t' +
+      copyValue(line.hours) + '\t' +
+      (line.startAt ? line.startAt.toISOString() : '\\N') + '\t' +
+      (line.endAt ? line.endAt.toISOString() : '\\N') + '\t' +
+      line.amount + '\t' +
+      copyValue(line.projectName) + '\t' +
+      copyValue(line.category) + '\t' +
+      copyValue(match.resourceId) + '\t' +
+      copyValue(match.matchMethod) + '\t' +
+      copyValue(match.unmatchedReason) + '\n';
+    count++;
+    if (buffer.length >= COPY_CHUNK_CHARS) {
+      yield buffer;
+      buffer = '';
+    }
+    if (count % progressEvery === 0) onProgress(count);
+  }
+  if (buffer) yield buffer;
+}
+
+async function tryLock(client: pg.ClientBase, accountId: string, invoiceUuid: string): Promise<string | null> {
+  const { rows } = await client.query<{ key: string }>(LOCK_KEY, [accountId, invoiceUuid]);
+  const key = rows[0]!.key;
+  const locked = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key]);
+  return locked.rows[0]?.ok ? key : null;
+}
+
+/** Ingests one invoice (see the module comment). Failures are recorded and returned, not thrown. */
+export async function ingestInvoice(context: BillingContext, invoiceUuid: string, options: IngestOptions): Promise<IngestOutcome> {
+  const { pool, accountId } = context;
+  const log = context.logger ?? silentLogger;
+  const redact = context.redact ?? ((text: string) => text);
+  const client = await pool.connect();
+  let clientBroken: Error | undefined;
+  let lockKey: string | null = null;
+  try {
+    lockKey = await tryLock(client, accountId, invoiceUuid);
+    if (lockKey === null) {
+      log.info({ invoiceUuid }, 'billing: invoice is being ingested elsewhere');
+      return { status: 'busy', invoiceUuid };
+    }
+    const found = await client.query<InvoiceHeader>(
+      `SELECT id, invoice_uuid, period, amount::text AS amount, provisional FROM cloud_invoices WHERE account_id = $1 AND invoice_uuid = $2`,
+      [accountId, invoiceUuid],
+    );
+    const header = found.rows[0];
+    if (!header) throw new InvoiceNotFoundError(invoiceUuid);
+
+    const run = await startRun(pool, { accountId, task: 'invoice', trigger: options.trigger, jobId: options.jobId ?? null });
+    run.details.invoiceUuid = invoiceUuid;
+    run.details.period = header.period;
+    run.details.provisional = header.provisional;
+
+    if (header.provisional) {
+      const final = await client.query(
+        `SELECT 1 FROM cloud_invoices WHERE account_id = $1 AND period = $2 AND NOT provisional AND ingest_status = 'ingested' LIMIT 1`,
+        [accountId, header.period],
+      );
+      if (final.rowCount) {
+        await client.query('DELETE FROM cloud_invoices WHERE id = $1 AND provisional', [header.id]);
+        run.details.superseded = true;
+        await finishRun(pool, run, 'succeeded');
+        return { status: 'superseded', invoiceUuid, runId: run.id };
+      }
+    }
+    await client.query(
+      `UPDATE cloud_invoices SET ingest_status = 'ingesting', ingest_attempts = ingest_attempts + 1, updated_at = now() WHERE id = $1`,
+      [header.id],
+    );
+
+    try {
+      const result = await ingestLines(context, client, header, run, options);
+      const durationMs = await finishRun(pool, run, 'succeeded');
+      return { status: 'ingested', invoiceUuid, runId: run.id, ...result, durationMs };
+    } catch (error) {
+      const message = errorMessage(error, redact);
+      log.warn({ invoiceUuid, runId: run.id, err: message }, 'billing: invoice ingest failed');
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        clientBroken = rollbackError as Error;
+      }
+      await pool.query(`UPDATE cloud_invoices SET ingest_status = 'failed', ingest_error = $2, updated_at = now() WHERE id = $1`, [
+        header.id,
+        message,
+      ]);
+      await finishRun(pool, run, 'failed', message);
+      return { status: 'failed', invoiceUuid, runId: run.id, error: message };
+    }
+  } finally {
+    if (lockKey !== null && !clientBroken) {
+      await client.query('SELECT pg_advisory_unlock($1::bigint)', [lockKey]).catch((error: Error) => {
+        clientBroken = error;
+      });
+    }
+    // A broken connection is discarded (which also drops any session lock it held).
+    client.release(clientBroken);
+  }
+}
+
+async function ingestLines(
+  context: BillingContext,
+  client: pg.PoolClient,
+  header: InvoiceHeader,
+  run: BillingRun,
+  options: IngestOptions,
+): Promise<{ lineCount: number; matchedCount: number; matchRate: string | null; lineSource: 'csv' | 'json' }> {
+  const { pool, accountId } = context;
+  const api = requireApi(context);
+  const progressEvery = options.progressEvery ?? 10_000;
+
+  // Reads first, outside the transaction.
+  const candidates = await loadCandidateIndex(pool, accountId);
+  let providerSummary: Record<string, unknown> | null = null;
+  try {
+    providerSummary = summaryWithoutPii(await withPreviewKey(header, (key) => api.getInvoiceSummary(key)));
+    run.counts.apiCalls += 1;
+  } catch (error) {
+    if (!isNotOffered(error)) throw error;
+  }
+  const json = await loadJsonItems(api, header, context.maxJsonItems ?? DEFAULT_MAX_JSON_ITEMS, run);
+  const source = await openLineSource(api, header, json, run);
+  const enrichment = source.lineSource === 'csv' && json.kind === 'index' ? json.index : null;
+
+  const tally: IngestTally = { summary: new MatchSummaryBuilder(), byMethod: { id: 0, name: 0, parent: 0 } };
+  const total = json.kind === 'index' ? json.items.length : null;
+  const onProgress = (done: number): void => {
+    void emit(pool, { type: 'progress', task: 'invoice', runId: run.id, done, total });
+  };
+
+  let superseded = 0;
+  try {
+    await client.query('BEGIN');
+    const locked = await client.query('SELECT id FROM cloud_invoices WHERE id = $1 FOR UPDATE', [header.id]);
+    if (!locked.rowCount) throw new Error(`invoice ${header.invoice_uuid} was removed while it was being ingested`);
+    await client.query('DELETE FROM cloud_cost_lines WHERE invoice_id = $1', [header.id]);
+    await copyFrom(client, COPY_STATEMENT, copyRows(source.lines, header, candidates, enrichment, tally, onProgress, progressEvery));
+    // Provisional invoices this one replaces: for a final invoice, every preview of its period; for a preview,
+    // the older previews of its period (DigitalOcean regenerates the preview daily).
+    const replaced = await client.query(
+      `DELETE FROM cloud_invoices WHERE account_id = $1 AND period = $2 AND provisional AND id <> $3`,
+      [accountId, header.period, header.id],
+    );
+    superseded = replaced.rowCount ?? 0;
+
+    const summary = tally.summary.result();
+    const reconciliation: Record<string, unknown> & Partial<ReconciliationStats> = {
+      lineSource: source.lineSource,
+      json: json.kind === 'index' ? 'used' : json.kind === 'over_budget' ? 'skipped_over_budget' : 'unavailable',
+      ...(json.kind === 'over_budget' && json.total >= 0 ? { jsonItemCount: json.total } : {}),
+      ...(enrichment ? enrichment.stats() : {}),
+    };
+    const invoiceAmountAgrees = summary.linesAmount === normalizeDecimal(header.amount);
+    const stored = {
+      provider: providerSummary,
+      reconciliation,
+      totals: { linesAmount: summary.linesAmount, invoiceAmount: normalizeDecimal(header.amount), agrees: invoiceAmountAgrees },
+      match: {
+        rate: summary.matchRate,
+        amountRate: summary.amountMatchRate,
+        chargesAmount: summary.chargesAmount,
+        byMethod: tally.byMethod,
+        byReason: summary.byReason,
+      },
+    };
+    await client.query(
+      `UPDATE cloud_invoices SET
+         ingest_status = 'ingested', csv_ingested = $2, items_ingested = $3, ingested_at = now(), ingest_error = NULL,
+         line_count = $4, matched_count = $5, lines_amount = $6::numeric, matched_amount = $7::numeric,
+         match_rate = $8::numeric, summary = $9::jsonb, updated_at = now()
+       WHERE id = $1`,
+      [
+        header.id,
+        source.lineSource === 'csv',
+        json.kind === 'index',
+        summary.lineCount,
+        summary.matchedCount,
+        summary.linesAmount,
+        summary.matchedAmount,
+        summary.matchRate,
+        JSON.stringify(stored),
+      ],
+    );
+    await client.query('COMMIT');
+
+    run.counts.listed = summary.lineCount;
+    run.counts.created = summary.lineCount;
+    Object.assign(run.details, {
+      lineSource: source.lineSource,
+      lineCount: summary.lineCount,
+      matchedCount: summary.matchedCount,
+      matchRate: summary.matchRate,
+      supersededProvisional: superseded,
+      reconciliation,
+      totalsAgree: invoiceAmountAgrees,
+    });
+    if (!invoiceAmountAgrees) {
+      (context.logger ?? silentLogger).warn(
+        { invoiceUuid: header.invoice_uuid, linesAmount: summary.linesAmount, invoiceAmount: header.amount },
+        'billing: the lines do not add up to the invoice amount',
+      );
+    }
+    return { lineCount: summary.lineCount, matchedCount: summary.matchedCount, matchRate: summary.matchRate, lineSource: source.lineSource };
+  } finally {
+    source.close();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * On-demand syncs for the GraphQL layer (and anyone else): put sync jobs on graphile-worker's queue with the same
+ * queue, key and attempts as the scheduled ones, so a manual request never overlaps a running sync of the same task
+ * and never piles up behind it (at most one pending job per task; see sync.ts).
+ */
+import { Logger as WorkerLogger, makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
+import type pg from 'pg';
+import { logger } from '../logger.js';
+import { isSyncTask, SYNC_TASKS, syncJobIdentifier, syncJobSpec } from './sync.js';
+
+export { nextScheduledRun, SYNC_TASKS } from './sync.js';
+
+export type EnqueueTrigger = 'manual' | 'cli';
+
+export class UnknownSyncTaskError extends Error {
+  constructor(readonly task: string) {
+    super(`Unknown sync task "${task}". Known tasks: ${SYNC_TASKS.join(', ')}, or "all".`);
+    this.name = 'UnknownSyncTaskError';
+  }
+}
+
+const quietLogger = new WorkerLogger(() => (level, message, meta) => {
+  if (level === 'error') logger.error({ component: 'worker-utils', meta }, message);
+  else if (level === 'warning') logger.warn({ component: 'worker-utils', meta }, message);
+});
+
+// One WorkerUtils per pool (it migrates graphile-worker's schema once; the pool stays the caller's).
+const utilsByPool = new WeakMap<pg.Pool, Promise<WorkerUtils>>();
+
+function workerUtils(pool: pg.Pool): Promise<WorkerUtils> {
+  let utils = utilsByPool.get(pool);
+  if (!utils) {
+    utils = (async () => {
+      const created = await makeWorkerUtils({ pgPool: pool, logger: quietLogger });
+      await created.migrate();
+      return created;
+    })();
+    utils.catch(() => utilsByPool.delete(pool));
+    utilsByPool.set(pool, utils);
+  }
+  return utils;
+}
+
+/**
+ * Enqueues a sync of `task` (a name from SYNC_TASKS) or of every task (`'all'`: the kinds first, projects last by
+ * priority, so a first sync attributes resources that already exist). Returns the ids of the jobs (an existing
+ * pending job of a task is reused, so its id comes back). Throws UnknownSyncTaskError for any other name.
+ */
+export async function enqueueSync(pool: pg.Pool, task: string | 'all', trigger: EnqueueTrigger): Promise<{ jobIds: string[] }> {
+  const tasks = task === 'all' ? [...SYNC_TASKS] : [task];
+  for (const t of tasks) if (!isSyncTask(t)) throw new UnknownSyncTaskError(t);
+  const utils = await workerUtils(pool);
+  const jobIds: string[] = [];
+  for (const t of tasks) {
+    const job = await utils.addJob(syncJobIdentifier(t), { trigger }, { ...syncJobSpec(t), priority: t === 'projects' ? 1 : 0 });
+    jobIds.push(job.id);
+  }
+  return { jobIds };
+}

@@ -1,0 +1,261 @@
+/**
+ * The inventory sync's SQL, one statement per job: the engine sends each page of a listing as ONE statement
+ * (a JSON array unpacked by `jsonb_to_recordset`), never a statement per row.
+ *
+ * Clock: every timestamp is the database's `now()`, and a run's start is the `started_at` the database gave its
+ * `sync_runs` row. "Not seen in this run" is therefore `last_seen_at < started_at` on one clock, whatever the
+ * worker machine's clock says.
+ *
+ * Counting created / updated / unchanged in the statement that writes: a CTE reads the old rows (`old`) in the
+ * statement's snapshot, i.e. before the upsert, and the outer SELECT joins them to what the upsert returned.
+ * `updated` means the fingerprint (hash of the normalized row) changed; a row seen again with the same fingerprint
+ * is `unchanged` even though its last_seen_at moves.
+ */
+
+/** Makes sure the account row exists (sync rows reference it). */
+export const ENSURE_ACCOUNT = `
+INSERT INTO cloud_accounts (id, created_at, updated_at) VALUES ($1, now(), now())
+ON CONFLICT (id) DO NOTHING`;
+
+/** $1 account, $2 task, $3 trigger, $4 job id → the run's id and the database's start time. */
+export const INSERT_RUN = `
+INSERT INTO sync_runs (account_id, task, trigger, status, job_id, started_at)
+VALUES ($1, $2, $3, 'running', $4, now())
+RETURNING id, started_at`;
+
+/** $1 id, $2 status, $3 complete, $4 pages, $5 api calls, $6 listed, $7 created, $8 updated, $9 unchanged,
+ *  $10 marked stale, $11 error, $12 details. */
+export const FINISH_RUN = `
+UPDATE sync_runs SET
+  status = $2, complete = $3, pages = $4, api_calls = $5, listed = $6, created = $7, updated = $8,
+  unchanged = $9, marked_stale = $10, error = $11, details = $12::jsonb,
+  finished_at = now(),
+  duration_ms = GREATEST(0, round(extract(epoch FROM (now() - started_at)) * 1000))::int
+WHERE id = $1
+RETURNING duration_ms`;
+
+/**
+ * One page of one kind. $1 account, $2 kind, $3 JSON array of normalized rows
+ * `{provider_id, name, region, status, size, tags, attrs, fingerprint, provider_created_at}` (provider ids unique
+ * within the page). Seen again resets miss_count and stale_at. Attribution columns are not touched here: they
+ * belong to the projects sync (and to operators).
+ */
+export const UPSERT_RESOURCES = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(
+    provider_id text, name text, region text, status text, size text, tags text[], attrs jsonb,
+    fingerprint text, provider_created_at timestamptz)
+),
+old AS (
+  SELECT r.provider_id, r.fingerprint, r.stale_at
+  FROM cloud_resources r JOIN input i ON r.provider_id = i.provider_id
+  WHERE r.account_id = $1 AND r.kind = $2
+),
+upserted AS (
+  INSERT INTO cloud_resources AS r (
+    account_id, kind, provider_id, name, region, status, size, tags, attrs, fingerprint, provider_created_at,
+    first_seen_at, last_seen_at, miss_count, stale_at, created_at, updated_at)
+  SELECT $1, $2, i.provider_id, i.name, i.region, i.status, i.size, coalesce(i.tags, '{}'), coalesce(i.attrs, '{}'),
+    i.fingerprint, i.provider_created_at, now(), now(), 0, NULL, now(), now()
+  FROM input i
+  ON CONFLICT (account_id, kind, provider_id) DO UPDATE SET
+    name = excluded.name, region = excluded.region, status = excluded.status, size = excluded.size,
+    tags = excluded.tags, attrs = excluded.attrs, fingerprint = excluded.fingerprint,
+    provider_created_at = excluded.provider_created_at,
+    last_seen_at = excluded.last_seen_at, miss_count = 0, stale_at = NULL,
+    updated_at = CASE
+      WHEN r.fingerprint IS DISTINCT FROM excluded.fingerprint OR r.stale_at IS NOT NULL OR r.miss_count <> 0
+      THEN excluded.updated_at ELSE r.updated_at END
+  RETURNING r.provider_id
+)
+SELECT
+  count(*) FILTER (WHERE o.provider_id IS NULL)::int AS created,
+  count(*) FILTER (WHERE o.provider_id IS NOT NULL AND o.fingerprint IS DISTINCT FROM i.fingerprint)::int AS updated,
+  count(*) FILTER (WHERE o.provider_id IS NOT NULL AND o.fingerprint IS NOT DISTINCT FROM i.fingerprint)::int AS unchanged,
+  count(*) FILTER (WHERE o.stale_at IS NOT NULL)::int AS revived
+FROM upserted u
+JOIN input i ON i.provider_id = u.provider_id
+LEFT JOIN old o ON o.provider_id = u.provider_id`;
+
+/**
+ * After a COMPLETE listing: every row of the kinds ($2) not seen since the run started ($3) misses once more; the
+ * third consecutive miss sets stale_at. Rows stay (deleted resources still appear on invoices). `missed` counts
+ * the rows that missed, `marked_stale` those that became stale in this statement (their third miss).
+ */
+export const MARK_STALE_RESOURCES = `
+WITH missed AS (
+  UPDATE cloud_resources SET
+    miss_count = miss_count + 1,
+    stale_at = CASE WHEN stale_at IS NULL AND miss_count + 1 >= 3 THEN now() ELSE stale_at END,
+    updated_at = now()
+  WHERE account_id = $1 AND kind = ANY($2::text[]) AND last_seen_at < $3
+  RETURNING miss_count
+)
+SELECT count(*)::int AS missed, count(*) FILTER (WHERE miss_count = 3)::int AS marked_stale FROM missed`;
+
+/** Like MARK_STALE_RESOURCES, for every kind NOT in $2: the rows the projects walk creates from URNs. */
+export const MARK_STALE_URN_RESOURCES = `
+WITH missed AS (
+  UPDATE cloud_resources SET
+    miss_count = miss_count + 1,
+    stale_at = CASE WHEN stale_at IS NULL AND miss_count + 1 >= 3 THEN now() ELSE stale_at END,
+    updated_at = now()
+  WHERE account_id = $1 AND NOT (kind = ANY($2::text[])) AND last_seen_at < $3
+  RETURNING miss_count
+)
+SELECT count(*)::int AS missed, count(*) FILTER (WHERE miss_count = 3)::int AS marked_stale FROM missed`;
+
+/**
+ * One page of projects. $1 account, $2 JSON array of normalized projects. tenant_id is never written (operators
+ * own it) but returned, with the local id, so the membership walk can attribute without another query.
+ */
+export const UPSERT_PROJECTS = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(
+    provider_id text, name text, description text, purpose text, environment text, is_default boolean,
+    provider_created_at timestamptz, provider_updated_at timestamptz)
+),
+old AS (
+  SELECT p.provider_id, p.name, p.description, p.purpose, p.environment, p.is_default, p.provider_created_at,
+    p.provider_updated_at, p.stale_at
+  FROM cloud_projects p JOIN input i ON p.provider_id = i.provider_id
+  WHERE p.account_id = $1
+),
+upserted AS (
+  INSERT INTO cloud_projects AS p (
+    account_id, provider_id, name, description, purpose, environment, is_default, provider_created_at,
+    provider_updated_at, first_seen_at, last_seen_at, miss_count, stale_at, created_at, updated_at)
+  SELECT $1, i.provider_id, i.name, i.description, i.purpose, i.environment, coalesce(i.is_default, false),
+    i.provider_created_at, i.provider_updated_at, now(), now(), 0, NULL, now(), now()
+  FROM input i
+  ON CONFLICT (account_id, provider_id) DO UPDATE SET
+    name = excluded.name, description = excluded.description, purpose = excluded.purpose,
+    environment = excluded.environment, is_default = excluded.is_default,
+    provider_created_at = excluded.provider_created_at, provider_updated_at = excluded.provider_updated_at,
+    last_seen_at = excluded.last_seen_at, miss_count = 0, stale_at = NULL, updated_at = excluded.updated_at
+  RETURNING p.id, p.provider_id, p.tenant_id, p.is_default
+)
+SELECT u.id, u.provider_id, u.tenant_id, u.is_default,
+  CASE
+    WHEN o.provider_id IS NULL THEN 'created'
+    WHEN (o.name, o.description, o.purpose, o.environment, o.is_default, o.provider_created_at, o.provider_updated_at)
+      IS DISTINCT FROM
+      (i.name, i.description, i.purpose, i.environment, coalesce(i.is_default, false), i.provider_created_at,
+       i.provider_updated_at)
+    THEN 'updated'
+    ELSE 'unchanged'
+  END AS change,
+  (o.stale_at IS NOT NULL) AS revived
+FROM upserted u
+JOIN input i ON i.provider_id = u.provider_id
+LEFT JOIN old o ON o.provider_id = u.provider_id`;
+
+/** After a complete projects listing: $1 account, $2 run start. Same rule as resources. */
+export const MARK_STALE_PROJECTS = `
+WITH missed AS (
+  UPDATE cloud_projects SET
+    miss_count = miss_count + 1,
+    stale_at = CASE WHEN stale_at IS NULL AND miss_count + 1 >= 3 THEN now() ELSE stale_at END,
+    updated_at = now()
+  WHERE account_id = $1 AND last_seen_at < $2
+  RETURNING miss_count
+)
+SELECT count(*)::int AS missed, count(*) FILTER (WHERE miss_count = 3)::int AS marked_stale FROM missed`;
+
+/**
+ * One page of a project's members, in one statement. $1 account, $2 local project id, $3 the project's tenant,
+ * $4 JSON array `{kind, provider_id, create_row, name, attrs, fingerprint}` (unique (kind, provider_id)).
+ *
+ * - `create_row` members (kinds no listing covers: spaces buckets, VPCs, unknown URN types kept verbatim) are
+ *   upserted from the URN, attributed, and marked seen.
+ * - the others (listable kinds) are only attributed, and only where something changes. A row that does not exist
+ *   yet is left alone (its own listing creates it; the next walk attributes it) and counted as `unmatched`.
+ * - DigitalOcean's placement wins over everything, an operator's manual classification included.
+ */
+export const ATTRIBUTE_MEMBERS = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($4::jsonb) AS x(
+    kind text, provider_id text, create_row boolean, name text, attrs jsonb, fingerprint text)
+),
+old AS (
+  SELECT r.kind, r.provider_id, r.fingerprint
+  FROM cloud_resources r JOIN input i ON r.kind = i.kind AND r.provider_id = i.provider_id
+  WHERE r.account_id = $1
+),
+from_urn AS (
+  INSERT INTO cloud_resources AS r (
+    account_id, kind, provider_id, name, attrs, fingerprint, cloud_project_id, tenant_id, attribution_source,
+    first_seen_at, last_seen_at, miss_count, stale_at, created_at, updated_at)
+  SELECT $1, i.kind, i.provider_id, i.name, coalesce(i.attrs, '{}'), i.fingerprint, $2::int, $3::text, 'project',
+    now(), now(), 0, NULL, now(), now()
+  FROM input i WHERE i.create_row
+  ON CONFLICT (account_id, kind, provider_id) DO UPDATE SET
+    name = excluded.name, attrs = excluded.attrs, fingerprint = excluded.fingerprint,
+    cloud_project_id = excluded.cloud_project_id, tenant_id = excluded.tenant_id, attribution_source = 'project',
+    last_seen_at = excluded.last_seen_at, miss_count = 0, stale_at = NULL,
+    updated_at = CASE
+      WHEN (r.fingerprint, r.cloud_project_id, r.tenant_id, r.attribution_source, r.miss_count, r.stale_at)
+        IS DISTINCT FROM (excluded.fingerprint, excluded.cloud_project_id, excluded.tenant_id, 'project', 0,
+          NULL::timestamptz)
+      THEN excluded.updated_at ELSE r.updated_at END
+  RETURNING r.kind, r.provider_id, r.fingerprint
+),
+attributed AS (
+  UPDATE cloud_resources r SET
+    cloud_project_id = $2::int, tenant_id = $3::text, attribution_source = 'project', updated_at = now()
+  FROM input i
+  WHERE NOT i.create_row AND r.account_id = $1 AND r.kind = i.kind AND r.provider_id = i.provider_id
+    AND (r.cloud_project_id IS DISTINCT FROM $2::int OR r.tenant_id IS DISTINCT FROM $3::text
+      OR r.attribution_source IS DISTINCT FROM 'project')
+  RETURNING r.id
+)
+SELECT
+  (SELECT count(*) FROM from_urn f LEFT JOIN old o ON o.kind = f.kind AND o.provider_id = f.provider_id
+    WHERE o.provider_id IS NULL)::int AS created,
+  (SELECT count(*) FROM from_urn f JOIN old o ON o.kind = f.kind AND o.provider_id = f.provider_id
+    WHERE o.fingerprint IS DISTINCT FROM f.fingerprint)::int AS updated,
+  (SELECT count(*) FROM from_urn f JOIN old o ON o.kind = f.kind AND o.provider_id = f.provider_id
+    WHERE o.fingerprint IS NOT DISTINCT FROM f.fingerprint)::int AS unchanged,
+  (SELECT count(*) FROM attributed)::int AS attributed,
+  (SELECT count(*) FROM input i WHERE NOT i.create_row
+    AND EXISTS (SELECT 1 FROM old o WHERE o.kind = i.kind AND o.provider_id = i.provider_id))::int AS matched`;
+
+/**
+ * After a complete walk of every project: resources placed in no project. $1 account, $2 JSON array of the
+ * (kind, provider_id) pairs that ARE placed (or whose membership was uncertain: those are left alone too),
+ * $3 fallback local project id, $4 fallback tenant, $5 whether a fallback is configured, $6 kinds that never
+ * fall back (DNS zones wait for an operator).
+ *
+ * Left alone: manual classifications, stale rows and rows already missed by a listing (a deleted resource leaves
+ * its projects before its listing notices; it keeps its last attribution for the invoices that still bill it).
+ */
+export const ATTRIBUTE_UNPLACED = `
+WITH placed AS (
+  SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(kind text, provider_id text)
+),
+target AS (
+  SELECT r.id,
+    CASE WHEN $5::boolean AND NOT (r.kind = ANY($6::text[])) THEN $3::int END AS project_id,
+    CASE WHEN $5::boolean AND NOT (r.kind = ANY($6::text[])) THEN $4::text END AS tenant_id,
+    CASE WHEN $5::boolean AND NOT (r.kind = ANY($6::text[])) THEN 'fallback' END AS source
+  FROM cloud_resources r
+  WHERE r.account_id = $1 AND r.stale_at IS NULL AND r.miss_count = 0
+    AND r.attribution_source IS DISTINCT FROM 'manual'
+    AND NOT EXISTS (SELECT 1 FROM placed p WHERE p.kind = r.kind AND p.provider_id = r.provider_id)
+),
+changed AS (
+  UPDATE cloud_resources r SET
+    cloud_project_id = t.project_id, tenant_id = t.tenant_id, attribution_source = t.source, updated_at = now()
+  FROM target t
+  WHERE r.id = t.id
+    AND (r.cloud_project_id, r.tenant_id, r.attribution_source) IS DISTINCT FROM (t.project_id, t.tenant_id, t.source)
+  RETURNING t.source
+)
+SELECT
+  (SELECT count(*) FROM target)::int AS unplaced,
+  (SELECT count(*) FROM changed WHERE source = 'fallback')::int AS to_fallback,
+  (SELECT count(*) FROM changed WHERE source IS NULL)::int AS unattributed`;
+
+/** The local id and tenant of the configured fallback project (by its DigitalOcean id). */
+export const FIND_PROJECT = `
+SELECT id, tenant_id FROM cloud_projects WHERE account_id = $1 AND provider_id = $2`;

@@ -1,0 +1,235 @@
+// Resource: one mirrored DigitalOcean resource (cloud_resources), the resources/resource queries and
+// the classifyResource mutation.
+import type { Viewer } from '../auth.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import { assertTenantFilter, resourceVisibility } from './access.js';
+import { badInput, builder } from './builder.js';
+import { isRecordNotFound, parseId, parseOptionalId, parseTenantId, textArg } from './inputs.js';
+
+export const ResourceRef = builder.prismaObject('CloudResource', {
+  name: 'Resource',
+  description: 'A DigitalOcean resource as last listed: rows are kept when it disappears (then `stale`).',
+  // Select mode: only the columns a query asks for are read (attrs can be large).
+  select: { id: true },
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    kind: t.exposeString('kind'),
+    providerId: t.exposeString('providerId', { description: 'The id DigitalOcean gives the resource (a number, uuid, IP, domain or bucket name).' }),
+    name: t.exposeString('name', { nullable: true }),
+    region: t.exposeString('region', { nullable: true }),
+    status: t.exposeString('status', { nullable: true }),
+    size: t.exposeString('size', { nullable: true }),
+    tags: t.exposeStringList('tags'),
+    tenantId: t.exposeString('tenantId', { nullable: true }),
+    attributionSource: t.exposeString('attributionSource', {
+      nullable: true,
+      description: 'How project and tenant were decided: project (DigitalOcean membership), fallback, or manual.',
+    }),
+    providerCreatedAt: t.expose('providerCreatedAt', { type: 'DateTime', nullable: true }),
+    firstSeenAt: t.expose('firstSeenAt', { type: 'DateTime' }),
+    lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime' }),
+    staleAt: t.expose('staleAt', { type: 'DateTime', nullable: true }),
+    missCount: t.exposeInt('missCount', { description: 'Consecutive complete listings without this resource.' }),
+    stale: t.boolean({
+      description: 'Missing from three consecutive complete listings (the row is kept for invoices).',
+      select: { staleAt: true },
+      resolve: (resource) => resource.staleAt !== null,
+    }),
+    attrs: t.expose('attrs', {
+      type: 'JSON',
+      nullable: true,
+      authScopes: { admin: true },
+      description: 'The kind’s own details as DigitalOcean gives them (platform admin only).',
+    }),
+  }),
+});
+
+export const ResourceConnection = builder.connectionObject(
+  {
+    type: ResourceRef,
+    name: 'ResourceConnection',
+    fields: (t) => ({
+      totalCount: t.int({
+        description: 'Resources matching the filter, across all pages.',
+        resolve: (connection) => (typeof connection.totalCount === 'function' ? connection.totalCount() : (connection.totalCount ?? 0)),
+      }),
+    }),
+  },
+  { name: 'ResourceEdge' },
+);
+
+const ResourceState = builder.enumType('ResourceState', {
+  values: {
+    LIVE: { description: 'Seen in the latest listings.' },
+    STALE: { description: 'Gone from DigitalOcean (kept for invoices).' },
+    ALL: {},
+  } as const,
+});
+
+export const ResourceFilter = builder.inputType('ResourceFilter', {
+  fields: (t) => ({
+    kind: t.stringList({ description: 'Any of these kinds (droplet, volume, load_balancer, ...).' }),
+    status: t.stringList({ description: 'Any of these statuses.' }),
+    state: t.field({ type: ResourceState, defaultValue: 'ALL' }),
+    projectId: t.id({ description: 'Resources of this project.' }),
+    unattributed: t.boolean({ description: 'true: resources with neither a project nor a tenant.' }),
+    tenantId: t.string({ description: 'Resources of this tenant (a non-admin may only name their own).' }),
+    region: t.stringList({ description: 'Any of these region slugs.' }),
+    tag: t.string({ description: 'Resources carrying this tag.' }),
+    search: t.string({ description: 'Case-insensitive part of the name, or the exact provider id.' }),
+  }),
+});
+
+const OrderDirection = builder.enumType('OrderDirection', { values: ['ASC', 'DESC'] as const });
+
+const ResourceOrderField = builder.enumType('ResourceOrderField', {
+  values: {
+    ID: { value: 'id' },
+    KIND: { value: 'kind' },
+    NAME: { value: 'name' },
+    REGION: { value: 'region' },
+    STATUS: { value: 'status' },
+    PROVIDER_CREATED_AT: { value: 'providerCreatedAt' },
+    FIRST_SEEN_AT: { value: 'firstSeenAt' },
+    LAST_SEEN_AT: { value: 'lastSeenAt' },
+  } as const,
+});
+
+const ResourceOrder = builder.inputType('ResourceOrder', {
+  fields: (t) => ({
+    field: t.field({ type: ResourceOrderField, required: true }),
+    direction: t.field({ type: OrderDirection, defaultValue: 'ASC' }),
+  }),
+});
+
+type ResourceFilterInput = typeof ResourceFilter.$inferInput;
+type ResourceOrderInput = typeof ResourceOrder.$inferInput;
+
+const MAX_LIST_FILTER = 50;
+
+/** The filter as a Prisma where, always combined with what the viewer may see. Throws BAD_USER_INPUT. */
+export function resourceWhere(filter: ResourceFilterInput | null | undefined, viewer: Viewer | null): Prisma.CloudResourceWhereInput {
+  const and: Prisma.CloudResourceWhereInput[] = [resourceVisibility(viewer)];
+  if (filter) {
+    const list = (values: readonly string[] | null | undefined, name: string): string[] | undefined => {
+      if (values == null) return undefined;
+      if (values.length > MAX_LIST_FILTER) throw badInput(`filter.${name} may list at most ${MAX_LIST_FILTER} values`, `filter.${name}`);
+      return values.map((value) => textArg(value, `filter.${name}`));
+    };
+    const kinds = list(filter.kind, 'kind');
+    if (kinds) and.push({ kind: { in: kinds } });
+    const statuses = list(filter.status, 'status');
+    if (statuses) and.push({ status: { in: statuses } });
+    const regions = list(filter.region, 'region');
+    if (regions) and.push({ region: { in: regions } });
+    if (filter.state === 'LIVE') and.push({ staleAt: null });
+    if (filter.state === 'STALE') and.push({ staleAt: { not: null } });
+    const projectId = parseOptionalId(filter.projectId, 'filter.projectId');
+    if (projectId !== undefined) and.push({ cloudProjectId: projectId });
+    if (filter.unattributed === true) and.push({ cloudProjectId: null, tenantId: null });
+    if (filter.unattributed === false) and.push({ OR: [{ cloudProjectId: { not: null } }, { tenantId: { not: null } }] });
+    if (filter.tenantId != null) {
+      const tenantId = parseTenantId(filter.tenantId, 'filter.tenantId');
+      assertTenantFilter(viewer, tenantId);
+      and.push({ tenantId });
+    }
+    if (filter.tag != null) and.push({ tags: { has: textArg(filter.tag, 'filter.tag') } });
+    if (filter.search != null) {
+      const search = textArg(filter.search, 'filter.search');
+      and.push({ OR: [{ name: { contains: search, mode: 'insensitive' } }, { providerId: search }] });
+    }
+  }
+  return and.length === 1 ? and[0]! : { AND: and };
+}
+
+/** A total order (the id breaks ties), so cursors page without gaps or repeats; nulls sort last either way. */
+export function resourceOrder(order: ResourceOrderInput | null | undefined): Prisma.CloudResourceOrderByWithRelationInput[] {
+  const direction = order?.direction === 'DESC' ? 'desc' : 'asc';
+  const field = order?.field ?? 'id';
+  if (field === 'id') return [{ id: direction }];
+  const nullable = field === 'name' || field === 'region' || field === 'status' || field === 'providerCreatedAt';
+  return [{ [field]: nullable ? { sort: direction, nulls: 'last' } : direction }, { id: direction }];
+}
+
+builder.queryFields((t) => ({
+  resources: t.prismaConnection(
+    {
+      type: ResourceRef,
+      cursor: 'id',
+      authScopes: { member: true },
+      description: 'Resources the viewer may see (an admin: all), filtered, ordered, paged by cursor.',
+      args: {
+        filter: t.arg({ type: ResourceFilter }),
+        orderBy: t.arg({ type: ResourceOrder }),
+      },
+      resolve: (query, _root, args, ctx) =>
+        ctx.prisma.cloudResource.findMany({ ...query, where: resourceWhere(args.filter, ctx.viewer), orderBy: resourceOrder(args.orderBy) }),
+      totalCount: (_connection, args, ctx) => ctx.prisma.cloudResource.count({ where: resourceWhere(args.filter, ctx.viewer) }),
+    },
+    ResourceConnection,
+  ),
+  resource: t.prismaField({
+    type: ResourceRef,
+    nullable: true,
+    authScopes: { member: true },
+    description: 'One resource by id; null when it does not exist or belongs to another tenant.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.cloudResource.findFirst({ ...query, where: { AND: [{ id: parseId(args.id, 'id') }, resourceVisibility(ctx.viewer)] } }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  classifyResource: t.prismaField({
+    type: ResourceRef,
+    authScopes: { admin: true },
+    description:
+      'Attributes a resource that DigitalOcean project membership did not attribute (no project, or the fallback) to a project and/or a tenant. Sets attributionSource to manual. Platform admin only.',
+    args: {
+      resourceId: t.arg.id({ required: true }),
+      projectId: t.arg.id({ description: 'The project to put the resource in; its tenant applies unless tenantId is given.' }),
+      tenantId: t.arg.string({ description: 'The tenant the resource belongs to.' }),
+    },
+    resolve: async (query, _root, args, ctx) => {
+      const resourceId = parseId(args.resourceId, 'resourceId');
+      const projectId = parseOptionalId(args.projectId, 'projectId');
+      const tenantId = args.tenantId == null ? undefined : parseTenantId(args.tenantId, 'tenantId');
+      if (projectId === undefined && tenantId === undefined) throw badInput('Give projectId, tenantId or both', 'projectId');
+
+      const resource = await ctx.prisma.cloudResource.findUnique({
+        where: { id: resourceId },
+        select: { attributionSource: true, cloudProjectId: true, tenantId: true },
+      });
+      if (!resource) throw badInput(`No resource with id ${resourceId}`, 'resourceId');
+      if (resource.attributionSource === 'project') {
+        throw badInput(
+          `Resource ${resourceId} is attributed by its DigitalOcean project; move it between projects in DigitalOcean, or set the project's tenant with setProjectTenant`,
+          'resourceId',
+        );
+      }
+      let project: { id: number; tenantId: string | null } | null = null;
+      if (projectId !== undefined) {
+        project = await ctx.prisma.cloudProject.findUnique({ where: { id: projectId }, select: { id: true, tenantId: true } });
+        if (!project) throw badInput(`No project with id ${projectId}`, 'projectId');
+        if (tenantId !== undefined && project.tenantId !== null && project.tenantId !== tenantId) {
+          throw badInput(`Project ${projectId} belongs to tenant "${project.tenantId}", not "${tenantId}"`, 'tenantId');
+        }
+      }
+      // Conditional on the attribution read above, so a sync attributing it meanwhile is not overwritten.
+      try {
+        return await ctx.prisma.cloudResource.update({
+          ...query,
+          where: { id: resourceId, OR: [{ attributionSource: null }, { attributionSource: { not: 'project' } }] },
+          data: {
+            cloudProjectId: project?.id ?? resource.cloudProjectId,
+            tenantId: tenantId ?? project?.tenantId ?? resource.tenantId,
+            attributionSource: 'manual',
+          },
+        });
+      } catch (error) {
+        if (isRecordNotFound(error)) throw badInput(`Resource ${resourceId} was attributed by its DigitalOcean project meanwhile`, 'resourceId');
+        throw error;
+      }
+    },
+  }),
+}));
