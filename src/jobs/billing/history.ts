@@ -1,0 +1,212 @@
+/**
+ * Billing history (daily): the history entries, the invoice headers, and one ingest job per invoice to ingest.
+ *
+ * - History entries have no id: each row is keyed by billingHistoryNaturalKey (a hash of date, type, amount,
+ *   description and invoice uuid). Two identical entries can both be real money, so the n-th repetition of a key
+ *   within the listing gets its own key (hash of key + "#n"); rerunning the sync inserts nothing new.
+ * - Invoice headers are upserted from /v2/customers/my/invoices. The month-to-date `invoice_preview` becomes a
+ *   PROVISIONAL header (unless its period already has a final invoice). A header that turns from provisional to
+ *   final, or a final one whose amount changed, goes back to `pending`.
+ * - Enqueued for ingest: every final invoice not yet `ingested` (so failed ones are retried here), and the
+ *   current preview every time (it is regenerated daily). The final invoice's ingest deletes the provisional one
+ *   of its period in the same transaction (ingest.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { BillingHistoryEntry, InvoiceListItem } from '../../digitalocean/types.js';
+import type { BillingContext } from './context.js';
+import { requireApi } from './context.js';
+import { normalizeDecimal } from './decimal.js';
+import { billingHistoryNaturalKey } from './history-key.js';
+import { errorMessage, finishRun, startRun, type RunTrigger } from './run.js';
+import { parseTimestamp } from './values.js';
+
+export interface HistoryOptions {
+  trigger: RunTrigger;
+  jobId?: string | null;
+  /** Called once per invoice to ingest (the task adds a graphile-worker job with a per-invoice jobKey). */
+  enqueueInvoice: (invoiceUuid: string) => Promise<void>;
+}
+
+export interface HistoryOutcome {
+  status: 'succeeded' | 'incomplete' | 'failed';
+  runId: number;
+  historyCreated: number;
+  invoicesCreated: number;
+  enqueued: string[];
+  previewUuid: string | null;
+  error?: string;
+}
+
+const UPSERT_HISTORY = `
+INSERT INTO cloud_billing_history (account_id, natural_key, date, type, description, amount, invoice_id, invoice_uuid)
+SELECT $1, x.natural_key, x.date::timestamptz, x.type, x.description, x.amount::numeric, x.invoice_id, x.invoice_uuid
+FROM jsonb_to_recordset($2::jsonb) AS x(natural_key text, date text, type text, description text, amount text, invoice_id text, invoice_uuid text)
+ON CONFLICT (account_id, natural_key) DO NOTHING
+RETURNING id`;
+
+const UPSERT_INVOICES = `
+INSERT INTO cloud_invoices (account_id, invoice_uuid, invoice_id, period, amount, provisional, provider_updated_at, updated_at)
+SELECT $1, x.invoice_uuid, x.invoice_id, x.period, x.amount::numeric, x.provisional, x.updated_at::timestamptz, now()
+FROM jsonb_to_recordset($2::jsonb) AS x(invoice_uuid text, invoice_id text, period text, amount text, provisional boolean, updated_at text)
+ON CONFLICT (account_id, invoice_uuid) DO UPDATE SET
+  invoice_id = COALESCE(EXCLUDED.invoice_id, cloud_invoices.invoice_id),
+  period = EXCLUDED.period,
+  amount = EXCLUDED.amount,
+  provisional = EXCLUDED.provisional,
+  provider_updated_at = EXCLUDED.provider_updated_at,
+  ingest_status = CASE
+    WHEN NOT EXCLUDED.provisional AND (cloud_invoices.provisional OR cloud_invoices.amount <> EXCLUDED.amount) THEN 'pending'
+    ELSE cloud_invoices.ingest_status END,
+  updated_at = now()
+WHERE (cloud_invoices.invoice_id, cloud_invoices.period, cloud_invoices.amount, cloud_invoices.provisional, cloud_invoices.provider_updated_at)
+  IS DISTINCT FROM (COALESCE(EXCLUDED.invoice_id, cloud_invoices.invoice_id), EXCLUDED.period, EXCLUDED.amount, EXCLUDED.provisional, EXCLUDED.provider_updated_at)
+RETURNING invoice_uuid, (xmax = 0) AS inserted`;
+
+const PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+interface HistoryRow {
+  natural_key: string;
+  date: string;
+  type: string;
+  description: string;
+  amount: string;
+  invoice_id: string | null;
+  invoice_uuid: string | null;
+}
+
+/** Natural keys for a listing's entries, repetitions numbered (see the module comment). */
+export class HistoryKeyer {
+  private readonly seen = new Map<string, number>();
+
+  key(entry: BillingHistoryEntry): string {
+    const base = billingHistoryNaturalKey(entry);
+    const n = (this.seen.get(base) ?? 0) + 1;
+    this.seen.set(base, n);
+    return n === 1 ? base : createHash('sha256').update(`${base}#${n}`).digest('hex');
+  }
+}
+
+function historyRow(entry: BillingHistoryEntry, keyer: HistoryKeyer): HistoryRow {
+  const date = parseTimestamp(String(entry.date ?? ''));
+  if (!date) throw new Error(`billing history entry "${entry.description}" has no date`);
+  return {
+    natural_key: keyer.key(entry),
+    date: date.toISOString(),
+    type: String(entry.type),
+    description: String(entry.description ?? ''),
+    amount: normalizeDecimal(String(entry.amount)),
+    invoice_id: entry.invoice_id ?? null,
+    invoice_uuid: entry.invoice_uuid ?? null,
+  };
+}
+
+function invoiceRow(item: InvoiceListItem, provisional: boolean): Record<string, unknown> {
+  if (!item.invoice_uuid) throw new Error('an invoice in the list has no invoice_uuid');
+  if (!PERIOD.test(item.invoice_period ?? '')) throw new Error(`invoice ${item.invoice_uuid} has an invalid period "${String(item.invoice_period)}"`);
+  const updatedAt = item.updated_at ? parseTimestamp(item.updated_at) : null;
+  return {
+    invoice_uuid: item.invoice_uuid,
+    invoice_id: item.invoice_id ?? null,
+    period: item.invoice_period,
+    amount: normalizeDecimal(String(item.amount)),
+    provisional,
+    updated_at: updatedAt ? updatedAt.toISOString() : null,
+  };
+}
+
+export async function syncBillingHistory(context: BillingContext, options: HistoryOptions): Promise<HistoryOutcome> {
+  const { pool, accountId } = context;
+  const run = await startRun(pool, { accountId, task: 'billing_history', trigger: options.trigger, jobId: options.jobId ?? null });
+  const outcome: HistoryOutcome = { status: 'succeeded', runId: run.id, historyCreated: 0, invoicesCreated: 0, enqueued: [], previewUuid: null };
+  const incomplete: string[] = [];
+  try {
+    const api = requireApi(context);
+
+    // 1. History entries, page by page.
+    const keyer = new HistoryKeyer();
+    let historyListed = 0;
+    const history = await api.listBillingHistory({
+      collect: false,
+      onPage: async (entries) => {
+        if (entries.length === 0) return;
+        const rows = entries.map((entry) => historyRow(entry, keyer));
+        const inserted = await pool.query(UPSERT_HISTORY, [accountId, JSON.stringify(rows)]);
+        historyListed += rows.length;
+        outcome.historyCreated += inserted.rowCount ?? 0;
+      },
+    });
+    run.counts.apiCalls += history.apiCalls;
+    run.counts.pages += history.pages;
+    if (!history.complete) incomplete.push(`billing history: ${history.incompleteReason ?? 'incomplete'}`);
+
+    // 2. Invoice headers (final ones, then the preview).
+    const invoices = await api.listInvoices();
+    run.counts.apiCalls += invoices.apiCalls;
+    run.counts.pages += invoices.pages;
+    if (!invoices.complete) incomplete.push(`invoices: ${invoices.incompleteReason ?? 'incomplete'}`);
+    const rows = invoices.items.map((item) => invoiceRow(item, false));
+    const finalPeriods = new Set(invoices.items.map((item) => item.invoice_period));
+    const preview = invoices.preview;
+    let previewSkipped: string | null = null;
+    if (preview?.invoice_uuid) {
+      const hasFinal =
+        finalPeriods.has(preview.invoice_period) ||
+        ((
+          await pool.query(
+            `SELECT 1 FROM cloud_invoices WHERE account_id = $1 AND period = $2 AND NOT provisional AND invoice_uuid <> $3 LIMIT 1`,
+            [accountId, preview.invoice_period, preview.invoice_uuid],
+          )
+        ).rowCount ?? 0) > 0;
+      if (hasFinal) previewSkipped = `period ${preview.invoice_period} already has its final invoice`;
+      else {
+        rows.push(invoiceRow(preview, true));
+        outcome.previewUuid = preview.invoice_uuid;
+      }
+    }
+    let invoicesUpdated = 0;
+    if (rows.length > 0) {
+      const upserted = await pool.query<{ invoice_uuid: string; inserted: boolean }>(UPSERT_INVOICES, [accountId, JSON.stringify(rows)]);
+      for (const row of upserted.rows) {
+        if (row.inserted) outcome.invoicesCreated++;
+        else invoicesUpdated++;
+      }
+    }
+
+    // 3. What to ingest: final invoices not yet ingested (failed ones included), and the current preview.
+    const pending = await pool.query<{ invoice_uuid: string }>(
+      `SELECT invoice_uuid FROM cloud_invoices
+       WHERE account_id = $1 AND NOT provisional AND ingest_status <> 'ingested'
+       ORDER BY period, invoice_uuid`,
+      [accountId],
+    );
+    const targets = pending.rows.map((r) => r.invoice_uuid);
+    if (outcome.previewUuid) targets.push(outcome.previewUuid);
+    for (const uuid of targets) {
+      await options.enqueueInvoice(uuid);
+      outcome.enqueued.push(uuid);
+    }
+
+    const listed = historyListed + rows.length;
+    run.counts.listed = listed;
+    run.counts.created = outcome.historyCreated + outcome.invoicesCreated;
+    run.counts.updated = invoicesUpdated;
+    run.counts.unchanged = listed - run.counts.created - invoicesUpdated;
+    Object.assign(run.details, {
+      history: { listed: historyListed, created: outcome.historyCreated },
+      invoices: { listed: invoices.items.length, created: outcome.invoicesCreated, updated: invoicesUpdated },
+      preview: outcome.previewUuid ?? null,
+      ...(previewSkipped ? { previewSkipped } : {}),
+      enqueued: outcome.enqueued.length,
+      ...(incomplete.length > 0 ? { incomplete } : {}),
+    });
+    outcome.status = incomplete.length > 0 ? 'incomplete' : 'succeeded';
+    await finishRun(pool, run, outcome.status, incomplete.length > 0 ? incomplete.join('; ') : undefined);
+    return outcome;
+  } catch (error) {
+    const message = errorMessage(error, context.redact);
+    outcome.status = 'failed';
+    outcome.error = message;
+    await finishRun(pool, run, 'failed', message);
+    return outcome;
+  }
+}
