@@ -1,7 +1,7 @@
 // The HTTP surface, on one port: GraphQL at /graphql (Yoga: queries, mutations, SSE subscriptions, GraphiQL;
 // graphql-ws on the same path for WebSocket subscriptions), the public health route and the REST inventory.
 import http from 'node:http';
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import type { Socket } from 'node:net';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
@@ -18,7 +18,10 @@ import type { PrismaClient } from './db/client.js';
 import { isReachable } from './db/client.js';
 import { logger } from './logger.js';
 import { handleInventory } from './rest.js';
+import { BILLING_REST_PATHS, handleBilling } from './rest-billing.js';
 import type { GraphQLContext } from './schema/context.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/builder.js';
+import { costLimitRule, type CostOptions } from './schema/cost-limit.js';
 import { EventHub, type EventSource } from './schema/event-hub.js';
 import { schema } from './schema/index.js';
 import { createLoaders } from './schema/loaders.js';
@@ -37,6 +40,8 @@ export interface HttpDependencies {
 
 export interface HttpService {
   server: http.Server;
+  /** Live subscriptions in this process (SSE and WebSocket). */
+  subscriptions(): number;
   /** Ends subscriptions, closes WebSockets, stops accepting, lets requests finish within graceMs. */
   close(graceMs: number): Promise<void>;
 }
@@ -59,7 +64,10 @@ export function createHttpServer(deps: HttpDependencies): HttpService {
   const hub = new EventHub(deps.events);
   const yoga = createGraphQLHandler(deps, authenticator, hub);
 
+  const connections = new ConnectionTracker();
+
   const server = http.createServer((req, res) => {
+    connections.request(req, res);
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/api/health' && (req.method === 'GET' || req.method === 'HEAD')) {
       void health(deps).then(({ status, body }) => sendJson(res, status, body));
@@ -72,6 +80,13 @@ export function createHttpServer(deps: HttpDependencies): HttpService {
       });
       return;
     }
+    if ((BILLING_REST_PATHS as readonly string[]).includes(path ?? '')) {
+      void handleBilling(req, res, { prisma: deps.prisma, authenticator }).catch((error: unknown) => {
+        logger.error({ err: error }, 'billing request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'Unexpected error.' });
+      });
+      return;
+    }
     if (path === GRAPHQL_PATH || path?.startsWith(`${GRAPHQL_PATH}/`)) {
       void handleGraphQL(yoga, req, res, config.graphql.maxBodyBytes);
       return;
@@ -79,15 +94,18 @@ export function createHttpServer(deps: HttpDependencies): HttpService {
     sendJson(res, 404, { error: 'not_found', message: `No route for ${req.method} ${path}` });
   });
 
+  server.on('connection', (socket) => connections.add(socket));
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.graphql.maxBodyBytes });
   const wsServer = attachWebSocket(wss, yoga, authenticator, config);
 
   return {
     server,
+    subscriptions: () => hub.size,
     async close(graceMs) {
+      // Subscriptions end first (SSE streams get their `complete`, WebSocket clients a 1001), then the listener.
       hub.close();
       await wsServer.dispose();
-      await closeServer(server, graceMs);
+      await connections.close(server, graceMs);
     },
   };
 }
@@ -101,7 +119,7 @@ function createGraphQLHandler(deps: HttpDependencies, authenticator: Authenticat
     maxTokensPlugin({ n: limits.maxTokens }),
     maxDepthPlugin({ n: limits.maxDepth, flattenFragments: true }),
     maxAliasesPlugin({ n: limits.maxAliases }),
-    costLimitPlugin({ maxCost: limits.maxCost }),
+    queryCostLimit({ maxCost: limits.maxCost, defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE, listFactor: 10 }),
   ];
   if (config.nodeEnv === 'production') plugins.push(blockFieldSuggestionsPlugin());
   if (!limits.introspection) plugins.push(disableIntrospection());
@@ -228,6 +246,15 @@ function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer |
   });
 }
 
+function queryCostLimit(options: CostOptions): Plugin<object> {
+  const rule = costLimitRule(options);
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(rule);
+    },
+  };
+}
+
 function disableIntrospection(): Plugin<object> {
   return {
     onValidate({ addValidationRule }) {
@@ -264,13 +291,42 @@ async function health(deps: HttpDependencies): Promise<{ status: number; body: u
   };
 }
 
-/** Stop accepting, let in-flight requests finish, then cut what is left. */
-async function closeServer(server: http.Server, graceMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-  await closed;
-  clearTimeout(timer);
+/**
+ * Counts the requests in flight on each socket, so that shutdown can stop accepting, close every socket with
+ * nothing in flight at once (idle keep-alive ones, ones a client opened without sending anything yet, SSE ones
+ * whose stream just ended), close the others as their last response ends, and cut what is left after graceMs.
+ */
+class ConnectionTracker {
+  private readonly inFlight = new Map<Socket, number>();
+  private closing = false;
+
+  add(socket: Socket): void {
+    this.inFlight.set(socket, 0);
+    socket.once('close', () => this.inFlight.delete(socket));
+  }
+
+  request(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const { socket } = req;
+    this.inFlight.set(socket, (this.inFlight.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (this.inFlight.get(socket) ?? 1) - 1;
+      if (!this.inFlight.has(socket)) return;
+      this.inFlight.set(socket, left);
+      if (this.closing && left === 0) socket.end();
+    });
+  }
+
+  async close(server: http.Server, graceMs: number): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // end(), not destroy(): what was written (an SSE `complete`) still reaches the client.
+    for (const [socket, count] of this.inFlight) if (count === 0) socket.end();
+    const timer = setTimeout(() => {
+      for (const socket of this.inFlight.keys()) socket.destroy();
+    }, graceMs);
+    await closed;
+    clearTimeout(timer);
+  }
 }
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {

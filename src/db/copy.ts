@@ -11,7 +11,6 @@
 // - the server rejects a row → the promise rejects with the server's error and the source is closed
 //   (`return()`), which for a streamed download destroys the socket.
 // Either way the surrounding transaction is in the aborted state: the caller rolls it back.
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
 
@@ -22,6 +21,19 @@ interface CopyConnection {
   sendCopyFromChunk(chunk: Buffer): void;
   endCopyFrom(): void;
   sendCopyFail(message: string): void;
+}
+
+/** Resolves when the socket drains (or closes), removing both listeners either way. */
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 class CopyFromStdin {
@@ -99,7 +111,7 @@ class CopyFromStdin {
         if (chunk.length === 0) continue;
         connection.sendCopyFromChunk(chunk);
         if (connection.stream.writableNeedDrain) {
-          await Promise.race([once(connection.stream, 'drain'), once(connection.stream, 'close')]);
+          await drained(connection.stream);
           if (this.aborted || connection.stream.destroyed) break;
         }
       }

@@ -6,6 +6,7 @@
 import { Logger as WorkerLogger, makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
 import type pg from 'pg';
 import { logger } from '../logger.js';
+import { enqueueBilling, isBillingTarget } from './billing/tasks.js';
 import { isSyncTask, SYNC_TASKS, syncJobIdentifier, syncJobSpec } from './sync.js';
 
 export { nextScheduledRun, SYNC_TASKS } from './sync.js';
@@ -47,6 +48,7 @@ function workerUtils(pool: pg.Pool): Promise<WorkerUtils> {
  * pending job of a task is reused, so its id comes back). Throws UnknownSyncTaskError for any other name.
  */
 export async function enqueueSync(pool: pg.Pool, task: string | 'all', trigger: EnqueueTrigger): Promise<{ jobIds: string[] }> {
+  if (isBillingTarget(task)) return enqueueBilling(pool, task, trigger); // balance, billing_history, invoice:<uuid>
   const tasks = task === 'all' ? [...SYNC_TASKS] : [task];
   for (const t of tasks) if (!isSyncTask(t)) throw new UnknownSyncTaskError(t);
   const utils = await workerUtils(pool);

@@ -1,6 +1,7 @@
 // The task list and the crontab, defined in code (graphile-worker's conventions: one entry per task).
 import type { CronItem, Task, TaskList } from 'graphile-worker';
 import { publishEvent } from '../events.js';
+import { billingCronItems, billingTasks } from './billing/tasks.js';
 import type { JobContext } from './context.js';
 import type { SyncEngine, SyncTrigger } from './inventory/engine.js';
 import { createSyncCrontab, createSyncEngineFromConfig, SYNC_TASKS, syncJobIdentifier } from './sync.js';
@@ -18,7 +19,7 @@ export function createTaskList(context: JobContext): TaskList {
     },
   };
   for (const task of SYNC_TASKS) tasks[syncJobIdentifier(task)] = syncTask(task, getEngine);
-  return tasks;
+  return { ...tasks, ...billingTasks(context) };
 }
 
 /** `sync:<task>`: one run of the engine. A failed run is recorded in sync_runs, then reported to the queue. */
@@ -39,5 +40,5 @@ function triggerOf(payload: unknown): SyncTrigger {
 /** The schedule. Without a DigitalOcean token there is nothing to sync, so nothing is scheduled. */
 export function createCrontab(context: Pick<JobContext, 'config'>): CronItem[] {
   if (!context.config.digitalocean.token) return [];
-  return createSyncCrontab({ fastDroplets: context.config.sync.fastDroplets });
+  return [...createSyncCrontab({ fastDroplets: context.config.sync.fastDroplets }), ...billingCronItems(context.config)];
 }

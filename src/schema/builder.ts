@@ -10,6 +10,10 @@ import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import type { GraphQLContext } from './context.js';
 
+/** Connection page sizes (first/last): the default, and the most one page may hold (the cost limit uses both). */
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   PrismaTypes: PrismaTypes;
@@ -25,6 +29,8 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
+    /** Money and other exact numbers, as decimal strings (src/schema/billing.ts). */
+    Decimal: { Input: string; Output: string | { toString(): string } };
   };
   Connection: { totalCount?: number | (() => number | Promise<number>) };
 }>({
@@ -55,8 +61,8 @@ export const builder = new SchemaBuilder<{
     dmmf: getDatamodel(),
     exposeDescriptions: true,
     filterConnectionTotalCount: true,
-    maxConnectionSize: 100,
-    defaultConnectionSize: 20,
+    maxConnectionSize: MAX_PAGE_SIZE,
+    defaultConnectionSize: DEFAULT_PAGE_SIZE,
   },
   relay: {
     // No global `node`/`nodes` lookups: they would bypass the tenant filters of the root fields.

@@ -4,5 +4,6 @@ import './service.js';
 import './resource.js';
 import './project.js';
 import './sync.js';
+import './billing.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

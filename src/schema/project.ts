@@ -7,27 +7,28 @@ import { assertTenantFilter, canSeeTenant, projectVisibility } from './access.js
 import { badInput, builder } from './builder.js';
 import { isRecordNotFound, parseId, parseTenantId, textArg } from './inputs.js';
 import type { KindCount } from './loaders.js';
-import { ResourceConnection, ResourceFilter, ResourceRef, resourceWhere } from './resource.js';
+import { ResourceConnection, ResourceFilter, ResourceRef, escapeLike, resourceWhere } from './resource.js';
 
 export const ProjectRef = builder.prismaObject('CloudProject', {
   name: 'Project',
   description: 'A DigitalOcean project; its tenant is set by an operator (setProjectTenant), never by a sync.',
-  select: { id: true },
+  // As for Resource: the columns nearly every query reads are selected for every row (no per-field planning).
+  select: { id: true, providerId: true, name: true, description: true, purpose: true, environment: true, isDefault: true, tenantId: true, staleAt: true },
   fields: (t) => ({
-    id: t.exposeID('id'),
-    providerId: t.exposeString('providerId', { description: 'The project uuid at DigitalOcean.' }),
-    name: t.exposeString('name'),
-    description: t.exposeString('description', { nullable: true }),
-    purpose: t.exposeString('purpose', { nullable: true }),
-    environment: t.exposeString('environment', { nullable: true }),
-    isDefault: t.exposeBoolean('isDefault'),
-    tenantId: t.exposeString('tenantId', { nullable: true }),
+    id: t.id({ resolve: (project) => project.id }),
+    providerId: t.string({ description: 'The project uuid at DigitalOcean.', resolve: (project) => project.providerId }),
+    name: t.string({ resolve: (project) => project.name }),
+    description: t.string({ nullable: true, resolve: (project) => project.description }),
+    purpose: t.string({ nullable: true, resolve: (project) => project.purpose }),
+    environment: t.string({ nullable: true, resolve: (project) => project.environment }),
+    isDefault: t.boolean({ resolve: (project) => project.isDefault }),
+    tenantId: t.string({ nullable: true, resolve: (project) => project.tenantId }),
     providerCreatedAt: t.expose('providerCreatedAt', { type: 'DateTime', nullable: true }),
     providerUpdatedAt: t.expose('providerUpdatedAt', { type: 'DateTime', nullable: true }),
     firstSeenAt: t.expose('firstSeenAt', { type: 'DateTime' }),
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime' }),
-    staleAt: t.expose('staleAt', { type: 'DateTime', nullable: true }),
-    stale: t.boolean({ select: { staleAt: true }, resolve: (project) => project.staleAt !== null }),
+    staleAt: t.field({ type: 'DateTime', nullable: true, resolve: (project) => project.staleAt }),
+    stale: t.boolean({ resolve: (project) => project.staleAt !== null }),
     resources: t.relatedConnection(
       'resources',
       {
@@ -55,7 +56,7 @@ builder.prismaObjectField(ResourceRef, 'project', (t) =>
     type: ProjectRef,
     nullable: true,
     // Planned into the parent's query (one SQL statement with relationJoins), with the tenant to check.
-    select: (_args, _ctx, nestedSelection) => ({ cloudProject: nestedSelection({ select: { id: true, tenantId: true } }) }),
+    select: (_args, _ctx, nestedSelection) => ({ cloudProject: nestedSelection(true) }),
     // A project of another tenant stays hidden even when one of its resources is visible.
     resolve: (resource, _args, ctx) =>
       resource.cloudProject && canSeeTenant(ctx.viewer, resource.cloudProject.tenantId) ? resource.cloudProject : null,
@@ -102,7 +103,7 @@ function projectWhere(filter: typeof ProjectFilter.$inferInput | null | undefine
   }
   if (filter?.unassigned === true) and.push({ tenantId: null });
   if (filter?.unassigned === false) and.push({ tenantId: { not: null } });
-  if (filter?.search != null) and.push({ name: { contains: textArg(filter.search, 'filter.search'), mode: 'insensitive' } });
+  if (filter?.search != null) and.push({ name: { contains: escapeLike(textArg(filter.search, 'filter.search')), mode: 'insensitive' } });
   if (filter?.includeStale === false) and.push({ staleAt: null });
   return and.length === 1 ? and[0]! : { AND: and };
 }

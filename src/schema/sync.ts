@@ -2,6 +2,7 @@
 // syncProgress subscription (events from whichever process runs the jobs, through Postgres LISTEN).
 import type { SyncEvent } from '../events.js';
 import type { Prisma, SyncRun } from '../generated/prisma/client.js';
+import { BILLING_RUN_TASKS, isBillingTarget } from '../jobs/billing/tasks.js';
 import { SYNC_TASKS, enqueueSync, nextScheduledRun } from '../jobs/enqueue.js';
 import { badInput, builder } from './builder.js';
 
@@ -60,6 +61,8 @@ const SyncRunConnection = builder.connectionObject(
 function knownTask(task: string, argument: string, allowAll = false): string {
   const value = task.trim();
   if ((allowAll && value === 'all') || SYNC_TASKS.includes(value)) return value;
+  // Billing: triggerSync takes balance, billing_history or invoice:<uuid>; syncRuns filters by balance, billing_history, invoice.
+  if (allowAll ? isBillingTarget(value) : BILLING_RUN_TASKS.includes(value)) return value;
   throw badInput(`Unknown sync task "${value.slice(0, 60)}": expected ${allowAll ? '"all" or ' : ''}one of ${SYNC_TASKS.join(', ')}`, argument);
 }
 

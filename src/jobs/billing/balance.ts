@@ -45,11 +45,11 @@ export async function syncBalance(context: BillingContext, options: { trigger: R
     run.counts.created = 1;
     const snapshotId = inserted.rows[0]!.id;
     run.details.snapshotId = snapshotId;
-    await finishRun(pool, run, 'succeeded');
+    await finishRun(pool, run, 'succeeded', undefined, context.logger);
     return { status: 'succeeded', runId: run.id, snapshotId };
   } catch (error) {
     const message = errorMessage(error, context.redact);
-    await finishRun(pool, run, 'failed', message);
+    await finishRun(pool, run, 'failed', message, context.logger);
     return { status: 'failed', runId: run.id, error: message };
   }
 }

@@ -1,15 +1,15 @@
 // Streaming parser for DigitalOcean invoice CSVs (GET /v2/customers/my/invoices/{uuid}/csv).
 //
-// The file is read record by record through csv-parse (RFC 4180 quoting, BOM stripped), columns are
-// found by header name, and every value is validated. A malformed file throws InvoiceCsvError naming
+// The file is read record by record through a streaming RFC 4180 tokenizer (csv-tokenizer.ts: quoting,
+// BOM stripped, physical line numbers), columns are found by header name, and every value is validated. A malformed file throws InvoiceCsvError naming
 // the line and column; nothing is skipped silently, because a skipped line is money that disappears
 // from the invoice without anyone noticing. Only blank lines are passed over (they hold no data).
 //
-// Memory stays flat: the async iterator pulls records on demand, so csv-parse's object buffer (16
-// records) and the source's own buffer are all that is held, whatever the file size.
+// Memory stays flat: chunks are pulled from the source on demand and tokenized one at a time, so one chunk's
+// records and the source's own buffer are all that is held, whatever the file size.
 
-import { Readable, pipeline } from 'node:stream';
-import { CsvError, parse, type Options as CsvParseOptions } from 'csv-parse';
+import { Readable } from 'node:stream';
+import { CsvSyntaxError, tokenizeCsv, type CsvRecord } from './csv-tokenizer.js';
 import { parseHours, parseTimestamp, parseUsdAmount, ValueFormatError } from './values.js';
 
 export { parseHours, parseTimestamp, parseUsdAmount, ValueFormatError } from './values.js';
@@ -87,11 +87,6 @@ interface Header {
   label: Partial<Record<ColumnKey, string>>;
 }
 
-interface LocatedRecord {
-  fields: string[];
-  startLine: number;
-}
-
 /** Header cells compare trimmed and case-insensitively; "Group Description" / "group-description" too. */
 function columnKey(cell: string): string {
   return cell.trim().toLowerCase().replace(/[\s-]+/g, '_');
@@ -125,71 +120,96 @@ function clip(value: string, max = 80): string {
   return value.length > max ? `${value.slice(0, max)}…` : value;
 }
 
-function toLine(record: LocatedRecord, header: Header, lineNo: number): InvoiceCsvLine {
+// Module-level helpers rather than closures inside toLine: a 100,000-line file calls them a million times.
+function cellOf(fields: string[], header: Header, key: ColumnKey): string | undefined {
+  const position = header.index[key];
+  return position === undefined ? undefined : fields[position];
+}
+
+function optionalText(fields: string[], header: Header, key: ColumnKey): string | null {
+  return cellOf(fields, header, key)?.trim() || null;
+}
+
+function parsedCell<T>(
+  fields: string[],
+  header: Header,
+  startLine: number,
+  key: ColumnKey,
+  code: InvoiceCsvErrorCode,
+  parseValue: (raw: string) => T,
+): T {
+  const raw = cellOf(fields, header, key) ?? '';
+  try {
+    return parseValue(raw);
+  } catch (error) {
+    if (error instanceof ValueFormatError) {
+      throw new InvoiceCsvError(code, error.message, startLine, header.label[key] ?? key, { cause: error });
+    }
+    throw error;
+  }
+}
+
+function toLine(record: CsvRecord, header: Header, lineNo: number): InvoiceCsvLine {
   const { fields, startLine } = record;
   if (fields.length !== header.width) {
     throw new InvoiceCsvError('COLUMN_COUNT', `has ${fields.length} fields, the header has ${header.width}`, startLine);
   }
-  const cell = (key: ColumnKey): string | undefined => {
-    const position = header.index[key];
-    return position === undefined ? undefined : fields[position];
-  };
-  const optionalText = (key: ColumnKey): string | null => cell(key)?.trim() || null;
-  const parsed = <T>(key: ColumnKey, code: InvoiceCsvErrorCode, parseValue: (raw: string) => T): T => {
-    const raw = cell(key) ?? '';
-    try {
-      return parseValue(raw);
-    } catch (error) {
-      if (error instanceof ValueFormatError) {
-        throw new InvoiceCsvError(code, error.message, startLine, header.label[key] ?? key, { cause: error });
-      }
-      throw error;
-    }
-  };
-
-  const product = (cell('product') ?? '').trim();
+  const product = (cellOf(fields, header, 'product') ?? '').trim();
   if (product === '') throw new InvoiceCsvError('EMPTY_VALUE', 'product is empty', startLine, header.label.product ?? 'product');
   return {
     lineNo,
     fileLine: startLine,
     product,
-    groupDescription: optionalText('group_description'),
-    description: (cell('description') ?? '').trim(),
-    hours: parsed('hours', 'BAD_HOURS', parseHours),
-    startAt: parsed('start', 'BAD_DATE', parseTimestamp),
-    endAt: parsed('end', 'BAD_DATE', parseTimestamp),
-    amount: parsed('usd', 'BAD_AMOUNT', parseUsdAmount),
-    projectName: optionalText('project_name'),
-    category: optionalText('category'),
+    groupDescription: optionalText(fields, header, 'group_description'),
+    description: (cellOf(fields, header, 'description') ?? '').trim(),
+    hours: parsedCell(fields, header, startLine, 'hours', 'BAD_HOURS', parseHours),
+    startAt: parsedCell(fields, header, startLine, 'start', 'BAD_DATE', parseTimestamp),
+    endAt: parsedCell(fields, header, startLine, 'end', 'BAD_DATE', parseTimestamp),
+    amount: parsedCell(fields, header, startLine, 'usd', 'BAD_AMOUNT', parseUsdAmount),
+    projectName: optionalText(fields, header, 'project_name'),
+    category: optionalText(fields, header, 'category'),
   };
 }
 
-/** Line breaks in a record's raw text: CRLF counts once, lone CR or LF once each. csv-parse's own
- *  `lines` counter counts a CRLF inside a quoted field twice, so physical lines are counted here. */
-function countLineBreaks(raw: string): number {
-  let count = 0;
-  for (let i = 0; i < raw.length; i++) {
-    const char = raw.charCodeAt(i);
-    if (char === 10) count++;
-    else if (char === 13) {
-      count++;
-      if (raw.charCodeAt(i + 1) === 10) i++;
-    }
-  }
-  return count;
+function toChunks(source: InvoiceCsvSource): AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> {
+  if (typeof source === 'string' || source instanceof Uint8Array) return [source];
+  return source; // a Readable is async-iterable; leaving the loop early destroys it
 }
 
-const SYNTAX_PROBLEMS: Record<string, string> = {
-  CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed',
-  CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by something other than a delimiter (quotes inside a field must be doubled)',
-  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'a closing quote is followed by something other than a delimiter',
-  CSV_MAX_RECORD_SIZE: 'the record is too large (an unclosed quote?)',
-};
-
-function toReadable(source: InvoiceCsvSource): Readable {
-  if (source instanceof Readable) return source;
-  if (typeof source === 'string' || source instanceof Uint8Array) return Readable.from([source]);
-  return Readable.from(source);
+/**
+ * Parses an invoice CSV lazily, one batch of lines per chunk of the source (the fast path for ingest: one await
+ * per chunk). Same validation and errors as parseInvoiceCsv.
+ */
+export async function* parseInvoiceCsvBatches(
+  source: InvoiceCsvSource,
+  options: ParseInvoiceCsvOptions = {},
+): AsyncGenerator<InvoiceCsvLine[], void, undefined> {
+  let header: Header | null = null;
+  let lineNo = 0;
+  const records = tokenizeCsv(toChunks(source), options.maxRecordSize !== undefined ? { maxRecordSize: options.maxRecordSize } : {});
+  try {
+    for await (const batch of records) {
+      const lines: InvoiceCsvLine[] = [];
+      for (const record of batch) {
+        if (record.fields.length === 1 && record.fields[0]!.trim() === '') continue; // blank line
+        if (header === null) {
+          header = readHeader(record.fields, record.startLine);
+          continue;
+        }
+        lineNo += 1;
+        lines.push(toLine(record, header, lineNo));
+      }
+      if (lines.length > 0) yield lines;
+    }
+  } catch (error) {
+    if (error instanceof CsvSyntaxError) {
+      throw new InvoiceCsvError('CSV_SYNTAX', error.message, error.line, null, { cause: error });
+    }
+    throw error;
+  } finally {
+    await records.return(undefined);
+  }
+  if (header === null) throw new InvoiceCsvError('MISSING_HEADER', 'the file is empty (no header row)', null);
 }
 
 /**
@@ -201,48 +221,7 @@ export async function* parseInvoiceCsv(
   source: InvoiceCsvSource,
   options: ParseInvoiceCsvOptions = {},
 ): AsyncGenerator<InvoiceCsvLine, void, undefined> {
-  // Physical line where the next record starts. on_record runs inside the parser, before buffering,
-  // so when csv-parse fails this still points at the record it failed on.
-  let nextLine = 1;
-  const csvOptions: CsvParseOptions<LocatedRecord, { record: string[] }> = {
-    bom: true,
-    raw: true,
-    relax_column_count: true, // the count is checked here, against the header, with a clearer message
-    skip_empty_lines: false, // counted here, so line numbers stay physical
-    max_record_size: options.maxRecordSize ?? 1_000_000,
-    // With `raw: true` the record arrives as { record, raw }.
-    on_record: ({ record }, context) => {
-      const startLine = nextLine;
-      nextLine += countLineBreaks(context.raw ?? '');
-      return { fields: record, startLine };
-    },
-  };
-  // csv-parse types on_record as returning string[]; ours returns LocatedRecord, read back below.
-  const parser = parse(csvOptions as unknown as CsvParseOptions);
-  // Errors reach the loop below through the parser (pipeline destroys it with the source's error).
-  pipeline(toReadable(source), parser, () => {});
-
-  let header: Header | null = null;
-  let lineNo = 0;
-  try {
-    for await (const record of parser as AsyncIterable<LocatedRecord>) {
-      if (record.fields.length === 1 && record.fields[0]!.trim() === '') continue; // blank line
-      if (header === null) {
-        header = readHeader(record.fields, record.startLine);
-        continue;
-      }
-      lineNo += 1;
-      yield toLine(record, header, lineNo);
-    }
-  } catch (error) {
-    if (error instanceof CsvError) {
-      throw new InvoiceCsvError('CSV_SYNTAX', SYNTAX_PROBLEMS[error.code] ?? error.message, nextLine, null, { cause: error });
-    }
-    throw error;
-  } finally {
-    if (!parser.destroyed) parser.destroy();
-  }
-  if (header === null) throw new InvoiceCsvError('MISSING_HEADER', 'the file is empty (no header row)', null);
+  for await (const lines of parseInvoiceCsvBatches(source, options)) yield* lines;
 }
 
 /** Reads a whole CSV into memory. For tests and small files; ingest should iterate parseInvoiceCsv. */

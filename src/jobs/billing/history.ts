@@ -200,13 +200,13 @@ export async function syncBillingHistory(context: BillingContext, options: Histo
       ...(incomplete.length > 0 ? { incomplete } : {}),
     });
     outcome.status = incomplete.length > 0 ? 'incomplete' : 'succeeded';
-    await finishRun(pool, run, outcome.status, incomplete.length > 0 ? incomplete.join('; ') : undefined);
+    await finishRun(pool, run, outcome.status, incomplete.length > 0 ? incomplete.join('; ') : undefined, context.logger);
     return outcome;
   } catch (error) {
     const message = errorMessage(error, context.redact);
     outcome.status = 'failed';
     outcome.error = message;
-    await finishRun(pool, run, 'failed', message);
+    await finishRun(pool, run, 'failed', message, context.logger);
     return outcome;
   }
 }

@@ -2,14 +2,15 @@
  * InvoiceIngest: one invoice's lines, from DigitalOcean into cloud_cost_lines, classified and matched.
  *
  * 1. A session advisory lock per (account, invoice) on a dedicated connection: two ingests of one invoice never
- *    run at once (the second returns `busy`; the job wrapper lets graphile-worker retry it later).
+ *    run at once (the second returns `busy`; the job wrapper queues it again 30 s later).
  * 2. The header goes to `ingesting` (attempts + 1), a `sync_runs` row (task `invoice`) is opened.
  *    A provisional (preview) invoice whose period already has an ingested final invoice is deleted instead.
  * 3. Outside any transaction: the candidate index (every cloud_resources row of the account, stale ones
  *    included, in ONE query), the invoice summary (PII dropped), and the JSON items if they fit the budget
  *    (reconcile.ts explains how CSV lines and JSON items are reconciled).
  * 4. ONE transaction: lock the header row, DELETE the invoice's lines, stream CSV → parse → enrich → classify →
- *    match → COPY FROM STDIN (memory-flat, back-pressured by the socket), delete the provisional invoices this
+ *    match → COPY FROM STDIN (memory-flat, back-pressured by the socket; statements of 20,000 rows, the next rows
+ *    read ahead while PostgreSQL checks the foreign keys of the last ones), delete the provisional invoices this
  *    one supersedes, write the header's counts. Any failure (dropped download, malformed line, database error)
  *    rolls all of it back: the previous lines stay as they were, and the header records the error and status
  *    `failed` (the next billing-history run enqueues it again). A rerun yields the same lines and counts.
@@ -18,15 +19,14 @@
  * count in the denominator because they are lines of the invoice too. The summary also keeps the amount-based rate
  * over attributable charges (taxes and credits left out) and the count and amount of every unmatched reason.
  */
-import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { copyFrom, copyValue } from '../../db/copy.js';
 import type { InvoiceItem, InvoiceSummary } from '../../digitalocean/types.js';
 import { type BillingContext, type BillingApi, DEFAULT_MAX_JSON_ITEMS, isNotOffered, requireApi, silentLogger } from './context.js';
-import { parseInvoiceCsv } from './csv.js';
+import { parseInvoiceCsvBatches } from './csv.js';
 import { normalizeDecimal } from './decimal.js';
 import { buildCandidateIndex, matchLine, MatchSummaryBuilder, prepareLine, type CandidateIndex, type MatchCandidate, type MatchMethod } from './match.js';
-import { csvLineToSourceLine, JsonItemIndex, jsonItemToLine, type ReconciliationStats, type SourceLine } from './reconcile.js';
+import { JsonItemIndex, jsonItemToLine, type ReconciliationStats, type SourceLine } from './reconcile.js';
 import { emit, errorMessage, finishRun, startRun, type BillingRun, type RunTrigger } from './run.js';
 
 export interface IngestOptions {
@@ -75,6 +75,16 @@ const COPY_STATEMENT = `COPY cloud_cost_lines (${COPY_COLUMNS.join(', ')}) FROM 
 
 /** Chunks handed to COPY: big enough to amortize the per-message cost, small enough to stay flat. */
 const COPY_CHUNK_CHARS = 128 * 1024;
+/** Rows per COPY statement (see Prefetcher), and chunks read ahead (~4 MB, about 25,000 rows). */
+const COPY_BATCH_ROWS = 20_000;
+const PREFETCH_CHUNKS = 32;
+
+/** Already encoded: a chunk of concatenated rows is a tree of many small strings until it is flattened, and
+ *  holding such trees in the read-ahead queue would make the collector promote them all. */
+interface CopyChunk {
+  data: Buffer;
+  rows: number;
+}
 
 const LOCK_KEY = `SELECT hashtextextended('cloud-ops:invoice:' || $1 || ':' || $2, 0) AS key`;
 
@@ -162,7 +172,7 @@ async function loadJsonItems(api: BillingApi, header: InvoiceHeader, budget: num
 }
 
 /** The JSON items of an invoice as a stream of lines, page by page (used when there is no CSV). */
-async function* streamJsonItems(api: BillingApi, header: InvoiceHeader, run: BillingRun): AsyncGenerator<SourceLine> {
+async function* streamJsonItems(api: BillingApi, header: InvoiceHeader, run: BillingRun): AsyncGenerator<SourceLine[]> {
   let lineNo = 0;
   for await (const page of pagesOf<InvoiceItem>((onPage, signal) =>
     withPreviewKey(header, (key) => api.listInvoiceItems(key, { collect: false, onPage, signal })).then((listing) => {
@@ -171,7 +181,7 @@ async function* streamJsonItems(api: BillingApi, header: InvoiceHeader, run: Bil
       if (!listing.complete) throw new Error(`invoice items listing incomplete: ${listing.incompleteReason ?? 'unknown reason'}`);
     }),
   )) {
-    for (const item of page) yield jsonItemToLine(item, ++lineNo);
+    yield page.map((item) => jsonItemToLine(item, ++lineNo));
   }
 }
 
@@ -229,15 +239,19 @@ async function* pagesOf<T>(start: (onPage: (items: T[]) => Promise<void>, signal
   }
 }
 
+/** What the COPY writer reads from a line: a parsed CSV line as it is (ids come from the JSON index), or a JSON
+ *  item's line with its own ids. */
+type LineFields = Omit<SourceLine, 'source' | 'resourceUuid' | 'resourceProviderId'> & {
+  resourceUuid?: string | null;
+  resourceProviderId?: string | null;
+};
+
 interface LineSourcePlan {
   lineSource: 'csv' | 'json';
-  lines: AsyncIterable<SourceLine>;
+  /** Lines in batches (one per CSV chunk or JSON page): one await per batch, not per line. */
+  batches: AsyncIterable<readonly LineFields[]>;
   /** Closes an opened download that was not consumed. */
   close(): void;
-}
-
-async function* csvLines(stream: Readable): AsyncGenerator<SourceLine> {
-  for await (const line of parseInvoiceCsv(stream)) yield csvLineToSourceLine(line);
 }
 
 /** Opens the CSV (its headers only); falls back to the JSON items when DigitalOcean offers no CSV. */
@@ -245,18 +259,33 @@ async function openLineSource(api: BillingApi, header: InvoiceHeader, json: Json
   try {
     const csv = await withPreviewKey(header, (key) => api.getInvoiceCsv(key));
     run.counts.apiCalls += 1;
-    return { lineSource: 'csv', lines: csvLines(csv.stream), close: () => csv.stream.destroy() };
+    return { lineSource: 'csv', batches: parseInvoiceCsvBatches(csv.stream), close: () => csv.stream.destroy() };
   } catch (error) {
     if (!isNotOffered(error)) throw error;
     run.counts.apiCalls += 1;
   }
   if (json.kind === 'unavailable') throw new Error('DigitalOcean offers neither the CSV nor the JSON items of this invoice');
-  const lines = json.kind === 'index' ? iterate(json.items) : streamJsonItems(api, header, run);
-  return { lineSource: 'json', lines, close: () => undefined };
+  const batches = json.kind === 'index' ? inBatches(json.items, 1000) : streamJsonItems(api, header, run);
+  return { lineSource: 'json', batches, close: () => undefined };
 }
 
-async function* iterate<T>(items: readonly T[]): AsyncGenerator<T> {
-  for (const item of items) yield item;
+async function* inBatches<T>(items: readonly T[], size: number): AsyncGenerator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+/** toISOString for the COPY text; consecutive lines mostly share their start and end, so the last one is kept. */
+class IsoCache {
+  private ms = NaN;
+  private iso = '';
+  of(date: Date | null): string {
+    if (date === null) return '\\N';
+    const ms = date.getTime();
+    if (ms !== this.ms) {
+      this.ms = ms;
+      this.iso = date.toISOString();
+    }
+    return this.iso;
+  }
 }
 
 interface IngestTally {
@@ -266,65 +295,149 @@ interface IngestTally {
 
 /** The COPY payload: every line enriched, classified, matched, counted and rendered as one text row. */
 async function* copyRows(
-  lines: AsyncIterable<SourceLine>,
+  batches: AsyncIterable<readonly LineFields[]>,
+  lineSource: 'csv' | 'json',
   invoice: InvoiceHeader,
   candidates: CandidateIndex,
   json: JsonItemIndex | null,
   tally: IngestTally,
   onProgress: (done: number) => void,
   progressEvery: number,
-): AsyncGenerator<string> {
+): AsyncGenerator<CopyChunk> {
   const prefix = `${invoice.id}\t`;
   const period = copyValue(invoice.period);
+  const source = `${lineSource}\t${period}\t`;
+  const starts = new IsoCache();
+  const ends = new IsoCache();
   let buffer = '';
   let count = 0;
-  for await (const line of lines) {
-    if (json && line.source === 'csv') json.enrich(line);
-    const prepared = prepareLine(line);
-    const match = matchLine(
-      {
-        kind: prepared.kind,
-        name: prepared.name,
-        isTax: prepared.isTax,
-        isCredit: prepared.isCredit,
-        resourceUuid: line.resourceUuid,
-        resourceProviderId: line.resourceProviderId,
-        startAt: line.startAt,
-        endAt: line.endAt,
-      },
-      candidates,
-    );
-    tally.summary.add({ amount: line.amount, resourceId: match.resourceId, unmatchedReason: match.unmatchedReason });
-    if (match.matchMethod) tally.byMethod[match.matchMethod]++;
-    buffer +=
-      prefix +
-      line.lineNo + '\t' +
-      line.source + '\t' +
-      period + '\t' +
-      copyValue(line.product) + '\t' +
-      copyValue(line.groupDescription) + '\t' +
-      copyValue(line.description) + '\t' +
-      copyValue(prepared.kind) + '\t' +
-      copyValue(prepared.name) + '\t' +
-      copyValue(line.resourceUuid) + '\t' +
-      copyValue(line.resourceProviderId) + '\t' +
-      copyValue(line.hours) + '\t' +
-      (line.startAt ? line.startAt.toISOString() : '\\N') + '\t' +
-      (line.endAt ? line.endAt.toISOString() : '\\N') + '\t' +
-      line.amount + '\t' +
-      copyValue(line.projectName) + '\t' +
-      copyValue(line.category) + '\t' +
-      copyValue(match.resourceId) + '\t' +
-      copyValue(match.matchMethod) + '\t' +
-      copyValue(match.unmatchedReason) + '\n';
-    count++;
-    if (buffer.length >= COPY_CHUNK_CHARS) {
-      yield buffer;
-      buffer = '';
+  let rows = 0;
+  for await (const batch of batches) {
+    for (const line of batch) {
+      const ids = json ? json.claim(line) : null;
+      const resourceUuid = ids ? ids.resourceUuid : (line.resourceUuid ?? null);
+      const resourceProviderId = ids ? ids.resourceProviderId : (line.resourceProviderId ?? null);
+      const prepared = prepareLine(line);
+      const match = matchLine(
+        {
+          kind: prepared.kind,
+          name: prepared.name,
+          isTax: prepared.isTax,
+          isCredit: prepared.isCredit,
+          resourceUuid,
+          resourceProviderId,
+          startAt: line.startAt,
+          endAt: line.endAt,
+        },
+        candidates,
+      );
+      tally.summary.add({ amount: line.amount, resourceId: match.resourceId, unmatchedReason: match.unmatchedReason });
+      if (match.matchMethod) tally.byMethod[match.matchMethod]++;
+      buffer +=
+        prefix +
+        line.lineNo + '\t' +
+        source +
+        copyValue(line.product) + '\t' +
+        copyValue(line.groupDescription) + '\t' +
+        copyValue(line.description) + '\t' +
+        copyValue(prepared.kind) + '\t' +
+        copyValue(prepared.name) + '\t' +
+        copyValue(resourceUuid) + '\t' +
+        copyValue(resourceProviderId) + '\t' +
+        copyValue(line.hours) + '\t' +
+        starts.of(line.startAt) + '\t' +
+        ends.of(line.endAt) + '\t' +
+        line.amount + '\t' +
+        copyValue(line.projectName) + '\t' +
+        copyValue(line.category) + '\t' +
+        copyValue(match.resourceId) + '\t' +
+        copyValue(match.matchMethod) + '\t' +
+        copyValue(match.unmatchedReason) + '\n';
+      count++;
+      rows++;
+      if (buffer.length >= COPY_CHUNK_CHARS) {
+        yield { data: Buffer.from(buffer, 'utf8'), rows };
+        buffer = '';
+        rows = 0;
+      }
+      if (count % progressEvery === 0) onProgress(count);
     }
-    if (count % progressEvery === 0) onProgress(count);
   }
-  if (buffer) yield buffer;
+  if (buffer) yield { data: Buffer.from(buffer, 'utf8'), rows };
+}
+
+/**
+ * Reads `source` ahead of its consumer, holding at most `capacity` items. The COPY below runs as several
+ * statements, and PostgreSQL checks each statement's foreign keys when the statement ends; meanwhile this keeps the
+ * download, parsing and matching going, so the two sides overlap instead of taking turns.
+ */
+class Prefetcher<T> {
+  private readonly queue: T[] = [];
+  private finished = false;
+  private failure: { error: unknown } | null = null;
+  private closed = false;
+  private wakeConsumer: (() => void) | null = null;
+  private wakeProducer: (() => void) | null = null;
+  private readonly pumping: Promise<void>;
+
+  constructor(
+    private readonly source: AsyncIterator<T>,
+    private readonly capacity: number,
+  ) {
+    this.pumping = this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      while (!this.closed) {
+        if (this.queue.length >= this.capacity) {
+          await new Promise<void>((resolve) => (this.wakeProducer = resolve));
+          continue;
+        }
+        const next = await this.source.next();
+        if (next.done) break;
+        this.queue.push(next.value);
+        this.poke();
+      }
+    } catch (error) {
+      this.failure = { error };
+    }
+    this.finished = true;
+    this.poke();
+  }
+
+  private poke(): void {
+    const wake = this.wakeConsumer;
+    this.wakeConsumer = null;
+    wake?.();
+  }
+
+  async next(): Promise<IteratorResult<T, undefined>> {
+    for (;;) {
+      if (this.queue.length > 0) {
+        const value = this.queue.shift() as T;
+        const wake = this.wakeProducer;
+        this.wakeProducer = null;
+        wake?.();
+        return { value, done: false };
+      }
+      if (this.finished) {
+        if (this.failure) throw this.failure.error;
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((resolve) => (this.wakeConsumer = resolve));
+    }
+  }
+
+  /** Stops reading ahead and closes the source (after its pending read settles). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const wake = this.wakeProducer;
+    this.wakeProducer = null;
+    wake?.();
+    await this.pumping;
+    await this.source.return?.(undefined).catch(() => undefined);
+  }
 }
 
 async function tryLock(client: pg.ClientBase, accountId: string, invoiceUuid: string): Promise<string | null> {
@@ -368,7 +481,7 @@ export async function ingestInvoice(context: BillingContext, invoiceUuid: string
       if (final.rowCount) {
         await client.query('DELETE FROM cloud_invoices WHERE id = $1 AND provisional', [header.id]);
         run.details.superseded = true;
-        await finishRun(pool, run, 'succeeded');
+        await finishRun(pool, run, 'succeeded', undefined, context.logger);
         return { status: 'superseded', invoiceUuid, runId: run.id };
       }
     }
@@ -377,23 +490,26 @@ export async function ingestInvoice(context: BillingContext, invoiceUuid: string
       [header.id],
     );
 
+    const transaction = { open: false };
     try {
-      const result = await ingestLines(context, client, header, run, options);
-      const durationMs = await finishRun(pool, run, 'succeeded');
+      const result = await ingestLines(context, client, header, run, options, transaction);
+      const durationMs = await finishRun(pool, run, 'succeeded', undefined, context.logger);
       return { status: 'ingested', invoiceUuid, runId: run.id, ...result, durationMs };
     } catch (error) {
       const message = errorMessage(error, redact);
       log.warn({ invoiceUuid, runId: run.id, err: message }, 'billing: invoice ingest failed');
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        clientBroken = rollbackError as Error;
+      if (transaction.open) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          clientBroken = rollbackError as Error;
+        }
       }
       await pool.query(`UPDATE cloud_invoices SET ingest_status = 'failed', ingest_error = $2, updated_at = now() WHERE id = $1`, [
         header.id,
         message,
       ]);
-      await finishRun(pool, run, 'failed', message);
+      await finishRun(pool, run, 'failed', message, context.logger);
       return { status: 'failed', invoiceUuid, runId: run.id, error: message };
     }
   } finally {
@@ -413,6 +529,7 @@ async function ingestLines(
   header: InvoiceHeader,
   run: BillingRun,
   options: IngestOptions,
+  transaction: { open: boolean },
 ): Promise<{ lineCount: number; matchedCount: number; matchRate: string | null; lineSource: 'csv' | 'json' }> {
   const { pool, accountId } = context;
   const api = requireApi(context);
@@ -438,12 +555,29 @@ async function ingestLines(
   };
 
   let superseded = 0;
+  let prefetcher: Prefetcher<CopyChunk> | undefined;
   try {
+    transaction.open = true;
     await client.query('BEGIN');
     const locked = await client.query('SELECT id FROM cloud_invoices WHERE id = $1 FOR UPDATE', [header.id]);
     if (!locked.rowCount) throw new Error(`invoice ${header.invoice_uuid} was removed while it was being ingested`);
     await client.query('DELETE FROM cloud_cost_lines WHERE invoice_id = $1', [header.id]);
-    await copyFrom(client, COPY_STATEMENT, copyRows(source.lines, header, candidates, enrichment, tally, onProgress, progressEvery));
+    prefetcher = new Prefetcher(copyRows(source.batches, source.lineSource, header, candidates, enrichment, tally, onProgress, progressEvery), PREFETCH_CHUNKS);
+    const ahead = prefetcher;
+    let exhausted = false;
+    async function* batch(): AsyncGenerator<Buffer> {
+      let rows = 0;
+      while (rows < COPY_BATCH_ROWS) {
+        const next = await ahead.next();
+        if (next.done) {
+          exhausted = true;
+          return;
+        }
+        rows += next.value.rows;
+        yield next.value.data;
+      }
+    }
+    while (!exhausted) await copyFrom(client, COPY_STATEMENT, batch());
     // Provisional invoices this one replaces: for a final invoice, every preview of its period; for a preview,
     // the older previews of its period (DigitalOcean regenerates the preview daily).
     const replaced = await client.query(
@@ -491,6 +625,7 @@ async function ingestLines(
       ],
     );
     await client.query('COMMIT');
+    transaction.open = false;
 
     run.counts.listed = summary.lineCount;
     run.counts.created = summary.lineCount;
@@ -512,5 +647,6 @@ async function ingestLines(
     return { lineCount: summary.lineCount, matchedCount: summary.matchedCount, matchRate: summary.matchRate, lineSource: source.lineSource };
   } finally {
     source.close();
+    await prefetcher?.close();
   }
 }

@@ -17,7 +17,6 @@
 // Without a CSV (404: not offered, e.g. for a preview), the JSON items ARE the line set (source `json`). Over
 // the budget, the JSON items are skipped and lines are matched by name alone (recorded in the summary).
 import type { InvoiceItem } from '../../digitalocean/types.js';
-import type { InvoiceCsvLine } from './csv.js';
 import { decimalToMicros, microsToDecimal } from './decimal.js';
 import { parseHours, parseTimestamp, parseUsdAmount, ValueFormatError } from './values.js';
 
@@ -83,25 +82,6 @@ export function jsonItemToLine(item: InvoiceItem, lineNo: number): SourceLine {
     if (error instanceof ValueFormatError) throw new InvoiceItemError(lineNo, error.message);
     throw error;
   }
-}
-
-/** A parsed CSV line as a source line (no ids yet). */
-export function csvLineToSourceLine(line: InvoiceCsvLine): SourceLine {
-  return {
-    lineNo: line.lineNo,
-    source: 'csv',
-    product: line.product,
-    groupDescription: line.groupDescription,
-    description: line.description,
-    hours: line.hours,
-    startAt: line.startAt,
-    endAt: line.endAt,
-    amount: line.amount,
-    projectName: line.projectName,
-    category: line.category,
-    resourceUuid: null,
-    resourceProviderId: null,
-  };
 }
 
 type KeyedLine = Pick<SourceLine, 'product' | 'groupDescription' | 'description' | 'amount' | 'projectName' | 'startAt'>;
@@ -173,16 +153,6 @@ export class JsonItemIndex {
     }
     this.joined++;
     return { resourceUuid: item.resourceUuid, resourceProviderId: item.resourceProviderId };
-  }
-
-  /** Gives `line` its partner's ids (in place) and returns it. */
-  enrich(line: SourceLine): SourceLine {
-    const ids = this.claim(line);
-    if (ids) {
-      line.resourceUuid = ids.resourceUuid;
-      line.resourceProviderId = ids.resourceProviderId;
-    }
-    return line;
   }
 
   stats(): ReconciliationStats {

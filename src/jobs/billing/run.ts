@@ -63,8 +63,14 @@ export async function startRun(
   return run;
 }
 
-/** Closes the run row and publishes `finished` (or `failed` when `error` is given). Returns the duration. */
-export async function finishRun(db: Queryable, run: BillingRun, status: RunStatus, error?: string): Promise<number> {
+/** Closes the run row and publishes `finished` (or `failed`); logs one line to `runLog`. Returns the duration. */
+export async function finishRun(
+  db: Queryable,
+  run: BillingRun,
+  status: RunStatus,
+  error?: string,
+  runLog?: { info(obj: object, msg?: string): void },
+): Promise<number> {
   const c = run.counts;
   const finished = await db.query(FINISH_RUN, [
     run.id,
@@ -87,7 +93,7 @@ export async function finishRun(db: Queryable, run: BillingRun, status: RunStatu
   } else {
     await emit(db, { type: 'finished', task: run.task, runId: run.id, counts, message: status });
   }
-  log.info({ task: run.task, runId: run.id, status, ...counts, ...(error ? { err: error } : {}) }, 'billing run finished');
+  runLog?.info({ task: run.task, runId: run.id, status, ...counts, ...(error ? { err: error } : {}) }, 'billing run finished');
   return durationMs;
 }
 

@@ -75,11 +75,17 @@ function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
+/** Valid timestamps already parsed (text → epoch ms), bounded; the function is pure, so this only saves time. */
+const timestampCache = new Map<string, number>();
+
 /** A timestamp with an explicit zone to a Date; empty → null. Calendar fields are range-checked
  *  (no Feb 30, no 24:00), because Date.UTC would silently roll them over. */
 export function parseTimestamp(raw: string): Date | null {
   const text = raw.trim();
   if (text === '') return null;
+  // An invoice repeats a handful of timestamps (period start and end) on almost every line.
+  const cached = timestampCache.get(text);
+  if (cached !== undefined) return new Date(cached);
   const m = TIMESTAMP.exec(text);
   if (!m) throw new ValueFormatError(`date "${raw}" is neither "YYYY-MM-DD HH:MM:SS +HHMM" nor RFC 3339`);
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
@@ -97,5 +103,8 @@ export function parseTimestamp(raw: string): Date | null {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day); // not Date.UTC: it maps years 0–99 to 1900–1999
   date.setUTCHours(hour, minute, second, millis);
-  return new Date(date.getTime() - offsetMinutes * 60_000);
+  const time = date.getTime() - offsetMinutes * 60_000;
+  if (timestampCache.size >= 4096) timestampCache.clear();
+  timestampCache.set(text, time);
+  return new Date(time);
 }

@@ -133,6 +133,8 @@ interface ListingReport {
 
 interface RunState {
   runId: number;
+  /** The run's published events, in order (see emit). */
+  events: Promise<void>;
   task: string;
   startedAt: Date;
   counts: SyncCounts;
@@ -156,15 +158,21 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const pipeline = options.pipeline ?? true;
   const redact = (text: string): string => (transport ? transport.redact(text) : text);
 
-  async function emit(event: Omit<SyncEvent, 'at'>): Promise<void> {
+  /**
+   * Publishes an event without holding up the run: events of a run go out one after the other, in order, on a
+   * chain of their own (a NOTIFY per page would otherwise sit between each page's write and the next), and the run
+   * waits for the chain before it ends. Progress is best effort; the run row is the record.
+   */
+  function emit(state: { events: Promise<void> }, event: Omit<SyncEvent, 'at'>): void {
     const full: SyncEvent = { ...event, at: new Date().toISOString() };
     options.onEvent?.(full);
-    try {
-      await publishEvent(db, full);
-    } catch (error) {
-      // Progress is best effort; the run row is the record.
-      log.warn({ task: event.task, err: errorText(error) }, 'sync: could not publish a progress event');
-    }
+    state.events = state.events.then(async () => {
+      try {
+        await publishEvent(db, full);
+      } catch (error) {
+        log.warn({ task: event.task, err: errorText(error) }, 'sync: could not publish a progress event');
+      }
+    });
   }
 
   function errorText(error: unknown): string {
@@ -216,7 +224,6 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     const seen = new Set<string>();
     const reports: ListingReport[] = [];
     state.details.listings = reports;
-    let revived = 0;
     let skipped = 0;
     /** Items of earlier listings of this run, for progress totals. */
     let doneBefore = 0;
@@ -241,7 +248,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         const total = info.total !== undefined ? doneBefore + info.total : info.done ? doneBefore + info.count : null;
         const write = async (): Promise<void> => {
           if (rows.length > 0) {
-            const result = await db.query<{ created: number; updated: number; unchanged: number; revived: number }>(
+            const result = await db.query<{ created: number; updated: number; unchanged: number }>(
               sql.UPSERT_RESOURCES,
               [accountId, spec.kind, JSON.stringify(rows.map(toRow))],
             );
@@ -250,11 +257,10 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
               counts.created += r.created;
               counts.updated += r.updated;
               counts.unchanged += r.unchanged;
-              revived += r.revived;
             }
             counts.listed += rows.length;
           }
-          await emit({ type: 'progress', task: state.task, runId: state.runId, done: counts.listed, total, page: counts.pages });
+          emit(state, { type: 'progress', task: state.task, runId: state.runId, done: counts.listed, total, page: counts.pages });
         };
         if (pipeline) {
           pending = write().catch((error: unknown) => {
@@ -315,7 +321,6 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         throw error;
       } finally {
         counts.apiCalls += counter.apiCalls;
-        state.details.revived = revived;
         if (skipped > 0) state.details.skippedWithoutId = skipped;
       }
     }
@@ -408,7 +413,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
             counts.pages += 1;
             await upsertProjects(items, projects, projectTally);
             projectTally.listed = projects.size;
-            await emit({ type: 'progress', task: state.task, runId: state.runId, done: projects.size, total: info.total ?? null, page: counts.pages, message: 'projects' });
+            emit(state, { type: 'progress', task: state.task, runId: state.runId, done: projects.size, total: info.total ?? null, page: counts.pages, message: 'projects' });
           },
         },
         counter,
@@ -524,7 +529,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         counts.apiCalls += c.apiCalls;
       }
       walked += 1;
-      await emit({ type: 'progress', task: state.task, runId: state.runId, done: walked, total: toWalk.length, page: counts.pages, message: 'members' });
+      emit(state, { type: 'progress', task: state.task, runId: state.runId, done: walked, total: toWalk.length, page: counts.pages, message: 'members' });
     }
 
     if (reasons.length > 0) {
@@ -598,13 +603,14 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     const row = opened.rows[0] as { id: number; started_at: Date };
     const state: RunState = {
       runId: row.id,
+      events: Promise.resolve(),
       task,
       startedAt: row.started_at,
       counts: zeroCounts(),
       details: {},
       ...(runOptions.signal && { signal: runOptions.signal }),
     };
-    await emit({ type: 'started', task, runId: state.runId });
+    emit(state, { type: 'started', task, runId: state.runId });
 
     let status: SyncStatus = 'succeeded';
     let error: string | undefined;
@@ -650,10 +656,11 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     };
     const countsOut: Record<string, number> = { ...c, durationMs: result.durationMs };
     if (status === 'failed') {
-      await emit({ type: 'failed', task, runId: state.runId, counts: countsOut, message: error ?? 'failed' });
+      emit(state, { type: 'failed', task, runId: state.runId, counts: countsOut, message: error ?? 'failed' });
     } else {
-      await emit({ type: 'finished', task, runId: state.runId, counts: countsOut, message: status === 'succeeded' ? 'succeeded' : `incomplete: ${error ?? ''}` });
+      emit(state, { type: 'finished', task, runId: state.runId, counts: countsOut, message: status === 'succeeded' ? 'succeeded' : `incomplete: ${error ?? ''}` });
     }
+    await state.events;
     log.info({ task, runId: state.runId, status, ...countsOut }, 'sync finished');
     return result;
   }

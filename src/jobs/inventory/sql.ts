@@ -39,43 +39,35 @@ RETURNING duration_ms`;
  * `{provider_id, name, region, status, size, tags, attrs, fingerprint, provider_created_at}` (provider ids unique
  * within the page). Seen again resets miss_count and stale_at. Attribution columns are not touched here: they
  * belong to the projects sync (and to operators).
+ *
+ * Counting without reading the old rows first (that read cost as much as the write): a row the statement inserted
+ * has `xmax = 0` (PostgreSQL's own upsert idiom; PostgreSQL 18 has `RETURNING old.*` for this), and `updated_at`
+ * moves to this statement's time only when the fingerprint changed, so a conflicting row whose updated_at is now
+ * was updated and any other one is unchanged. (`now()::timestamptz(3)` rounds exactly as the column stores it.)
  */
 export const UPSERT_RESOURCES = `
-WITH input AS (
-  SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(
-    provider_id text, name text, region text, status text, size text, tags text[], attrs jsonb,
-    fingerprint text, provider_created_at timestamptz)
-),
-old AS (
-  SELECT r.provider_id, r.fingerprint, r.stale_at
-  FROM cloud_resources r JOIN input i ON r.provider_id = i.provider_id
-  WHERE r.account_id = $1 AND r.kind = $2
-),
-upserted AS (
+WITH upserted AS (
   INSERT INTO cloud_resources AS r (
     account_id, kind, provider_id, name, region, status, size, tags, attrs, fingerprint, provider_created_at,
     first_seen_at, last_seen_at, miss_count, stale_at, created_at, updated_at)
   SELECT $1, $2, i.provider_id, i.name, i.region, i.status, i.size, coalesce(i.tags, '{}'), coalesce(i.attrs, '{}'),
     i.fingerprint, i.provider_created_at, now(), now(), 0, NULL, now(), now()
-  FROM input i
+  FROM jsonb_to_recordset($3::jsonb) AS i(
+    provider_id text, name text, region text, status text, size text, tags text[], attrs jsonb,
+    fingerprint text, provider_created_at timestamptz)
   ON CONFLICT (account_id, kind, provider_id) DO UPDATE SET
     name = excluded.name, region = excluded.region, status = excluded.status, size = excluded.size,
     tags = excluded.tags, attrs = excluded.attrs, fingerprint = excluded.fingerprint,
     provider_created_at = excluded.provider_created_at,
     last_seen_at = excluded.last_seen_at, miss_count = 0, stale_at = NULL,
-    updated_at = CASE
-      WHEN r.fingerprint IS DISTINCT FROM excluded.fingerprint OR r.stale_at IS NOT NULL OR r.miss_count <> 0
-      THEN excluded.updated_at ELSE r.updated_at END
-  RETURNING r.provider_id
+    updated_at = CASE WHEN r.fingerprint IS DISTINCT FROM excluded.fingerprint THEN excluded.updated_at ELSE r.updated_at END
+  RETURNING r.xmax = 0 AS inserted, r.updated_at = now()::timestamptz(3) AS changed
 )
 SELECT
-  count(*) FILTER (WHERE o.provider_id IS NULL)::int AS created,
-  count(*) FILTER (WHERE o.provider_id IS NOT NULL AND o.fingerprint IS DISTINCT FROM i.fingerprint)::int AS updated,
-  count(*) FILTER (WHERE o.provider_id IS NOT NULL AND o.fingerprint IS NOT DISTINCT FROM i.fingerprint)::int AS unchanged,
-  count(*) FILTER (WHERE o.stale_at IS NOT NULL)::int AS revived
-FROM upserted u
-JOIN input i ON i.provider_id = u.provider_id
-LEFT JOIN old o ON o.provider_id = u.provider_id`;
+  count(*) FILTER (WHERE inserted)::int AS created,
+  count(*) FILTER (WHERE NOT inserted AND changed)::int AS updated,
+  count(*) FILTER (WHERE NOT inserted AND NOT changed)::int AS unchanged
+FROM upserted`;
 
 /**
  * After a COMPLETE listing: every row of the kinds ($2) not seen since the run started ($3) misses once more; the
@@ -118,8 +110,10 @@ WITH input AS (
 old AS (
   SELECT p.provider_id, p.name, p.description, p.purpose, p.environment, p.is_default, p.provider_created_at,
     p.provider_updated_at, p.stale_at
-  FROM cloud_projects p JOIN input i ON p.provider_id = i.provider_id
-  WHERE p.account_id = $1
+  FROM input i
+  CROSS JOIN LATERAL (
+    SELECT * FROM cloud_projects p WHERE p.account_id = $1 AND p.provider_id = i.provider_id LIMIT 1
+  ) p
 ),
 upserted AS (
   INSERT INTO cloud_projects AS p (
@@ -171,6 +165,8 @@ SELECT count(*)::int AS missed, count(*) FILTER (WHERE miss_count = 3)::int AS m
  * - the others (listable kinds) are only attributed, and only where something changes. A row that does not exist
  *   yet is left alone (its own listing creates it; the next walk attributes it) and counted as `unmatched`.
  * - DigitalOcean's placement wins over everything, an operator's manual classification included.
+ *
+ * `attributed` counts the rows whose project, tenant or attribution source changed (new URN rows included).
  */
 export const ATTRIBUTE_MEMBERS = `
 WITH input AS (
@@ -178,9 +174,13 @@ WITH input AS (
     kind text, provider_id text, create_row boolean, name text, attrs jsonb, fingerprint text)
 ),
 old AS (
-  SELECT r.kind, r.provider_id, r.fingerprint
-  FROM cloud_resources r JOIN input i ON r.kind = i.kind AND r.provider_id = i.provider_id
-  WHERE r.account_id = $1
+  -- One index lookup per member (LIMIT 1 keeps the planner from turning this into a scan of the whole account).
+  SELECT i.kind, i.provider_id, r.fingerprint, r.cloud_project_id, r.tenant_id, r.attribution_source
+  FROM input i
+  CROSS JOIN LATERAL (
+    SELECT r.fingerprint, r.cloud_project_id, r.tenant_id, r.attribution_source FROM cloud_resources r
+    WHERE r.account_id = $1 AND r.kind = i.kind AND r.provider_id = i.provider_id LIMIT 1
+  ) r
 ),
 from_urn AS (
   INSERT INTO cloud_resources AS r (
@@ -216,7 +216,10 @@ SELECT
     WHERE o.fingerprint IS DISTINCT FROM f.fingerprint)::int AS updated,
   (SELECT count(*) FROM from_urn f JOIN old o ON o.kind = f.kind AND o.provider_id = f.provider_id
     WHERE o.fingerprint IS NOT DISTINCT FROM f.fingerprint)::int AS unchanged,
-  (SELECT count(*) FROM attributed)::int AS attributed,
+  ((SELECT count(*) FROM attributed) + (SELECT count(*) FROM from_urn f LEFT JOIN old o
+    ON o.kind = f.kind AND o.provider_id = f.provider_id
+    WHERE (o.cloud_project_id, o.tenant_id, o.attribution_source) IS DISTINCT FROM ($2::int, $3::text, 'project')))::int
+    AS attributed,
   (SELECT count(*) FROM input i WHERE NOT i.create_row
     AND EXISTS (SELECT 1 FROM old o WHERE o.kind = i.kind AND o.provider_id = i.provider_id))::int AS matched`;
 

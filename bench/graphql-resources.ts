@@ -1,0 +1,279 @@
+// A page of 100 resources with their projects through the whole GraphQL stack (JWT, Yoga, limits, Pothos,
+// Prisma with relationJoins), against a floor measured in the same run: a bare node:http handler running one
+// hand-written SQL query for the same rows and writing the same JSON.
+//
+//   npx tsx bench/graphql-resources.ts          (BENCH_SECONDS=6 per side by default, BENCH_CONCURRENCY=16)
+//
+// Each server runs in a child process of its own (this script, with --serve), so the load generator here does
+// not share its event loop; the two are loaded in alternating turns, so a noisy machine weighs on both alike.
+// BENCH_PROFILE=graphql (or floor) writes that server's CPU profile to /tmp/bench-profile.
+// The database: a new `cloudops_bench_gql_<pid>` on DATABASE_URL's server (default 127.0.0.1:5432), migrated,
+// seeded with 5,000 resources in 50 projects, dropped at the end.
+//
+// Checks (exit status 1 when one fails): the GraphQL page runs at most 2 SQL statements (counted at the pg
+// connection), its rows equal the floor's, and GraphQL requests/s ÷ floor requests/s ≥ 0.5 (the target).
+import { fork, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { signToken } from '../src/auth.js';
+import { loadConfig } from '../src/config.js';
+import { createPool, createPrisma } from '../src/db/client.js';
+import { applyMigrations } from '../src/db/migrate.js';
+import { EventListener } from '../src/events.js';
+import { createHttpServer } from '../src/http.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const TARGET = 0.5;
+const MAX_STATEMENTS = 2;
+const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+const RESOURCES = 5_000;
+const PROJECTS = 50;
+
+const QUERY = `{ resources(first: 100) { edges { node { id kind name region status tags project { id name } } } } }`;
+// The floor: the same rows and columns, one statement, the same JSON shape, nothing else.
+const FLOOR_SQL = `
+  SELECT r.id::text AS id, r.kind, r.name, r.region, r.status, r.tags,
+         CASE WHEN p.id IS NULL THEN NULL ELSE json_build_object('id', p.id::text, 'name', p.name) END AS project
+  FROM cloud_resources r LEFT JOIN cloud_projects p ON p.id = r.cloud_project_id
+  ORDER BY r.id LIMIT 100`;
+
+const serverUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+if (process.argv[2] === '--serve') await serve(process.argv[3] as 'graphql' | 'floor', process.argv[4]!);
+else await main();
+
+/** Child: one server, on a free port, reported to the parent. */
+async function serve(kind: 'graphql' | 'floor', dbUrl: string): Promise<void> {
+  const pool = createPool(dbUrl);
+  let server: http.Server;
+  if (kind === 'floor') {
+    server = http.createServer((_req, res) => {
+      pool.query(FLOOR_SQL).then(
+        ({ rows }) => {
+          const text = JSON.stringify({ data: { resources: { edges: rows.map((node) => ({ node })) } } });
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+          res.end(text);
+        },
+        () => {
+          res.writeHead(500);
+          res.end();
+        },
+      );
+    });
+  } else {
+    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: dbUrl, JWT_SECRET: SECRET, LOG_LEVEL: 'silent' });
+    const events = new EventListener(dbUrl);
+    await events.start();
+    server = createHttpServer({ config, pool, prisma: createPrisma(pool), events, jwtSecret: new TextEncoder().encode(SECRET), workerRunning: () => false }).server;
+  }
+  server.keepAliveTimeout = 60_000;
+  // A clean exit (so `node --cpu-prof` can write its profile when the parent stops this server).
+  process.on('SIGTERM', () => process.exit(0));
+  server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as AddressInfo).port }));
+}
+
+async function main(): Promise<void> {
+  let failures = 0;
+  const fail = (message: string): void => {
+    failures += 1;
+    console.error(`FAIL ${message}`);
+  };
+  const dbName = `cloudops_bench_gql_${process.pid}`;
+  const dbUrl = withDatabase(serverUrl, dbName);
+  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${dbName}`);
+  const children: ChildProcess[] = [];
+  try {
+    await applyMigrations(dbUrl);
+    await seed(dbUrl);
+    const jwt = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET }).jwt;
+    const token = await signToken(jwt, new TextEncoder().encode(SECRET), { subject: 'bench', admin: true, ttlSeconds: 3600 });
+
+    // 1. SQL statements for one page, counted at the connection, in this process.
+    const counted = await countStatements(dbUrl, token);
+    console.log(`SQL statements for resources(first: 100) with nested project: ${counted.statements} (at most ${MAX_STATEMENTS})`);
+    if (counted.statements > MAX_STATEMENTS) fail(`${counted.statements} SQL statements for one page (at most ${MAX_STATEMENTS})`);
+
+    // 2. Throughput: each server in its own process, loaded in turns (floor, GraphQL, floor, ...) so that a
+    //    noisy machine weighs on both sides alike.
+    const servers = {} as Record<'floor' | 'graphql', RequestSpec>;
+    for (const kind of ['floor', 'graphql'] as const) {
+      const execArgv = ['--import', 'tsx', ...(process.env.BENCH_PROFILE === kind ? ['--cpu-prof', '--cpu-prof-dir=/tmp/bench-profile'] : [])];
+      const child = fork(new URL(import.meta.url).pathname, ['--serve', kind, dbUrl], { execArgv, stdio: 'inherit' });
+      children.push(child);
+      const port = await new Promise<number>((resolve, reject) => {
+        child.once('message', (m) => resolve((m as { port: number }).port));
+        child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
+      });
+      servers[kind] =
+        kind === 'floor'
+          ? { port, method: 'GET', path: '/resources', headers: {}, body: undefined }
+          : {
+              port,
+              method: 'POST',
+              path: '/graphql',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+              body: JSON.stringify({ query: QUERY }),
+            };
+    }
+    const results = {} as Record<'floor' | 'graphql', { requests: number; errors: number; latencies: number[]; body: string }>;
+    for (const kind of ['floor', 'graphql'] as const) {
+      const body = (await load(servers[kind], 1, 0.5)).lastBody; // warm-up (JIT, caches, pool)
+      await load(servers[kind], CONCURRENCY, 1);
+      results[kind] = { requests: 0, errors: 0, latencies: [], body };
+    }
+    const rounds = Math.max(1, Math.round(SECONDS));
+    for (let round = 0; round < rounds; round += 1) {
+      for (const kind of ['floor', 'graphql'] as const) {
+        const run = await load(servers[kind], CONCURRENCY, SECONDS / rounds);
+        results[kind].requests += run.requests;
+        results[kind].errors += run.errors;
+        results[kind].latencies.push(...run.latencies);
+      }
+    }
+    const rps = { floor: 0, graphql: 0 };
+    for (const kind of ['floor', 'graphql'] as const) {
+      const { requests, errors, latencies } = results[kind];
+      latencies.sort((a, b) => a - b);
+      const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+      rps[kind] = requests / SECONDS;
+      console.log(
+        `${kind.padEnd(7)} ${rps[kind].toFixed(0).padStart(6)} req/s  p50 ${at(0.5).toFixed(2)} ms  p99 ${at(0.99).toFixed(2)} ms  (${CONCURRENCY} connections, ${SECONDS} s in ${rounds} turns, ${errors} errors)`,
+      );
+      if (errors > 0) fail(`${kind}: ${errors} failed requests`);
+    }
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
+
+    const floorRows = (JSON.parse(results.floor.body) as { data: { resources: { edges: unknown[] } } }).data.resources.edges;
+    const graphqlBody = JSON.parse(results.graphql.body) as { data: { resources: { edges: unknown[] } } };
+    if (JSON.stringify(graphqlBody.data.resources.edges) !== JSON.stringify(floorRows)) fail('GraphQL rows differ from the floor’s');
+    const ratio = rps.graphql / rps.floor;
+    console.log(`ratio GraphQL / floor: ${ratio.toFixed(2)} (target ≥ ${TARGET})`);
+    if (ratio < TARGET) fail(`ratio ${ratio.toFixed(2)} below ${TARGET}`);
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  }
+  console.log(failures === 0 ? 'graphql-resources: all checks passed' : `graphql-resources: ${failures} check(s) failed`);
+  process.exit(failures === 0 ? 0 : 1);
+}
+
+async function seed(dbUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    await client.query(`INSERT INTO cloud_accounts (id, updated_at) VALUES ('default', now())`);
+    await client.query(
+      `INSERT INTO cloud_projects (account_id, provider_id, name, tenant_id, updated_at)
+       SELECT 'default', 'project-' || i, 'Project ' || i, 'tenant-' || (i % 5), now() FROM generate_series(1, $1::int) i`,
+      [PROJECTS],
+    );
+    await client.query(
+      `INSERT INTO cloud_resources (account_id, kind, provider_id, name, region, status, tags, attrs, cloud_project_id, tenant_id, attribution_source, updated_at)
+       SELECT 'default', (ARRAY['droplet','volume','load_balancer','floating_ip'])[1 + i % 4], 'r-' || i, 'resource-' || i,
+         (ARRAY['nyc3','ams3','fra1'])[1 + i % 3], 'active', ARRAY['env:prod', 'team:' || (i % 7)], '{"size_gb": 25}',
+         CASE WHEN i % 10 = 0 THEN NULL ELSE 1 + i % $2::int END, 'tenant-' || (i % 5), 'project', now()
+       FROM generate_series(1, $1::int) i`,
+      [RESOURCES, PROJECTS],
+    );
+    await client.query('ANALYZE');
+  } finally {
+    await client.end();
+  }
+}
+
+async function countStatements(dbUrl: string, token: string): Promise<{ statements: number }> {
+  const pool = createPool(dbUrl);
+  let statements = 0;
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) => {
+      statements += 1;
+      return query(...args);
+    };
+  });
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: dbUrl, JWT_SECRET: SECRET });
+  const events = new EventListener(dbUrl);
+  await events.start();
+  const service = createHttpServer({ config, pool, prisma: createPrisma(pool), events, jwtSecret: new TextEncoder().encode(SECRET), workerRunning: () => false });
+  await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
+  const { port } = service.server.address() as AddressInfo;
+  const send = () =>
+    fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: QUERY }),
+    }).then((r) => r.json() as Promise<{ data?: { resources: { edges: unknown[] } } }>);
+  await send(); // the pool connects (and Prisma warms up) outside the count
+  statements = 0;
+  const body = await send();
+  const counted = statements;
+  if (body.data?.resources.edges.length !== 100) throw new Error(`unexpected response: ${JSON.stringify(body).slice(0, 300)}`);
+  await service.close(100);
+  await events.stop();
+  await pool.end();
+  return { statements: counted };
+}
+
+interface RequestSpec {
+  port: number;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+}
+
+/** Closed-loop load: `concurrency` keep-alive connections, each sending its next request when the last answered. */
+async function load(spec: RequestSpec, concurrency: number, seconds: number): Promise<{ requests: number; errors: number; latencies: number[]; lastBody: string }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const deadline = performance.now() + seconds * 1000;
+  const latencies: number[] = [];
+  let errors = 0;
+  let lastBody = '';
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      const req = http.request({ host: '127.0.0.1', port: spec.port, method: spec.method, path: spec.path, headers: spec.headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          if (res.statusCode === 200) {
+            latencies.push(performance.now() - started);
+            lastBody = Buffer.concat(chunks).toString();
+          } else errors += 1;
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors += 1;
+        resolve();
+      });
+      req.end(spec.body);
+    });
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) await one();
+    }),
+  );
+  agent.destroy();
+  return { requests: latencies.length, errors, latencies, lastBody };
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,205 @@
+// Live progress fan-out: 1,000 SSE subscribers of one server process receive a burst of progress events
+// published with NOTIFY from another process (this one), through the server's single LISTEN connection.
+// Prints the NOTIFY→client latency (p50, p99, max) over every delivery; the target is p99 under 250 ms.
+//
+//   npx tsx bench/sse-fanout.ts        (BENCH_SUBSCRIBERS=1000, BENCH_EVENTS=20 per burst, BENCH_BURSTS=3)
+//
+// The server is `src/server.ts` as users run it (RUN_WORKER=false), in a child process. The clock: send and
+// receive times are both taken here (performance.now()), so no clock is shared across processes. The database:
+// a new `cloudops_bench_sse_<pid>` on DATABASE_URL's server (default 127.0.0.1:5432), dropped at the end.
+//
+// Checks (exit status 1 when one fails): every subscriber receives every event, in order; p99 < 250 ms.
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import pg from 'pg';
+import { signToken } from '../src/auth.js';
+import { loadConfig } from '../src/config.js';
+import { applyMigrations } from '../src/db/migrate.js';
+import { publishEvent } from '../src/events.js';
+
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 20);
+const BURSTS = Number(process.env.BENCH_BURSTS ?? 3);
+const TARGET_P99_MS = 250;
+const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+const SUBSCRIPTION = 'subscription { syncProgress(task: "droplet") { type task done total at } }';
+
+const serverUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const dbName = `cloudops_bench_sse_${process.pid}`;
+const dbUrl = withDatabase(serverUrl, dbName);
+
+let failures = 0;
+const fail = (message: string): void => {
+  failures += 1;
+  console.error(`FAIL ${message}`);
+};
+
+await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+await admin(`CREATE DATABASE ${dbName}`);
+await applyMigrations(dbUrl);
+const port = await freePort();
+const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  env: { ...process.env, DATABASE_URL: dbUrl, PORT: String(port), HOST: '127.0.0.1', RUN_WORKER: 'false', JWT_SECRET: SECRET, NODE_ENV: 'production', LOG_LEVEL: 'warn' },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+const publisher = new pg.Client({ connectionString: dbUrl });
+
+try {
+  await waitForHealthy(port);
+  await publisher.connect();
+  const token = await signToken(loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET }).jwt, new TextEncoder().encode(SECRET), { subject: 'bench', admin: true });
+
+  // Every delivery: which event (its `done`) reached which subscriber when.
+  const sentAt = new Map<number, number>();
+  const latencies: number[] = [];
+  const received: number[][] = Array.from({ length: SUBSCRIBERS }, () => []);
+  let deliveries = 0;
+  let wake: (() => void) | undefined;
+
+  const t0 = performance.now();
+  const clients = await Promise.all(
+    Array.from({ length: SUBSCRIBERS }, (_, index) =>
+      subscribe(port, token, (done) => {
+        const sent = sentAt.get(done);
+        if (sent !== undefined) latencies.push(performance.now() - sent);
+        received[index]!.push(done);
+        deliveries += 1;
+        wake?.();
+      }),
+    ),
+  );
+  console.log(`${SUBSCRIBERS} SSE subscribers connected in ${(performance.now() - t0).toFixed(0)} ms`);
+
+  const waitForDeliveries = async (count: number, timeoutMs: number): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs;
+    while (deliveries < count) {
+      if (Date.now() > deadline) return false;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+    return true;
+  };
+
+  // A barrier: one event every subscriber must see, so all of them are subscribed before timing starts.
+  let expected = 0;
+  for (let attempt = 0; ; attempt += 1) {
+    await publishEvent(publisher, { type: 'progress', task: 'droplet', done: -1 - attempt, total: null });
+    if (await waitForDeliveries(expected + SUBSCRIBERS, 2000)) break;
+    if (attempt >= 20) throw new Error(`only ${deliveries - expected} of ${SUBSCRIBERS} subscribers answered the barrier`);
+    expected = deliveries;
+  }
+  for (const list of received) list.length = 0;
+  latencies.length = 0;
+  deliveries = 0;
+
+  let next = 0;
+  for (let burst = 0; burst < BURSTS; burst += 1) {
+    const start = deliveries;
+    // The burst: EVENTS notifications queued back to back on one connection (as a sync's progress comes).
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < EVENTS; i += 1) {
+      const done = next++;
+      sentAt.set(done, performance.now());
+      sends.push(publishEvent(publisher, { type: 'progress', task: 'droplet', done, total: EVENTS * BURSTS }));
+    }
+    await Promise.all(sends);
+    if (!(await waitForDeliveries(start + SUBSCRIBERS * EVENTS, 30_000))) fail(`burst ${burst + 1}: ${deliveries - start} of ${SUBSCRIBERS * EVENTS} deliveries`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+
+  const inOrder = received.every((list) => list.length === EVENTS * BURSTS && list.every((done, i) => done === i));
+  if (!inOrder) fail('some subscriber missed an event or received one out of order');
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  console.log(
+    `${latencies.length} deliveries (${SUBSCRIBERS} subscribers × ${EVENTS} events × ${BURSTS} bursts): NOTIFY→client latency p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${latencies[latencies.length - 1]?.toFixed(1)} ms (target p99 < ${TARGET_P99_MS} ms)`,
+  );
+  if (!(at(0.99) < TARGET_P99_MS)) fail(`p99 ${at(0.99).toFixed(1)} ms is not under ${TARGET_P99_MS} ms`);
+  for (const client of clients) client.destroy();
+} finally {
+  await publisher.end().catch(() => undefined);
+  server.kill('SIGTERM');
+  await new Promise((resolve) => server.once('exit', resolve));
+  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+}
+console.log(failures === 0 ? 'sse-fanout: all checks passed' : `sse-fanout: ${failures} check(s) failed`);
+process.exit(failures === 0 ? 0 : 1);
+
+/** One SSE subscription on its own connection; calls onEvent with each event's `done`. */
+function subscribe(port: number, token: string, onEvent: (done: number) => void): Promise<http.ClientRequest> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/graphql',
+        agent: false,
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      },
+      (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`subscription answered ${res.statusCode}`));
+        res.setEncoding('utf8');
+        let buffer = '';
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) !== -1) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const data = block.split('\n').find((line) => line.startsWith('data:'));
+            if (!data || !block.startsWith('event: next')) continue;
+            const payload = JSON.parse(data.slice(5)) as { data?: { syncProgress: { done: number } } };
+            if (payload.data) onEvent(payload.data.syncProgress.done);
+          }
+        });
+        resolve(req);
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify({ query: SUBSCRIPTION }));
+  });
+}
+
+async function waitForHealthy(port: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/api/health`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('server did not become healthy');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Billing as graphile-worker sees it.
+ *
+ * | job identifier      | sync_runs.task    | schedule         | what                                            |
+ * |---------------------|-------------------|------------------|-------------------------------------------------|
+ * | `billing:balance`   | `balance`         | hourly at :07    | one balance snapshot                            |
+ * | `billing:history`   | `billing_history` | daily at 02:23   | history + invoice headers, enqueues the ingests |
+ * | `billing:invoice`   | `invoice`         | (enqueued)       | one invoice's lines: `{ invoiceUuid }`          |
+ *
+ * Job options follow the inventory sync's (sync.ts): balance and history each have their own queue and jobKey
+ * (`preserve_run_at`), so runs never overlap or pile up; `maxAttempts: 1`, a failed run is recorded in sync_runs and
+ * the next scheduled run is the retry (the history run re-enqueues every invoice that is not ingested). Invoice
+ * ingests share ONE queue (`billing:invoices`: one ingest at a time per cluster, so a backfill of many invoices does
+ * not hammer the API or the database) and have a jobKey per invoice, so an invoice is never queued twice; the ingest
+ * itself also holds an advisory lock per invoice (ingest.ts), which covers direct calls (CLI, tests).
+ *
+ * The billing client is paced at a quarter of DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE (and 1,000 per hour) so that
+ * it and the inventory sync's own transport stay together under DigitalOcean's limits.
+ */
+import { Logger as WorkerLogger, makeWorkerUtils, type CronItem, type Task, type TaskList, type TaskSpec, type WorkerUtils } from 'graphile-worker';
+import type pg from 'pg';
+import type { Config } from '../../config.js';
+import { createDigitalOceanClient } from '../../digitalocean/client.js';
+import { logger } from '../../logger.js';
+import type { JobContext } from '../context.js';
+import { syncBalance } from './balance.js';
+import type { BillingApi, BillingContext } from './context.js';
+import { syncBillingHistory } from './history.js';
+import { ingestInvoice } from './ingest.js';
+import type { RunTrigger } from './run.js';
+
+export const BILLING_JOBS = {
+  balance: 'billing:balance',
+  history: 'billing:history',
+  invoice: 'billing:invoice',
+} as const;
+
+export const BALANCE_SCHEDULE = '7 * * * *';
+export const HISTORY_SCHEDULE = '23 2 * * *';
+const INVOICE_QUEUE = 'billing:invoices';
+
+/** sync_runs.task of billing runs. */
+export const BILLING_RUN_TASKS: readonly string[] = ['balance', 'billing_history', 'invoice'];
+
+/** What `enqueueBilling` accepts: `balance`, `billing_history`, or `invoice:<uuid>`. */
+export type BillingTarget = 'balance' | 'billing_history' | `invoice:${string}`;
+
+const UUIDISH = /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/;
+
+export function isBillingTarget(target: string): target is BillingTarget {
+  if (target === 'balance' || target === 'billing_history') return true;
+  return target.startsWith('invoice:') && UUIDISH.test(target.slice('invoice:'.length));
+}
+
+type JobSpec = Pick<TaskSpec, 'queueName' | 'jobKey' | 'maxAttempts'> & { jobKeyMode: 'preserve_run_at' | 'replace' };
+
+function periodicSpec(identifier: string): JobSpec {
+  return { queueName: identifier, jobKey: identifier, jobKeyMode: 'preserve_run_at', maxAttempts: 1 };
+}
+
+/** Invoice uuids are globally unique, so the uuid alone keys the job. */
+export function invoiceJobSpec(invoiceUuid: string): JobSpec {
+  return { queueName: INVOICE_QUEUE, jobKey: `${BILLING_JOBS.invoice}:${invoiceUuid}`, jobKeyMode: 'replace', maxAttempts: 1 };
+}
+
+/** The billing client from configuration (undefined without a token); see the pacing note above. */
+export function createBillingApi(config: Config): BillingApi | undefined {
+  const { token, apiUrl, timeoutMs, maxRequestsPerMinute } = config.digitalocean;
+  if (!token) return undefined;
+  return createDigitalOceanClient({
+    token,
+    baseUrl: apiUrl,
+    timeoutMs,
+    maxRequestsPerMinute: Math.max(1, Math.floor(maxRequestsPerMinute / 4)),
+    maxRequestsPerHour: 1000,
+    logger: logger.child({ component: 'digitalocean', area: 'billing' }),
+  });
+}
+
+export function billingContextFromConfig(config: Config, pool: pg.Pool, api: BillingApi | undefined = createBillingApi(config)): BillingContext {
+  return { pool, api, accountId: config.digitalocean.accountId, logger: logger.child({ component: 'billing' }) };
+}
+
+function triggerOf(payload: unknown): RunTrigger {
+  const p = (payload ?? {}) as { trigger?: unknown; _cron?: unknown };
+  if (p.trigger === 'manual' || p.trigger === 'cli' || p.trigger === 'cron') return p.trigger;
+  return p._cron ? 'cron' : 'manual';
+}
+
+/** The billing tasks, keyed by job identifier; spread them into the task list. */
+export function billingTasks(context: Pick<JobContext, 'config' | 'pool'>): TaskList {
+  let billing: BillingContext | undefined;
+  const get = (): BillingContext => (billing ??= billingContextFromConfig(context.config, context.pool));
+
+  const balance: Task = async (payload, helpers) => {
+    const outcome = await syncBalance(get(), { trigger: triggerOf(payload), jobId: helpers.job.id });
+    if (outcome.status === 'failed') throw new Error(`balance failed (run ${outcome.runId}): ${outcome.error ?? 'unknown error'}`);
+  };
+
+  const history: Task = async (payload, helpers) => {
+    const trigger = triggerOf(payload);
+    const ctx = get();
+    const outcome = await syncBillingHistory(ctx, {
+      trigger,
+      jobId: helpers.job.id,
+      enqueueInvoice: async (invoiceUuid) => {
+        await helpers.addJob(BILLING_JOBS.invoice, { invoiceUuid, trigger }, invoiceJobSpec(invoiceUuid));
+      },
+    });
+    if (outcome.status === 'failed') throw new Error(`billing history failed (run ${outcome.runId}): ${outcome.error ?? 'unknown error'}`);
+  };
+
+  const invoice: Task = async (payload, helpers) => {
+    const { invoiceUuid } = (payload ?? {}) as { invoiceUuid?: unknown };
+    if (typeof invoiceUuid !== 'string' || !UUIDISH.test(invoiceUuid)) throw new Error('billing:invoice needs { invoiceUuid }');
+    const ctx = get();
+    const outcome = await ingestInvoice(ctx, invoiceUuid, { trigger: triggerOf(payload), jobId: helpers.job.id });
+    if (outcome.status === 'busy') {
+      // Another ingest of this invoice holds the lock: come back once it is done (the data may be newer).
+      await helpers.addJob(BILLING_JOBS.invoice, payload as object, { ...invoiceJobSpec(invoiceUuid), runAt: new Date(Date.now() + 30_000) });
+      return;
+    }
+    if (outcome.status === 'failed') throw new Error(`invoice ${invoiceUuid} ingest failed (run ${outcome.runId}): ${outcome.error}`);
+  };
+
+  return { [BILLING_JOBS.balance]: balance, [BILLING_JOBS.history]: history, [BILLING_JOBS.invoice]: invoice };
+}
+
+/** The billing schedule (nothing without a token): balance hourly at :07, history daily at 02:23 (UTC). */
+export function billingCronItems(config: Config): CronItem[] {
+  if (!config.digitalocean.token) return [];
+  return [
+    { task: BILLING_JOBS.balance, identifier: BILLING_JOBS.balance, match: BALANCE_SCHEDULE },
+    { task: BILLING_JOBS.history, identifier: BILLING_JOBS.history, match: HISTORY_SCHEDULE },
+  ].map((item) => {
+    const { queueName, jobKey, jobKeyMode, maxAttempts } = periodicSpec(item.task);
+    return { ...item, payload: { trigger: 'cron' }, options: { queueName, jobKey, jobKeyMode, maxAttempts, backfillPeriod: 0 } };
+  });
+}
+
+const quietLogger = new WorkerLogger(() => (level, message, meta) => {
+  if (level === 'error') logger.error({ component: 'worker-utils', meta }, message);
+  else if (level === 'warning') logger.warn({ component: 'worker-utils', meta }, message);
+});
+
+const utilsByPool = new WeakMap<pg.Pool, Promise<WorkerUtils>>();
+
+function workerUtils(pool: pg.Pool): Promise<WorkerUtils> {
+  let utils = utilsByPool.get(pool);
+  if (!utils) {
+    utils = (async () => {
+      const created = await makeWorkerUtils({ pgPool: pool, logger: quietLogger });
+      await created.migrate();
+      return created;
+    })();
+    utils.catch(() => utilsByPool.delete(pool));
+    utilsByPool.set(pool, utils);
+  }
+  return utils;
+}
+
+export class UnknownBillingTargetError extends Error {
+  constructor(readonly target: string) {
+    super(`Unknown billing sync "${target}". Known: balance, billing_history, invoice:<uuid>.`);
+    this.name = 'UnknownBillingTargetError';
+  }
+}
+
+/**
+ * Manual runs (GraphQL triggerSync, CLI): `balance`, `billing_history` or `invoice:<uuid>`, with the same queue and
+ * key as the scheduled ones. Returns the job id (an existing pending job is reused).
+ */
+export async function enqueueBilling(
+  pool: pg.Pool,
+  target: string,
+  trigger: 'manual' | 'cli',
+): Promise<{ jobIds: string[] }> {
+  if (!isBillingTarget(target)) throw new UnknownBillingTargetError(target);
+  const utils = await workerUtils(pool);
+  if (target === 'balance' || target === 'billing_history') {
+    const identifier = target === 'balance' ? BILLING_JOBS.balance : BILLING_JOBS.history;
+    const job = await utils.addJob(identifier, { trigger }, periodicSpec(identifier));
+    return { jobIds: [job.id] };
+  }
+  const invoiceUuid = target.slice('invoice:'.length);
+  const job = await utils.addJob(BILLING_JOBS.invoice, { invoiceUuid, trigger }, invoiceJobSpec(invoiceUuid));
+  return { jobIds: [job.id] };
+}
