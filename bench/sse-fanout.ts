@@ -4,19 +4,21 @@
 //
 //   npx tsx bench/sse-fanout.ts        (BENCH_SUBSCRIBERS=1000, BENCH_EVENTS=20 per burst, BENCH_BURSTS=3)
 //
-// The server is `src/server.ts` as users run it (RUN_WORKER=false), in a child process. The clock: send and
+// The server is `src/server.ts` as users run it (RUN_WORKER=false), in a child process (BENCH_PROFILE=1 writes
+// its CPU profile to /tmp/bench-profile). The clock: send and
 // receive times are both taken here (performance.now()), so no clock is shared across processes. The database:
 // a new `cloudops_bench_sse_<pid>` on DATABASE_URL's server (default 127.0.0.1:5432), dropped at the end.
 //
 // Checks (exit status 1 when one fails): every subscriber receives every event, in order; p99 < 250 ms.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import pg from 'pg';
 import { signToken } from '../src/auth.js';
 import { loadConfig } from '../src/config.js';
 import { applyMigrations } from '../src/db/migrate.js';
-import { publishEvent } from '../src/events.js';
+import { EVENTS_CHANNEL, publishEvent } from '../src/events.js';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20);
@@ -39,7 +41,8 @@ await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
 await admin(`CREATE DATABASE ${dbName}`);
 await applyMigrations(dbUrl);
 const port = await freePort();
-const server = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/bench-profile'] : [];
+const server = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/server.ts'], {
   env: { ...process.env, DATABASE_URL: dbUrl, PORT: String(port), HOST: '127.0.0.1', RUN_WORKER: 'false', JWT_SECRET: SECRET, NODE_ENV: 'production', LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
@@ -98,15 +101,24 @@ try {
   let next = 0;
   for (let burst = 0; burst < BURSTS; burst += 1) {
     const start = deliveries;
-    // The burst: EVENTS notifications queued back to back on one connection (as a sync's progress comes).
-    const sends: Promise<void>[] = [];
+    const cpuServer = serverCpuMs(server.pid!);
+    const cpuSelf = process.cpuUsage();
+    const wall = performance.now();
+    // The burst: EVENTS notifications in one statement (delivered in order, at its commit), the way
+    // publishEvent would send them one by one.
+    const payloads: string[] = [];
+    const now = performance.now();
     for (let i = 0; i < EVENTS; i += 1) {
       const done = next++;
-      sentAt.set(done, performance.now());
-      sends.push(publishEvent(publisher, { type: 'progress', task: 'droplet', done, total: EVENTS * BURSTS }));
+      sentAt.set(done, now);
+      payloads.push(JSON.stringify({ type: 'progress', task: 'droplet', done, total: EVENTS * BURSTS, at: new Date().toISOString() }));
     }
-    await Promise.all(sends);
+    await publisher.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS t(payload, n) ORDER BY n', [EVENTS_CHANNEL, payloads]);
     if (!(await waitForDeliveries(start + SUBSCRIBERS * EVENTS, 30_000))) fail(`burst ${burst + 1}: ${deliveries - start} of ${SUBSCRIBERS * EVENTS} deliveries`);
+    const self = process.cpuUsage(cpuSelf);
+    console.log(
+      `burst ${burst + 1}: delivered in ${(performance.now() - wall).toFixed(0)} ms; CPU: server ${(serverCpuMs(server.pid!) - cpuServer).toFixed(0)} ms, subscribers (this process) ${((self.user + self.system) / 1000).toFixed(0)} ms`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 
@@ -162,6 +174,16 @@ function subscribe(port: number, token: string, onEvent: (done: number) => void)
     req.on('error', reject);
     req.end(JSON.stringify({ query: SUBSCRIPTION }));
   });
+}
+
+/** CPU time (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function serverCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 async function waitForHealthy(port: number): Promise<void> {

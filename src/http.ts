@@ -88,6 +88,7 @@ export function createHttpServer(deps: HttpDependencies): HttpService {
       return;
     }
     if (path === GRAPHQL_PATH || path?.startsWith(`${GRAPHQL_PATH}/`)) {
+      if (req.headers.accept?.includes('text/event-stream')) coalesceWrites(res);
       void handleGraphQL(yoga, req, res, config.graphql.maxBodyBytes);
       return;
     }
@@ -207,6 +208,27 @@ function attachWebSocket(wss: WebSocketServer, yoga: YogaServerInstance<ServerCo
     },
     wss,
   );
+}
+
+/**
+ * An SSE response writes one chunk per event; a burst of progress events (one NOTIFY read can carry many)
+ * would cost one syscall per event per subscriber. Writes made within one turn of the event loop go out
+ * together instead: the response is corked at the first write of a turn and uncorked after the turn.
+ */
+function coalesceWrites(res: http.ServerResponse): void {
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  let corked = false;
+  res.write = ((...args: unknown[]) => {
+    if (!corked && !res.writableEnded) {
+      corked = true;
+      res.cork();
+      setImmediate(() => {
+        corked = false;
+        res.uncork();
+      });
+    }
+    return write(...args);
+  }) as typeof res.write;
 }
 
 /** Reads the body with a ceiling (413 past it) before Yoga parses it; GET and HEAD carry none. */
