@@ -1,5 +1,4 @@
 // Fans the process's one LISTEN connection (src/events.ts) out to every live subscription in this process.
-import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import type { SyncEvent } from '../events.js';
 
 /** Where events come from: the EventListener (or anything emitting 'event'). */
@@ -8,22 +7,76 @@ export interface EventSource {
   off(event: 'event', listener: (event: SyncEvent) => void): unknown;
 }
 
-interface Subscriber {
-  accept: (event: SyncEvent) => boolean;
-  push: (event: SyncEvent) => void;
-  stop: () => void;
-}
-
 /** Events a client has not read yet are kept up to this many per subscription; the oldest are dropped after. */
-const BUFFER_PER_SUBSCRIPTION = 1000;
-
+const MAX_QUEUED = 1000;
 /** setTimeout's ceiling (about 24.8 days); a later expiry needs no timer. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * One subscription's queue, read by GraphQL execution as an async iterator. A progress event that supersedes
+ * the one still waiting in the queue (same task, same run) replaces it: a client that falls behind (a burst of
+ * pages, a slow connection) gets the latest done/total rather than a backlog; started, finished and failed
+ * events are never dropped. This is what keeps a burst cheap with a thousand subscribers: each delivery costs
+ * an execution and a write per subscriber.
+ */
+class Subscription implements AsyncIterableIterator<SyncEvent> {
+  private readonly queue: SyncEvent[] = [];
+  private waiting: ((result: IteratorResult<SyncEvent>) => void) | undefined;
+  private finished = false;
+
+  constructor(
+    readonly accept: (event: SyncEvent) => boolean,
+    private readonly onEnd: (subscription: Subscription) => void,
+  ) {}
+
+  push(event: SyncEvent): void {
+    if (this.finished) return;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = undefined;
+      resolve({ value: event, done: false });
+      return;
+    }
+    const last = this.queue[this.queue.length - 1];
+    if (last && event.type === 'progress' && last.type === 'progress' && last.task === event.task && last.runId === event.runId) {
+      this.queue[this.queue.length - 1] = event;
+      return;
+    }
+    this.queue.push(event);
+    if (this.queue.length > MAX_QUEUED) this.queue.shift();
+  }
+
+  next(): Promise<IteratorResult<SyncEvent>> {
+    const value = this.queue.shift();
+    if (value) return Promise.resolve({ value, done: false });
+    if (this.finished) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<SyncEvent>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Ends the stream (after what is queued has been read). */
+  end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.onEnd(this);
+    const resolve = this.waiting;
+    this.waiting = undefined;
+    resolve?.({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<SyncEvent> {
+    return this;
+  }
+}
+
 export class EventHub {
-  private readonly subscribers = new Set<Subscriber>();
+  private readonly subscriptions = new Set<Subscription>();
   private readonly onEvent = (event: SyncEvent): void => {
-    for (const subscriber of this.subscribers) if (subscriber.accept(event)) subscriber.push(event);
+    for (const subscription of this.subscriptions) if (subscription.accept(event)) subscription.push(event);
   };
 
   constructor(private readonly source: EventSource) {
@@ -31,27 +84,26 @@ export class EventHub {
   }
 
   get size(): number {
-    return this.subscribers.size;
+    return this.subscriptions.size;
   }
 
   /** Events that pass `accept`, until the client leaves, `until` (ms since epoch) passes, or the hub closes. */
   subscribe(accept: (event: SyncEvent) => boolean, until: number | null = null): AsyncIterableIterator<SyncEvent> {
-    return new Repeater<SyncEvent>(async (push, stop) => {
-      const subscriber: Subscriber = { accept, push: (event) => void push(event), stop: () => stop() };
-      this.subscribers.add(subscriber);
-      // A subscription ends when the token that opened it expires; the client reconnects with a fresh one.
-      const remaining = until === null ? Infinity : Math.max(0, until - Date.now());
-      const timer = remaining <= MAX_TIMER_MS ? setTimeout(() => stop(), remaining) : undefined;
-      await stop;
+    // A subscription ends when the token that opened it expires; the client reconnects with a fresh one.
+    const remaining = until === null ? Infinity : Math.max(0, until - Date.now());
+    let timer: NodeJS.Timeout | undefined;
+    const subscription = new Subscription(accept, (ended) => {
       clearTimeout(timer);
-      this.subscribers.delete(subscriber);
-    }, new SlidingBuffer(BUFFER_PER_SUBSCRIPTION));
+      this.subscriptions.delete(ended);
+    });
+    this.subscriptions.add(subscription);
+    if (remaining <= MAX_TIMER_MS) timer = setTimeout(() => subscription.end(), remaining);
+    return subscription;
   }
 
   /** Ends every subscription (shutdown): SSE responses finish and WebSocket subscriptions complete. */
   close(): void {
     this.source.off('event', this.onEvent);
-    for (const subscriber of this.subscribers) subscriber.stop();
-    this.subscribers.clear();
+    for (const subscription of [...this.subscriptions]) subscription.end();
   }
 }

@@ -226,7 +226,8 @@ builder.subscriptionFields((t) => ({
   syncProgress: t.field({
     type: SyncProgressEvent,
     authScopes: { member: true },
-    description: 'Live sync progress from every worker process: started, progress (done/total), finished (counts), failed (message).',
+    description:
+      'Live sync progress from every worker process: started, progress (done/total), finished (counts), failed (message). A client that falls behind receives the latest progress of a run rather than every intermediate one; started, finished and failed always arrive.',
     args: { task: t.arg.string({ description: 'Only this task (default: every task).' }) },
     subscribe: (_root, args, ctx) => {
       const task = args.task == null ? null : knownTask(args.task, 'task');
