@@ -274,4 +274,21 @@ describe('projects sync: attribution in bulk', () => {
     expect(members.unmatched).toBe(0);
     expect(members.entries).toBeGreaterThan(1000);
   });
+
+  it('a listing and the projects walk writing the same rows at once both complete', async () => {
+    const sim = h.sim.account;
+    for (let round = 0; round < 3; round++) {
+      // Something to write on both sides: droplets change, and some move between projects.
+      for (const d of sim.list('droplet').slice(round * 50, round * 50 + 50)) {
+        sim.updateDroplet(d.id, { name: `${d.name}-r${round}`, project_id: sim.defaultProject.id });
+      }
+      const [droplets, projects, volumes] = await Promise.all([
+        h.engine.run('droplet', { trigger: 'cron' }),
+        h.engine.run('projects', { trigger: 'cron' }),
+        h.engine.run('volume', { trigger: 'cron' }),
+      ]);
+      expect([droplets.status, projects.status, volumes.status], `${droplets.error} ${projects.error}`).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      expect(droplets.updated).toBe(50);
+    }
+  });
 });

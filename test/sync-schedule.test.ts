@@ -2,7 +2,7 @@
 // identifier, not by the clock), next scheduled runs, enqueueing (validation, one pending job per task), a job run
 // end to end through the worker, and the foreground CLI with its progress output and summary.
 import { spawn } from 'node:child_process';
-import { parseCronItems, runOnce } from 'graphile-worker';
+import { Logger, parseCronItems, runOnce } from 'graphile-worker';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -133,7 +133,7 @@ describe('sync jobs', () => {
     await pool.query(`DELETE FROM graphile_worker._private_jobs`);
     const { jobIds } = await enqueueSync(pool, 'droplet', 'manual');
     const config = configFor({ DIGITALOCEAN_TOKEN: TEST_TOKEN, DIGITALOCEAN_API_URL: sim.url, DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE: '100000', DIGITALOCEAN_ACCOUNT_ID: 'acct-job' });
-    await runOnce({ pgPool: pool, taskList: createTaskList({ config, pool, prisma }), noHandleSignals: true });
+    await runOnce({ pgPool: pool, taskList: createTaskList({ config, pool, prisma }), noHandleSignals: true, logger: new Logger(() => () => undefined) });
     const run = await prisma.syncRun.findFirstOrThrow({ where: { task: 'droplet' } });
     expect(run).toMatchObject({ status: 'succeeded', trigger: 'manual', jobId: jobIds[0], accountId: 'acct-job', listed: sim.account.count('droplet') });
     expect(await jobs()).toHaveLength(0);

@@ -241,6 +241,23 @@ describe('inventory sync: incomplete and failed listings move no staleness', () 
     expect(await h.prisma.syncRun.count()).toBe(runs);
   });
 
+  it("closes runs a dead process left 'running' (hours old), and only those", async () => {
+    const { rows } = await h.pool.query<{ id: number }>(
+      `INSERT INTO sync_runs (account_id, task, trigger, status, started_at) VALUES
+         ($1, 'volume', 'cron', 'running', now() - interval '7 hours'),
+         ($1, 'volume', 'cron', 'running', now() - interval '5 minutes'),
+         ($1, 'firewall', 'cron', 'running', now() - interval '7 hours')
+       RETURNING id`,
+      [ACCOUNT],
+    );
+    await h.engine.run('volume', { trigger: 'cron' });
+    const after = await h.prisma.syncRun.findMany({ where: { id: { in: rows.map((r) => r.id) } }, orderBy: { id: 'asc' } });
+    expect(after.map((r) => r.status)).toEqual(['failed', 'running', 'running']);
+    expect(after[0]!.error).toMatch(/interrupted/);
+    expect(after[0]!.finishedAt).toBeInstanceOf(Date);
+    await h.pool.query(`DELETE FROM sync_runs WHERE id = ANY($1)`, [rows.map((r) => r.id)]);
+  });
+
   it('the token never reaches the database, whatever failed', async () => {
     const leaky = createSyncEngine({ db: h.pool, accountId: ACCOUNT, transport: testTransport('http://127.0.0.1:9') });
     const r = await leaky.run('volume', { trigger: 'manual' });

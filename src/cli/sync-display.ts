@@ -60,6 +60,8 @@ export class SyncDisplay {
       }
     } else if (event.type === 'finished' || event.type === 'failed') {
       line.state = event.type === 'failed' ? 'failed' : event.message?.startsWith('incomplete') ? 'incomplete' : 'succeeded';
+      // A complete listing is all there was: the bar ends full, at what was listed.
+      if (line.state === 'succeeded') line.total = line.done;
       line.elapsedMs = line.startedAt !== undefined ? this.now() - line.startedAt : undefined;
       if (!this.tty) {
         this.out.write(`${event.task}: ${line.state}${event.type === 'failed' && event.message ? `: ${event.message}` : ''}\n`);

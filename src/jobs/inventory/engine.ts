@@ -66,6 +66,9 @@ const LISTED_KIND_SET = new Set(LISTED_KINDS);
 /** Kinds that stay unattributed rather than going to the fallback (DNS zones). */
 const NO_FALLBACK_KINDS: readonly string[] = INVENTORY_KINDS.filter((k) => k.fallbackAttribution === false).map((k) => k.kind);
 
+/** A run still `running` this long after it started was abandoned by a process that died (see sql.INSERT_RUN). */
+const ABANDONED_AFTER_SECONDS = 6 * 3600;
+
 /** Statuses that mean "this endpoint does not exist here": what sends reserved IPs to /v2/floating_ips. */
 const ENDPOINT_UNAVAILABLE = new Set([404, 405, 410, 501]);
 
@@ -175,6 +178,23 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     });
   }
 
+  /**
+   * Every statement of the engine is atomic on its own, so one that lost a deadlock (the projects walk and a
+   * listing writing the same rows at the same moment lock them in different orders) is simply sent again.
+   */
+  async function query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[]): Promise<QueryResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await db.query<R>(text, values);
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code;
+        if (attempt >= 4 || (code !== '40P01' && code !== '40001')) throw error;
+        log.warn({ attempt, code }, 'sync: statement lost a deadlock; sending it again');
+        await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 40));
+      }
+    }
+  }
+
   function errorText(error: unknown): string {
     const text = error instanceof Error ? error.message : String(error);
     return redact(text).slice(0, 2000);
@@ -248,7 +268,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
         const total = info.total !== undefined ? doneBefore + info.total : info.done ? doneBefore + info.count : null;
         const write = async (): Promise<void> => {
           if (rows.length > 0) {
-            const result = await db.query<{ created: number; updated: number; unchanged: number }>(
+            const result = await query<{ created: number; updated: number; unchanged: number }>(
               sql.UPSERT_RESOURCES,
               [accountId, spec.kind, JSON.stringify(rows.map(toRow))],
             );
@@ -329,7 +349,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     if (incomplete.length > 0) {
       throw new IncompleteRun(incomplete.map((r) => `${r.path}${r.query ? `?${new URLSearchParams(r.query)}` : ''}: ${r.incompleteReason ?? 'incomplete'}`));
     }
-    const stale = await db.query<{ missed: number; marked_stale: number }>(sql.MARK_STALE_RESOURCES, [
+    const stale = await query<{ missed: number; marked_stale: number }>(sql.MARK_STALE_RESOURCES, [
       accountId,
       [spec.kind],
       state.startedAt,
@@ -355,7 +375,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   ): Promise<void> {
     const rows = items.filter((p) => p.providerId !== '');
     if (rows.length === 0) return;
-    const result = await db.query<{ id: number; provider_id: string; tenant_id: string | null; is_default: boolean; change: string; revived: boolean }>(
+    const result = await query<{ id: number; provider_id: string; tenant_id: string | null; is_default: boolean; change: string; revived: boolean }>(
       sql.UPSERT_PROJECTS,
       [accountId, JSON.stringify(rows.map(toProjectRow))],
     );
@@ -426,7 +446,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       counts.unchanged = projectTally.unchanged;
     }
     if (listing.complete) {
-      const stale = await db.query<{ missed: number; marked_stale: number }>(sql.MARK_STALE_PROJECTS, [accountId, state.startedAt]);
+      const stale = await query<{ missed: number; marked_stale: number }>(sql.MARK_STALE_PROJECTS, [accountId, state.startedAt]);
       projectTally.markedStale = stale.rows[0]?.marked_stale ?? 0;
     } else {
       reasons.push(`${PROJECTS_SYNC.path}: ${listing.incompleteReason ?? 'incomplete'}`);
@@ -491,7 +511,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
               }
               if (rows.size === 0) return;
               const r = (
-                await db.query<{ created: number; updated: number; unchanged: number; attributed: number; matched: number }>(
+                await query<{ created: number; updated: number; unchanged: number; attributed: number; matched: number }>(
                   sql.ATTRIBUTE_MEMBERS,
                   [accountId, project.id, project.tenantId, JSON.stringify([...rows.values()])],
                 )
@@ -540,7 +560,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
     // Every project was walked completely: URN-made rows not seen miss once more, and resources placed in no
     // project go to the fallback (or lose a project attribution DigitalOcean no longer gives).
-    const stale = await db.query<{ missed: number; marked_stale: number }>(sql.MARK_STALE_URN_RESOURCES, [
+    const stale = await query<{ missed: number; marked_stale: number }>(sql.MARK_STALE_URN_RESOURCES, [
       accountId,
       LISTED_KINDS,
       state.startedAt,
@@ -551,7 +571,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
 
     const fallback = await resolveFallback();
     const unplaced = (
-      await db.query<{ unplaced: number; to_fallback: number; unattributed: number }>(sql.ATTRIBUTE_UNPLACED, [
+      await query<{ unplaced: number; to_fallback: number; unattributed: number }>(sql.ATTRIBUTE_UNPLACED, [
         accountId,
         JSON.stringify([...placed.values()]),
         fallback.projectId,
@@ -573,7 +593,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     let projectId: number | null = null;
     let tenantId: string | null = options.fallback?.tenantId ?? null;
     if (wantedProject) {
-      const found = await db.query<{ id: number; tenant_id: string | null }>(sql.FIND_PROJECT, [accountId, wantedProject]);
+      const found = await query<{ id: number; tenant_id: string | null }>(sql.FIND_PROJECT, [accountId, wantedProject]);
       const row = found.rows[0];
       if (row) {
         projectId = row.id;
@@ -593,12 +613,13 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     if (!spec && task !== PROJECTS_SYNC.task) {
       throw new Error(`unknown sync task "${task}" (known: ${SYNC_TASK_NAMES.join(', ')})`);
     }
-    await db.query(sql.ENSURE_ACCOUNT, [accountId]);
-    const opened = await db.query<{ id: number; started_at: Date }>(sql.INSERT_RUN, [
+    await query(sql.ENSURE_ACCOUNT, [accountId]);
+    const opened = await query<{ id: number; started_at: Date }>(sql.INSERT_RUN, [
       accountId,
       task,
       runOptions.trigger,
       runOptions.jobId ?? null,
+      ABANDONED_AFTER_SECONDS,
     ]);
     const row = opened.rows[0] as { id: number; started_at: Date };
     const state: RunState = {
@@ -630,7 +651,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     }
 
     const c = state.counts;
-    const finished = await db.query<{ duration_ms: number }>(sql.FINISH_RUN, [
+    const finished = await query<{ duration_ms: number }>(sql.FINISH_RUN, [
       state.runId,
       status,
       status === 'succeeded',
