@@ -66,9 +66,6 @@ const LISTED_KIND_SET = new Set(LISTED_KINDS);
 /** Kinds that stay unattributed rather than going to the fallback (DNS zones). */
 const NO_FALLBACK_KINDS: readonly string[] = INVENTORY_KINDS.filter((k) => k.fallbackAttribution === false).map((k) => k.kind);
 
-/** A run still `running` this long after it started was abandoned by a process that died (see sql.INSERT_RUN). */
-const ABANDONED_AFTER_SECONDS = 6 * 3600;
-
 /** Statuses that mean "this endpoint does not exist here": what sends reserved IPs to /v2/floating_ips. */
 const ENDPOINT_UNAVAILABLE = new Set([404, 405, 410, 501]);
 
@@ -619,7 +616,6 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
       task,
       runOptions.trigger,
       runOptions.jobId ?? null,
-      ABANDONED_AFTER_SECONDS,
     ]);
     const row = opened.rows[0] as { id: number; started_at: Date };
     const state: RunState = {

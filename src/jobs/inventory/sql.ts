@@ -19,14 +19,15 @@ ON CONFLICT (id) DO NOTHING`;
 
 /**
  * $1 account, $2 task, $3 trigger, $4 job id → the run's id and the database's start time. In the same statement,
- * runs of the task still `running` after $5 seconds are closed as failed: their process died without finishing
- * them (runs of a task never overlap in the queue, and none takes that long), so they would say "running" forever.
+ * runs of the task still `running` six hours after they started are closed as failed: their process died without
+ * finishing them (no sync takes that long), so they would otherwise say "running" forever. (billing/run.ts opens
+ * its runs with this statement too.)
  */
 export const INSERT_RUN = `
 WITH abandoned AS (
   UPDATE sync_runs SET status = 'failed', complete = false, finished_at = now(),
     error = 'interrupted: the process running this sync stopped before it finished'
-  WHERE account_id = $1 AND task = $2 AND status = 'running' AND started_at < now() - make_interval(secs => $5)
+  WHERE account_id = $1 AND task = $2 AND status = 'running' AND started_at < now() - interval '6 hours'
 )
 INSERT INTO sync_runs (account_id, task, trigger, status, job_id, started_at)
 VALUES ($1, $2, $3, 'running', $4, now())
