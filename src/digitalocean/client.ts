@@ -23,6 +23,7 @@ import {
   type CallCounter,
   type LoggerLike,
   type StreamResponse,
+  type Transport,
   type TransportOptions,
   type TransportStats,
 } from './transport.js';
@@ -157,7 +158,15 @@ function filenameOf(contentDisposition: string | undefined): string | undefined 
 
 export function createDigitalOceanClient(options: DigitalOceanClientOptions): DigitalOceanClient {
   const log: LoggerLike = options.logger ?? defaultLogger.child({ component: 'digitalocean' });
-  const transport = createTransport({ ...options, logger: log });
+  return digitalOceanClientOn(createTransport({ ...options, logger: log }));
+}
+
+/**
+ * The typed client over an existing transport. A process keeps one transport per token (one rate limiter,
+ * one set of counters) and every part of it — inventory sync, billing — talks through that one.
+ */
+export function digitalOceanClientOn(transport: Transport): DigitalOceanClient {
+  const log = transport.logger;
 
   /** GET a single object; `key` picks a member (`account`, `project`), or the body itself when omitted. */
   async function getObject<T>(path: string, key: string | undefined, opts: GetOptions = {}): Promise<T> {

@@ -8,3 +8,12 @@ export interface JobContext {
   pool: pg.Pool;
   prisma: PrismaClient;
 }
+
+export type RunTrigger = 'cron' | 'manual' | 'cli';
+
+/** Who started a job: cron items carry `_cron`, manual and CLI enqueues say so in the payload. */
+export function triggerOf(payload: unknown): RunTrigger {
+  const p = (payload ?? {}) as { trigger?: unknown; _cron?: unknown };
+  if (p.trigger === 'manual' || p.trigger === 'cli' || p.trigger === 'cron') return p.trigger;
+  return p._cron ? 'cron' : 'manual';
+}

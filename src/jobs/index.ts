@@ -2,14 +2,17 @@
 import type { CronItem, Task, TaskList } from 'graphile-worker';
 import { publishEvent } from '../events.js';
 import { billingCronItems, billingTasks } from './billing/tasks.js';
-import type { JobContext } from './context.js';
-import type { SyncEngine, SyncTrigger } from './inventory/engine.js';
-import { createSyncCrontab, createSyncEngineFromConfig, SYNC_TASKS, syncJobIdentifier } from './sync.js';
+import type { Transport } from '../digitalocean/transport.js';
+import { triggerOf, type JobContext } from './context.js';
+import type { SyncEngine } from './inventory/engine.js';
+import { createSyncCrontab, createSyncEngineFromConfig, createTransportFromConfig, SYNC_TASKS, syncJobIdentifier } from './sync.js';
 
 export function createTaskList(context: JobContext): TaskList {
-  // One engine (one DigitalOcean transport, so one rate limiter for the token) for every sync task of the process.
+  // One DigitalOcean transport per process (so one rate limiter for the token), shared by every sync and billing task.
+  let transport: Transport | undefined;
+  const getTransport = (): Transport | undefined => (transport ??= createTransportFromConfig(context.config));
   let engine: SyncEngine | undefined;
-  const getEngine = (): SyncEngine => (engine ??= createSyncEngineFromConfig(context.config, context.pool));
+  const getEngine = (): SyncEngine => (engine ??= createSyncEngineFromConfig(context.config, context.pool, { transport: getTransport() }));
 
   const tasks: TaskList = {
     /** Proves the queue end to end: whichever process runs it announces itself on the events channel. */
@@ -19,7 +22,7 @@ export function createTaskList(context: JobContext): TaskList {
     },
   };
   for (const task of SYNC_TASKS) tasks[syncJobIdentifier(task)] = syncTask(task, getEngine);
-  return { ...tasks, ...billingTasks(context) };
+  return { ...tasks, ...billingTasks(context, getTransport) };
 }
 
 /** `sync:<task>`: one run of the engine. A failed run is recorded in sync_runs, then reported to the queue. */
@@ -29,12 +32,6 @@ function syncTask(task: string, getEngine: () => SyncEngine): Task {
     const result = await getEngine().run(task, { trigger, jobId: helpers.job.id, signal: helpers.abortSignal });
     if (result.status === 'failed') throw new Error(`sync ${task} failed (run ${result.runId}): ${result.error ?? 'unknown error'}`);
   };
-}
-
-function triggerOf(payload: unknown): SyncTrigger {
-  const p = (payload ?? {}) as { trigger?: unknown; _cron?: unknown };
-  if (p.trigger === 'manual' || p.trigger === 'cli' || p.trigger === 'cron') return p.trigger;
-  return p._cron ? 'cron' : 'manual';
 }
 
 /** The schedule. Without a DigitalOcean token there is nothing to sync, so nothing is scheduled. */

@@ -4,13 +4,14 @@
 import { publishEvent, type SyncEvent } from '../../events.js';
 import { logger } from '../../logger.js';
 import { ENSURE_ACCOUNT, FINISH_RUN, INSERT_RUN } from '../inventory/sql.js';
+import type { RunTrigger } from '../context.js';
 
 export interface Queryable {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
 export type BillingTask = 'balance' | 'billing_history' | 'invoice';
-export type RunTrigger = 'cron' | 'manual' | 'cli';
+export type { RunTrigger };
 export type RunStatus = 'succeeded' | 'incomplete' | 'failed';
 
 export interface RunCounts {

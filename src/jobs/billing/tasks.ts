@@ -14,20 +14,20 @@
  * not hammer the API or the database) and have a jobKey per invoice, so an invoice is never queued twice; the ingest
  * itself also holds an advisory lock per invoice (ingest.ts), which covers direct calls (CLI, tests).
  *
- * The billing client is paced at a quarter of DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE (and 1,000 per hour) so that
- * it and the inventory sync's own transport stay together under DigitalOcean's limits.
+ * Billing talks through the process's one DigitalOcean transport (shared with the inventory sync), so one rate
+ * limiter paces every request the token makes.
  */
 import { Logger as WorkerLogger, makeWorkerUtils, type CronItem, type Task, type TaskList, type TaskSpec, type WorkerUtils } from 'graphile-worker';
 import type pg from 'pg';
 import type { Config } from '../../config.js';
-import { createDigitalOceanClient } from '../../digitalocean/client.js';
+import { digitalOceanClientOn } from '../../digitalocean/client.js';
+import type { Transport } from '../../digitalocean/transport.js';
 import { logger } from '../../logger.js';
-import type { JobContext } from '../context.js';
+import { triggerOf, type JobContext } from '../context.js';
 import { syncBalance } from './balance.js';
 import type { BillingApi, BillingContext } from './context.js';
 import { syncBillingHistory } from './history.js';
 import { ingestInvoice } from './ingest.js';
-import type { RunTrigger } from './run.js';
 
 export const BILLING_JOBS = {
   balance: 'billing:balance',
@@ -63,34 +63,15 @@ export function invoiceJobSpec(invoiceUuid: string): JobSpec {
   return { queueName: INVOICE_QUEUE, jobKey: `${BILLING_JOBS.invoice}:${invoiceUuid}`, jobKeyMode: 'replace', maxAttempts: 1 };
 }
 
-/** The billing client from configuration (undefined without a token); see the pacing note above. */
-export function createBillingApi(config: Config): BillingApi | undefined {
-  const { token, apiUrl, timeoutMs, maxRequestsPerMinute } = config.digitalocean;
-  if (!token) return undefined;
-  return createDigitalOceanClient({
-    token,
-    baseUrl: apiUrl,
-    timeoutMs,
-    maxRequestsPerMinute: Math.max(1, Math.floor(maxRequestsPerMinute / 4)),
-    maxRequestsPerHour: 1000,
-    logger: logger.child({ component: 'digitalocean', area: 'billing' }),
-  });
-}
-
-export function billingContextFromConfig(config: Config, pool: pg.Pool, api: BillingApi | undefined = createBillingApi(config)): BillingContext {
+export function billingContextFromConfig(config: Config, pool: pg.Pool, transport: Transport | undefined): BillingContext {
+  const api: BillingApi | undefined = transport && digitalOceanClientOn(transport);
   return { pool, api, accountId: config.digitalocean.accountId, logger: logger.child({ component: 'billing' }) };
 }
 
-function triggerOf(payload: unknown): RunTrigger {
-  const p = (payload ?? {}) as { trigger?: unknown; _cron?: unknown };
-  if (p.trigger === 'manual' || p.trigger === 'cli' || p.trigger === 'cron') return p.trigger;
-  return p._cron ? 'cron' : 'manual';
-}
-
 /** The billing tasks, keyed by job identifier; spread them into the task list. */
-export function billingTasks(context: Pick<JobContext, 'config' | 'pool'>): TaskList {
+export function billingTasks(context: Pick<JobContext, 'config' | 'pool'>, getTransport: () => Transport | undefined): TaskList {
   let billing: BillingContext | undefined;
-  const get = (): BillingContext => (billing ??= billingContextFromConfig(context.config, context.pool));
+  const get = (): BillingContext => (billing ??= billingContextFromConfig(context.config, context.pool, getTransport()));
 
   const balance: Task = async (payload, helpers) => {
     const outcome = await syncBalance(get(), { trigger: triggerOf(payload), jobId: helpers.job.id });

@@ -44,13 +44,14 @@ import {
   type NormalizedResource,
 } from './normalize.js';
 import * as sql from './sql.js';
+import type { RunTrigger as SyncTrigger } from '../context.js';
 
 /** What the engine needs from a database handle: `pg.Pool` fits, and so does a wrapper that counts statements. */
 export interface SqlClient {
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
 }
 
-export type SyncTrigger = 'cron' | 'manual' | 'cli';
+export type { SyncTrigger };
 export type SyncStatus = 'succeeded' | 'incomplete' | 'failed';
 
 /** Every sync task name: one per listed kind, then `projects`. `sync_runs.task` holds these. */
