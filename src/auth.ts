@@ -79,15 +79,57 @@ export interface Authenticator {
   authenticate(authorization: string | null | undefined): Promise<Viewer | null>;
 }
 
+/** Verified tokens an authenticator remembers (a client sends the same token with every request until it expires). */
+const VERIFIED_TOKENS_MAX = 2048;
+
 export function createAuthenticator(jwt: Config['jwt'], secret: Uint8Array): Authenticator {
+  const verified = new VerifiedTokens(VERIFIED_TOKENS_MAX, jwt.clockToleranceSeconds * 1000);
   return {
     async authenticate(authorization) {
       if (authorization === undefined || authorization === null || authorization.trim() === '') return null;
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization.trim());
       if (!match?.[1]) throw new AuthError('Malformed Authorization header: expected "Bearer <token>"', 'UNAUTHENTICATED');
-      return verifyToken(match[1], jwt, secret);
+      const token = match[1];
+      const known = verified.get(token);
+      if (known) return known;
+      const viewer = await verifyToken(token, jwt, secret);
+      verified.set(token, viewer);
+      return viewer;
     },
   };
+}
+
+/**
+ * Tokens that passed verifyToken, by their exact text, so that a client sending the same token with every
+ * request pays for the signature check once. What verification decided cannot change with time except `exp`
+ * (signature, algorithm, issuer, audience and type are in the text; a passed `nbf`/`iat` stays passed), so a
+ * hit is re-checked against `exp` with the same clock tolerance and, once expired, dropped and verified again
+ * (which refuses it with the usual message). Failures are never remembered. Bounded: the oldest entry goes first.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, Viewer>();
+
+  constructor(
+    private readonly max: number,
+    private readonly toleranceMs: number,
+  ) {}
+
+  get(token: string): Viewer | undefined {
+    const viewer = this.entries.get(token);
+    if (viewer === undefined) return undefined;
+    if (viewer.expiresAt === null || viewer.expiresAt + this.toleranceMs < Date.now()) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return viewer;
+  }
+
+  set(token: string, viewer: Viewer): void {
+    // verifyToken requires `exp`; a viewer without one is not remembered (it would never be re-checked).
+    if (viewer.expiresAt === null) return;
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(token, Object.freeze(viewer));
+  }
 }
 
 export async function verifyToken(token: string, jwt: Config['jwt'], secret: Uint8Array): Promise<Viewer> {

@@ -200,6 +200,19 @@ describe('simulator: shapes and endpoints', () => {
     expect(v.items.every((s) => s.resource_type === 'volume' && /^[0-9a-f-]{36}$/.test(s.id as string))).toBe(true);
   });
 
+  it('droplets: GPU droplets only under ?type=gpus, like DigitalOcean', async () => {
+    const before = (await walk(sim, '/v2/droplets?per_page=200', 'droplets')).items.length;
+    expect((await walk(sim, '/v2/droplets?type=gpus&per_page=200', 'droplets')).items).toEqual([]);
+    const gpu = sim.account.createDroplet({ name: 'trainer', size_slug: 'gpu-h100x1-80gb' });
+    try {
+      const gpus = (await walk(sim, '/v2/droplets?type=gpus&per_page=200', 'droplets')).items;
+      expect(gpus.map((d) => d.id)).toEqual([gpu.id]);
+      expect((await walk(sim, '/v2/droplets?per_page=200', 'droplets')).items.length).toBe(before);
+    } finally {
+      sim.account.deleteDroplet(gpu.id);
+    }
+  });
+
   it('reserved IPs: assigned and unassigned, same data under the legacy floating_ips key', async () => {
     const reserved = (await get(sim, '/v2/reserved_ips?per_page=200')).body.reserved_ips as Body[];
     const floating = (await get(sim, '/v2/floating_ips?per_page=200')).body.floating_ips as Body[];

@@ -173,9 +173,15 @@ const tagFilter = (rec: KindRecords[Kind], q: URLSearchParams): boolean => {
   return !tag || ((rec as { tags?: string[] }).tags ?? []).includes(tag);
 };
 
+/** Like DigitalOcean: `/v2/droplets` lists regular droplets, `?type=gpus` only GPU droplets (gpu-* sizes). */
+const dropletFilter = (rec: KindRecords[Kind], q: URLSearchParams): boolean => {
+  const isGpu = ((rec as KindRecords['droplet']).size_slug ?? '').startsWith('gpu-');
+  return tagFilter(rec, q) && (q.get('type') === 'gpus' ? isGpu : !isGpu);
+};
+
 /** Paginated collections by path (`/v2/<path>` and `/v2/<path>/<id>`). */
 const COLLECTIONS: Record<string, Collection> = {
-  droplets: { kind: 'droplet', listKey: 'droplets', singleKey: 'droplet', filter: tagFilter },
+  droplets: { kind: 'droplet', listKey: 'droplets', singleKey: 'droplet', filter: dropletFilter },
   volumes: {
     kind: 'volume', listKey: 'volumes', singleKey: 'volume',
     filter: (rec, q) => {
