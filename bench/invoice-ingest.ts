@@ -15,12 +15,10 @@
  * every 250 ms during the ingests.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { createPool } from '../src/db/client.js';
 import { copyFrom, copyValue } from '../src/db/copy.js';
-import { applyMigrations } from '../src/db/migrate.js';
+import { createBenchDatabase, type BenchDatabase } from './lib/database.js';
 import { createDigitalOceanClient } from '../src/digitalocean/client.js';
 import { createTransport } from '../src/digitalocean/transport.js';
 import { syncBillingHistory } from '../src/jobs/billing/history.js';
@@ -31,24 +29,6 @@ const LINES = Number(process.argv[2] ?? 100_000);
 const ACCOUNT = 'bench';
 const TOKEN = 'bench-token';
 const MB = 1024 * 1024;
-
-const serverUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const dbName = `cloudops_bench_${randomBytes(4).toString('hex')}`;
-const dbUrl = (() => {
-  const u = new URL(serverUrl);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 async function startSimulatorProcess(): Promise<{ url: string; stop(): void }> {
   const cli = fileURLToPath(new URL('../src/digitalocean/simulator/cli.ts', import.meta.url));
@@ -71,11 +51,11 @@ const sec = (ms: number): string => `${(ms / 1000).toFixed(3)} s`;
 
 const sim = await startSimulatorProcess();
 let openPool: ReturnType<typeof createPool> | undefined;
+let db: BenchDatabase | undefined;
 try {
-  await admin(`CREATE DATABASE ${dbName}`);
-  const pool = createPool(dbUrl, { max: 4, applicationName: 'cloud-ops-bench' });
+  db = await createBenchDatabase('ingest');
+  const pool = createPool(db.url, { max: 4, applicationName: 'cloud-ops-bench' });
   openPool = pool;
-  await applyMigrations(dbUrl);
   const clientOptions = { token: TOKEN, baseUrl: sim.url, maxRequestsPerMinute: Infinity, maxRequestsPerHour: Infinity, rateLimitReserve: 0 };
   const engine = createSyncEngine({ db: pool, accountId: ACCOUNT, transport: createTransport(clientOptions) });
   for (const task of SYNC_TASK_NAMES) await engine.run(task, { trigger: 'cli' });
@@ -171,5 +151,5 @@ try {
 } finally {
   await openPool?.end();
   sim.stop();
-  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await db?.drop();
 }

@@ -21,7 +21,7 @@ import net from 'node:net';
 import pg from 'pg';
 import { signToken } from '../src/auth.js';
 import { loadConfig } from '../src/config.js';
-import { applyMigrations } from '../src/db/migrate.js';
+import { createBenchDatabase } from './lib/database.js';
 import { EVENTS_CHANNEL, publishEvent } from '../src/events.js';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
@@ -31,9 +31,6 @@ const TARGET_P99_MS = 250;
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const SUBSCRIPTION = 'subscription { syncProgress(task: "droplet") { type task done total at } }';
 
-const serverUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const dbName = `cloudops_bench_sse_${process.pid}`;
-const dbUrl = withDatabase(serverUrl, dbName);
 
 let failures = 0;
 const fail = (message: string): void => {
@@ -41,9 +38,8 @@ const fail = (message: string): void => {
   console.error(`FAIL ${message}`);
 };
 
-await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-await admin(`CREATE DATABASE ${dbName}`);
-await applyMigrations(dbUrl);
+const db = await createBenchDatabase('sse');
+const dbUrl = db.url;
 const port = await freePort();
 const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/bench-profile'] : [];
 const server = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/server.ts'], {
@@ -156,7 +152,7 @@ try {
   await publisher.end().catch(() => undefined);
   server.kill('SIGTERM');
   await new Promise((resolve) => server.once('exit', resolve));
-  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await db.drop();
 }
 console.log(failures === 0 ? 'sse-fanout: all checks passed' : `sse-fanout: ${failures} check(s) failed`);
 process.exit(failures === 0 ? 0 : 1);
@@ -229,20 +225,4 @@ function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }

@@ -14,9 +14,8 @@
 //
 // Checks (exit status 1 when one fails): every run complete; rows per kind equal the simulator's count; API calls per
 // listing exactly ceil(N/200); engine time / floor time ≤ 1.5 (the target), for a first sync and for a re-sync.
-import pg from 'pg';
 import { createPool } from '../src/db/client.js';
-import { applyMigrations } from '../src/db/migrate.js';
+import { createBenchDatabase } from './lib/database.js';
 import { startSimulator } from '../src/digitalocean/simulator/index.js';
 import { createTransport } from '../src/digitalocean/transport.js';
 import { createSyncEngine, type SqlClient, type SyncRunResult } from '../src/jobs/inventory/engine.js';
@@ -37,34 +36,15 @@ const fail = (message: string): void => {
   console.error(`FAIL ${message}`);
 };
 
-const serverUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const dbName = `cloudops_bench_sync_${process.pid}`;
-const dbUrl = (() => {
-  const u = new URL(serverUrl);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 let t0 = performance.now();
 // The simulated token's hourly quota is raised: every run of the benchmark lists 30,000 items several times, which
 // would exhaust DigitalOcean's 5,000/h and (correctly) make the client wait for the quota to refill.
 const sim = await startSimulator({ port: 0, seed: 7, scale: SCALE, faults: { rateLimit: { perHour: 1_000_000_000 } } });
 console.log(`simulator: ${sim.account.count('droplet')} droplets (incl. Kubernetes nodes), ${sim.account.count('snapshot')} snapshots, up in ${(performance.now() - t0).toFixed(0)} ms`);
 t0 = performance.now();
-await admin(`DROP DATABASE IF EXISTS ${dbName}`);
-await admin(`CREATE DATABASE ${dbName}`);
-await applyMigrations(dbUrl);
-console.log(`database: ${dbName} created and migrated in ${(performance.now() - t0).toFixed(0)} ms`);
+const db = await createBenchDatabase('sync');
+const dbUrl = db.url;
+console.log(`database: ${db.name} created and migrated in ${(performance.now() - t0).toFixed(0)} ms`);
 const pool = createPool(dbUrl, { max: 4, applicationName: 'bench-sync' });
 try {
   await main();
@@ -72,7 +52,7 @@ try {
   fail(`benchmark aborted: ${error instanceof Error ? error.stack : String(error)}`);
 } finally {
   await pool.end();
-  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await db.drop();
   await sim.close();
 }
 if (failures > 0) {

@@ -3,11 +3,10 @@
  * queue, key and attempts as the scheduled ones, so a manual request never overlaps a running sync of the same task
  * and never piles up behind it (at most one pending job per task; see sync.ts).
  */
-import { Logger as WorkerLogger, makeWorkerUtils, type WorkerUtils } from 'graphile-worker';
 import type pg from 'pg';
-import { logger } from '../logger.js';
 import { enqueueBilling, isBillingTarget } from './billing/tasks.js';
 import { isSyncTask, SYNC_TASKS, syncJobIdentifier, syncJobSpec } from './sync.js';
+import { workerUtils } from './worker-utils.js';
 
 export { nextScheduledRun, SYNC_TASKS } from './sync.js';
 
@@ -18,28 +17,6 @@ export class UnknownSyncTaskError extends Error {
     super(`Unknown sync task "${task}". Known tasks: ${SYNC_TASKS.join(', ')}, or "all".`);
     this.name = 'UnknownSyncTaskError';
   }
-}
-
-const quietLogger = new WorkerLogger(() => (level, message, meta) => {
-  if (level === 'error') logger.error({ component: 'worker-utils', meta }, message);
-  else if (level === 'warning') logger.warn({ component: 'worker-utils', meta }, message);
-});
-
-// One WorkerUtils per pool (it migrates graphile-worker's schema once; the pool stays the caller's).
-const utilsByPool = new WeakMap<pg.Pool, Promise<WorkerUtils>>();
-
-function workerUtils(pool: pg.Pool): Promise<WorkerUtils> {
-  let utils = utilsByPool.get(pool);
-  if (!utils) {
-    utils = (async () => {
-      const created = await makeWorkerUtils({ pgPool: pool, logger: quietLogger });
-      await created.migrate();
-      return created;
-    })();
-    utils.catch(() => utilsByPool.delete(pool));
-    utilsByPool.set(pool, utils);
-  }
-  return utils;
 }
 
 /**

@@ -17,13 +17,14 @@
  * Billing talks through the process's one DigitalOcean transport (shared with the inventory sync), so one rate
  * limiter paces every request the token makes.
  */
-import { Logger as WorkerLogger, makeWorkerUtils, type CronItem, type Task, type TaskList, type TaskSpec, type WorkerUtils } from 'graphile-worker';
+import type { CronItem, Task, TaskList, TaskSpec } from 'graphile-worker';
 import type pg from 'pg';
 import type { Config } from '../../config.js';
 import { digitalOceanClientOn } from '../../digitalocean/client.js';
 import type { Transport } from '../../digitalocean/transport.js';
 import { logger } from '../../logger.js';
 import { triggerOf, type JobContext } from '../context.js';
+import { workerUtils } from '../worker-utils.js';
 import { syncBalance } from './balance.js';
 import type { BillingApi, BillingContext } from './context.js';
 import { syncBillingHistory } from './history.js';
@@ -117,27 +118,6 @@ export function billingCronItems(config: Config): CronItem[] {
     const { queueName, jobKey, jobKeyMode, maxAttempts } = periodicSpec(item.task);
     return { ...item, payload: { trigger: 'cron' }, options: { queueName, jobKey, jobKeyMode, maxAttempts, backfillPeriod: 0 } };
   });
-}
-
-const quietLogger = new WorkerLogger(() => (level, message, meta) => {
-  if (level === 'error') logger.error({ component: 'worker-utils', meta }, message);
-  else if (level === 'warning') logger.warn({ component: 'worker-utils', meta }, message);
-});
-
-const utilsByPool = new WeakMap<pg.Pool, Promise<WorkerUtils>>();
-
-function workerUtils(pool: pg.Pool): Promise<WorkerUtils> {
-  let utils = utilsByPool.get(pool);
-  if (!utils) {
-    utils = (async () => {
-      const created = await makeWorkerUtils({ pgPool: pool, logger: quietLogger });
-      await created.migrate();
-      return created;
-    })();
-    utils.catch(() => utilsByPool.delete(pool));
-    utilsByPool.set(pool, utils);
-  }
-  return utils;
 }
 
 export class UnknownBillingTargetError extends Error {
