@@ -1,6 +1,7 @@
 // Every environment variable the service reads is parsed and validated here, in one place.
 // Startup fails with the whole list of problems at once, so an operator fixes them in one go.
 import path from 'node:path';
+import { LOG_LEVELS } from './logger.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type JwtAlgorithm = 'HS512' | 'HS384' | 'HS256';
@@ -94,6 +95,11 @@ export function loadConfig(env: Env = process.env): Config {
       return fallback;
     }
   };
+
+  const logLevel = read('LOG_LEVEL')?.toLowerCase();
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
+  const logFormat = read('LOG_FORMAT');
+  if (logFormat !== undefined && logFormat !== 'pretty' && logFormat !== 'json') problems.push(`LOG_FORMAT must be pretty or json (got "${logFormat}")`);
 
   const nodeEnvRaw = read('NODE_ENV') ?? 'development';
   let nodeEnv: NodeEnv = 'development';

@@ -9,8 +9,13 @@ const redact = {
   censor: '[redacted]',
 };
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
 function createLogger(): Logger {
-  const level = process.env.LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info');
+  // The logger exists before the config is loaded, so it reads its two variables itself; an invalid value falls
+  // back to the default here and is reported with every other problem by loadConfig().
+  const requested = process.env.LOG_LEVEL?.trim().toLowerCase();
+  const level = requested && LOG_LEVELS.includes(requested) ? requested : process.env.NODE_ENV === 'test' ? 'silent' : 'info';
   const pretty = process.env.LOG_FORMAT ? process.env.LOG_FORMAT === 'pretty' : process.env.NODE_ENV !== 'production' && process.stdout.isTTY;
   if (pretty) {
     return pino({ level, redact, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });

@@ -46,3 +46,9 @@ describe('loadConfig', () => {
     expect(describePostgresUrl('postgresql://app:s3cr3t@db.internal:6543/cloudops')).toBe('app@db.internal:6543/cloudops');
   });
 });
+
+describe('log settings', () => {
+  it('are validated with the rest', () => {
+    expect(() => loadConfig({ LOG_LEVEL: 'loud', LOG_FORMAT: 'xml' })).toThrow(/LOG_LEVEL must be one of.*\n.*LOG_FORMAT must be pretty or json/);
+  });
+});
