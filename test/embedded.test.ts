@@ -34,6 +34,10 @@ describe('embedded PostgreSQL default', () => {
       expect(await service.stop('SIGINT')).toBe(0);
       expect(isProcessAlive(pid!)).toBe(false);
       expect(postmasterPid()).toBeUndefined();
+      // The generated database password never reaches the output.
+      const password = readFileSync(`${dataDir}.password`, 'utf8').trim();
+      expect(password.length).toBeGreaterThan(10);
+      expect(service.output()).not.toContain(password);
     } finally {
       await service.stop('SIGKILL');
     }
