@@ -138,6 +138,9 @@ function createGraphQLHandler(deps: HttpDependencies, authenticator: Authenticat
     landingPage: false,
     logging: false,
     batching: false,
+    // The body limit is ours (handleGraphQL answers 413 past GRAPHQL_MAX_BODY_BYTES, at most 10 MB, before Yoga
+    // sees the request); Yoga's own 25 MB check would only re-stream the body we already hold through a counter.
+    maxRequestBodySize: false,
     maskedErrors: {
       // Our own GraphQLErrors (auth, input, limits) reach the client; anything else is logged and masked.
       maskError: (error, message) => {

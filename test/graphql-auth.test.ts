@@ -1,6 +1,6 @@
 // Who may do what: every kind of bad token is refused (queries, mutations, SSE and WebSocket subscriptions),
 // and a valid non-admin never sees another tenant's rows, raw attrs or admin-only fields.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAuthenticator, verifyToken } from '../src/auth.js';
 import { loadConfig } from '../src/config.js';
 import { publishEvent } from '../src/events.js';
@@ -306,6 +306,30 @@ describe('token verification (configuration variants)', () => {
     await expect(auth.authenticate('')).resolves.toBeNull();
     await expect(auth.authenticate('Token abc')).rejects.toThrow(/Malformed Authorization header/);
     await expect(auth.authenticate(`bearer ${await token({ tenant: 't1' })}`)).resolves.toMatchObject({ tenantId: 't1' });
+  });
+
+  it('verifies a token once, and still refuses it once it has expired (clock tolerance included)', async () => {
+    const auth = createAuthenticator(jwtConfig({ JWT_CLOCK_TOLERANCE_SECONDS: '5' }), secret);
+    const good = await token({ tenant: 't1', expiresIn: 60 });
+    const first = await auth.authenticate(`Bearer ${good}`);
+    expect(first).toMatchObject({ tenantId: 't1' });
+    expect(await auth.authenticate(`Bearer ${good}`)).toBe(first); // remembered, not verified again
+    const now = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'], now });
+    try {
+      vi.setSystemTime(now + 62_000); // past exp, inside the tolerance
+      await expect(auth.authenticate(`Bearer ${good}`)).resolves.toBe(first);
+      vi.setSystemTime(now + 67_000); // past exp + tolerance: verified again, and refused
+      await expect(auth.authenticate(`Bearer ${good}`)).rejects.toThrow(/token expired/);
+      await expect(auth.authenticate(`Bearer ${good}`)).rejects.toThrow(/token expired/);
+    } finally {
+      vi.useRealTimers();
+    }
+    // A refusal is not remembered either way: a bad token stays bad, a different good token is verified on its own.
+    const forged = await token({ tenant: 't1', secret: 'another-secret-that-is-long-enough-0123456789' });
+    await expect(auth.authenticate(`Bearer ${forged}`)).rejects.toThrow(/signature verification failed/);
+    await expect(auth.authenticate(`Bearer ${forged}`)).rejects.toThrow(/signature verification failed/);
+    await expect(auth.authenticate(`Bearer ${await token({ tenant: 't2' })}`)).resolves.toMatchObject({ tenantId: 't2' });
   });
 });
 
