@@ -1,27 +1,12 @@
-// sync_runs rows and progress events for billing runs (tasks `balance`, `billing_history`, `invoice`).
-// The statements are the inventory engine's own (inventory/sql.ts), so both write runs the same way:
-// one row opened as `running` with the database's clock, closed with status, counts, error and details.
+// sync_runs rows and progress events for billing runs (tasks `balance`, `billing_history`, `invoice`), opened and
+// closed through ../runs.ts like the inventory engine's.
 import { publishEvent, type SyncEvent } from '../../events.js';
 import { logger } from '../../logger.js';
-import { ENSURE_ACCOUNT, FINISH_RUN, INSERT_RUN } from '../inventory/sql.js';
 import type { RunTrigger } from '../context.js';
-
-export interface Queryable {
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-}
+import { closeRun, openRun, type Queryable, type RunCounts, type RunStatus } from '../runs.js';
 
 export type BillingTask = 'balance' | 'billing_history' | 'invoice';
-export type { RunTrigger };
-export type RunStatus = 'succeeded' | 'incomplete' | 'failed';
-
-export interface RunCounts {
-  pages: number;
-  apiCalls: number;
-  listed: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-}
+export type { Queryable, RunCounts, RunStatus, RunTrigger };
 
 export interface BillingRun {
   id: number;
@@ -32,10 +17,6 @@ export interface BillingRun {
 }
 
 const log = logger.child({ component: 'billing' });
-
-export async function ensureAccount(db: Queryable, accountId: string): Promise<void> {
-  await db.query(ENSURE_ACCOUNT, [accountId]);
-}
 
 /** Best effort: a lost event must never fail a run (the run row is the record). */
 export async function emit(db: Queryable, event: Omit<SyncEvent, 'at'>): Promise<void> {
@@ -50,13 +31,11 @@ export async function startRun(
   db: Queryable,
   options: { accountId: string; task: BillingTask; trigger: RunTrigger; jobId?: string | null | undefined },
 ): Promise<BillingRun> {
-  await ensureAccount(db, options.accountId);
-  const opened = await db.query(INSERT_RUN, [options.accountId, options.task, options.trigger, options.jobId ?? null]);
-  const row = opened.rows[0] as { id: number; started_at: Date };
+  const opened = await openRun(db, options);
   const run: BillingRun = {
-    id: row.id,
+    id: opened.id,
     task: options.task,
-    startedAt: row.started_at,
+    startedAt: opened.startedAt,
     counts: { pages: 0, apiCalls: 0, listed: 0, created: 0, updated: 0, unchanged: 0 },
     details: {},
   };
@@ -72,23 +51,8 @@ export async function finishRun(
   error?: string,
   runLog?: { info(obj: object, msg?: string): void },
 ): Promise<number> {
-  const c = run.counts;
-  const finished = await db.query(FINISH_RUN, [
-    run.id,
-    status,
-    status === 'succeeded',
-    c.pages,
-    c.apiCalls,
-    c.listed,
-    c.created,
-    c.updated,
-    c.unchanged,
-    0,
-    error ?? null,
-    JSON.stringify(run.details),
-  ]);
-  const durationMs = (finished.rows[0] as { duration_ms?: number } | undefined)?.duration_ms ?? 0;
-  const counts: Record<string, number> = { ...c, durationMs };
+  const durationMs = await closeRun(db, run.id, { status, counts: run.counts, error, details: run.details });
+  const counts: Record<string, number> = { ...run.counts, durationMs };
   if (status === 'failed') {
     await emit(db, { type: 'failed', task: run.task, runId: run.id, counts, message: error ?? 'failed' });
   } else {

@@ -44,6 +44,7 @@ import {
   type NormalizedResource,
 } from './normalize.js';
 import * as sql from './sql.js';
+import { closeRun, openRun } from '../runs.js';
 import type { RunTrigger as SyncTrigger } from '../context.js';
 
 /** What the engine needs from a database handle: `pg.Pool` fits, and so does a wrapper that counts statements. */
@@ -611,19 +612,12 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     if (!spec && task !== PROJECTS_SYNC.task) {
       throw new Error(`unknown sync task "${task}" (known: ${SYNC_TASK_NAMES.join(', ')})`);
     }
-    await query(sql.ENSURE_ACCOUNT, [accountId]);
-    const opened = await query<{ id: number; started_at: Date }>(sql.INSERT_RUN, [
-      accountId,
-      task,
-      runOptions.trigger,
-      runOptions.jobId ?? null,
-    ]);
-    const row = opened.rows[0] as { id: number; started_at: Date };
+    const opened = await openRun({ query }, { accountId, task, trigger: runOptions.trigger, jobId: runOptions.jobId });
     const state: RunState = {
-      runId: row.id,
+      runId: opened.id,
       events: Promise.resolve(),
       task,
-      startedAt: row.started_at,
+      startedAt: opened.startedAt,
       counts: zeroCounts(),
       details: {},
       ...(runOptions.signal && { signal: runOptions.signal }),
@@ -648,26 +642,13 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
     }
 
     const c = state.counts;
-    const finished = await query<{ duration_ms: number }>(sql.FINISH_RUN, [
-      state.runId,
-      status,
-      status === 'succeeded',
-      c.pages,
-      c.apiCalls,
-      c.listed,
-      c.created,
-      c.updated,
-      c.unchanged,
-      c.markedStale,
-      error ?? null,
-      JSON.stringify(state.details),
-    ]);
+    const durationMs = await closeRun({ query }, state.runId, { status, counts: c, error, details: state.details });
     const result: SyncRunResult = {
       runId: state.runId,
       task,
       status,
       complete: status === 'succeeded',
-      durationMs: finished.rows[0]?.duration_ms ?? 0,
+      durationMs,
       ...c,
       details: state.details,
       ...(error !== undefined && { error }),

@@ -12,38 +12,6 @@
  * is `unchanged` even though its last_seen_at moves.
  */
 
-/** Makes sure the account row exists (sync rows reference it). */
-export const ENSURE_ACCOUNT = `
-INSERT INTO cloud_accounts (id, created_at, updated_at) VALUES ($1, now(), now())
-ON CONFLICT (id) DO NOTHING`;
-
-/**
- * $1 account, $2 task, $3 trigger, $4 job id → the run's id and the database's start time. In the same statement,
- * runs of the task still `running` six hours after they started are closed as failed: their process died without
- * finishing them (no sync takes that long), so they would otherwise say "running" forever. (billing/run.ts opens
- * its runs with this statement too.)
- */
-export const INSERT_RUN = `
-WITH abandoned AS (
-  UPDATE sync_runs SET status = 'failed', complete = false, finished_at = now(),
-    error = 'interrupted: the process running this sync stopped before it finished'
-  WHERE account_id = $1 AND task = $2 AND status = 'running' AND started_at < now() - interval '6 hours'
-)
-INSERT INTO sync_runs (account_id, task, trigger, status, job_id, started_at)
-VALUES ($1, $2, $3, 'running', $4, now())
-RETURNING id, started_at`;
-
-/** $1 id, $2 status, $3 complete, $4 pages, $5 api calls, $6 listed, $7 created, $8 updated, $9 unchanged,
- *  $10 marked stale, $11 error, $12 details. */
-export const FINISH_RUN = `
-UPDATE sync_runs SET
-  status = $2, complete = $3, pages = $4, api_calls = $5, listed = $6, created = $7, updated = $8,
-  unchanged = $9, marked_stale = $10, error = $11, details = $12::jsonb,
-  finished_at = now(),
-  duration_ms = GREATEST(0, round(extract(epoch FROM (now() - started_at)) * 1000))::int
-WHERE id = $1
-RETURNING duration_ms`;
-
 /**
  * One page of one kind. $1 account, $2 kind, $3 JSON array of normalized rows
  * `{provider_id, name, region, status, size, tags, attrs, fingerprint, provider_created_at}` (provider ids unique
