@@ -17,24 +17,13 @@
 // Without a CSV (404: not offered, e.g. for a preview), the JSON items ARE the line set (source `json`). Over
 // the budget, the JSON items are skipped and lines are matched by name alone (recorded in the summary).
 import type { InvoiceItem } from '../../digitalocean/types.js';
+import type { InvoiceCsvLine } from './csv.js';
 import { decimalToMicros, microsToDecimal } from './decimal.js';
 import { parseHours, parseTimestamp, parseUsdAmount, ValueFormatError } from './values.js';
 
-/** One invoice line from either source, before classification and matching. */
-export interface SourceLine {
-  /** 1-based position in its source. */
-  lineNo: number;
+/** One invoice line from either source (the CSV's fields, less its file position), before classification and matching. */
+export interface SourceLine extends Omit<InvoiceCsvLine, 'fileLine'> {
   source: 'csv' | 'json';
-  product: string;
-  groupDescription: string | null;
-  description: string;
-  hours: string | null;
-  startAt: Date | null;
-  endAt: Date | null;
-  /** Canonical decimal string (parseUsdAmount). */
-  amount: string;
-  projectName: string | null;
-  category: string | null;
   resourceUuid: string | null;
   resourceProviderId: string | null;
 }
