@@ -143,7 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 15000, 100, 600000),
     digitalocean: {
-      token: read('DIGITALOCEAN_TOKEN'),
+      token: undefined,
       apiUrl: httpUrl('DIGITALOCEAN_API_URL', 'https://api.digitalocean.com'),
       accountId: read('DIGITALOCEAN_ACCOUNT_ID') ?? 'default',
       timeoutMs: int('DIGITALOCEAN_TIMEOUT_MS', 30000, 100, 600000),
@@ -174,8 +174,20 @@ export function loadConfig(env: Env = process.env): Config {
     },
   };
 
+  // A simulator on this machine (npm run simulator) needs no credentials: `DIGITALOCEAN_API_URL=http://127.0.0.1:4010
+  // npm start` alone is a complete demonstration. A real API URL still needs a real token.
+  config.digitalocean.token = read('DIGITALOCEAN_TOKEN') ?? (isLoopbackUrl(config.digitalocean.apiUrl) ? LOCAL_SIMULATOR_TOKEN : undefined);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The token sent to a loopback API URL when DIGITALOCEAN_TOKEN is unset (the simulator accepts any token). */
+export const LOCAL_SIMULATOR_TOKEN = 'local-simulator';
+
+function isLoopbackUrl(value: string): boolean {
+  const host = new URL(value).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** Returns what is wrong with a Postgres URL, without ever echoing its password. */

@@ -52,3 +52,13 @@ describe('log settings', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'loud', LOG_FORMAT: 'xml' })).toThrow(/LOG_LEVEL must be one of.*\n.*LOG_FORMAT must be pretty or json/);
   });
 });
+
+describe('DigitalOcean token', () => {
+  it('is optional against a simulator on this machine, and required for any other API URL', () => {
+    expect(loadConfig({ DIGITALOCEAN_API_URL: 'http://127.0.0.1:4010' }).digitalocean.token).toBe('local-simulator');
+    expect(loadConfig({ DIGITALOCEAN_API_URL: 'http://localhost:4010' }).digitalocean.token).toBe('local-simulator');
+    expect(loadConfig({}).digitalocean.token).toBeUndefined();
+    expect(loadConfig({ DIGITALOCEAN_API_URL: 'https://api.example.com' }).digitalocean.token).toBeUndefined();
+    expect(loadConfig({ DIGITALOCEAN_API_URL: 'http://127.0.0.1:4010', DIGITALOCEAN_TOKEN: 'dop_v1_x' }).digitalocean.token).toBe('dop_v1_x');
+  });
+});

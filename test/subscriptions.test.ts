@@ -28,6 +28,12 @@ describe('sync progress across processes', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
+    // A mirror that has been synced before, so the worker starts no sync of its own and the events are the test's.
+    const seed = new pg.Client({ connectionString: db.url });
+    await seed.connect();
+    await seed.query(`INSERT INTO cloud_accounts (id, updated_at) VALUES ('default', now())`);
+    await seed.query(`INSERT INTO sync_runs (account_id, task, trigger, status, finished_at) VALUES ('default', 'droplet', 'cron', 'succeeded', now())`);
+    await seed.end();
     sim = await startSimulator({ seed: 5, scale: { droplets: 25 } });
     const port = await freePort();
     const env = {

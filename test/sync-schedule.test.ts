@@ -210,7 +210,8 @@ describe('sync CLI', () => {
     expect(failed.stdout).toMatch(/firewall +failed/);
     expect(failed.stdout).not.toContain(TEST_TOKEN);
 
-    const noToken = await runCli(['volume'], { DIGITALOCEAN_TOKEN: '' });
+    // (A loopback API URL needs no token, so the real API's URL stands in here.)
+    const noToken = await runCli(['volume'], { DIGITALOCEAN_TOKEN: '', DIGITALOCEAN_API_URL: 'https://api.digitalocean.com' });
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toMatch(/DIGITALOCEAN_TOKEN is not set/);
 

@@ -9,11 +9,12 @@ export interface JobContext {
   prisma: PrismaClient;
 }
 
-export type RunTrigger = 'cron' | 'manual' | 'cli';
+/** cron (the schedule), manual (triggerSync), cli (npm run sync), startup (the first sync of an empty mirror). */
+export type RunTrigger = 'cron' | 'manual' | 'cli' | 'startup';
 
 /** Who started a job: cron items carry `_cron`, manual and CLI enqueues say so in the payload. */
 export function triggerOf(payload: unknown): RunTrigger {
   const p = (payload ?? {}) as { trigger?: unknown; _cron?: unknown };
-  if (p.trigger === 'manual' || p.trigger === 'cli' || p.trigger === 'cron') return p.trigger;
+  if (p.trigger === 'manual' || p.trigger === 'cli' || p.trigger === 'cron' || p.trigger === 'startup') return p.trigger;
   return p._cron ? 'cron' : 'manual';
 }

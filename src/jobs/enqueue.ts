@@ -5,12 +5,13 @@
  */
 import type pg from 'pg';
 import { enqueueBilling, isBillingTarget } from './billing/tasks.js';
+import type { RunTrigger } from './context.js';
 import { isSyncTask, SYNC_TASKS, syncJobIdentifier, syncJobSpec } from './sync.js';
 import { workerUtils } from './worker-utils.js';
 
 export { nextScheduledRun, SYNC_TASKS } from './sync.js';
 
-export type EnqueueTrigger = 'manual' | 'cli';
+export type EnqueueTrigger = Exclude<RunTrigger, 'cron'>;
 
 export class UnknownSyncTaskError extends Error {
   constructor(readonly task: string) {

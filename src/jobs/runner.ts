@@ -1,5 +1,7 @@
 import { Logger as WorkerLogger, parseCronItems, run, type Runner } from 'graphile-worker';
+import { LOCAL_SIMULATOR_TOKEN } from '../config.js';
 import { logger } from '../logger.js';
+import { enqueueSync } from './enqueue.js';
 import type { JobContext } from './context.js';
 import { createCrontab, createTaskList } from './index.js';
 
@@ -17,8 +19,10 @@ export async function startWorker(context: JobContext): Promise<Runner> {
   const crontab = createCrontab(context);
   if (!context.config.digitalocean.token) {
     logger.info('DIGITALOCEAN_TOKEN is not set: no sync is scheduled (set it, or DIGITALOCEAN_API_URL to a simulator, to start mirroring)');
+  } else if (context.config.digitalocean.token === LOCAL_SIMULATOR_TOKEN) {
+    logger.info({ apiUrl: context.config.digitalocean.apiUrl }, 'DIGITALOCEAN_API_URL is on this machine: mirroring it without a token (a simulator)');
   }
-  return run({
+  const runner = await run({
     pgPool: context.pool,
     concurrency: context.config.worker.concurrency,
     taskList: createTaskList(context),
@@ -27,4 +31,21 @@ export async function startWorker(context: JobContext): Promise<Runner> {
     logger: workerLogger,
     pollInterval: 2000,
   });
+  if (context.config.digitalocean.token) await syncEmptyMirror(context);
+  return runner;
+}
+
+/**
+ * A mirror that has never completed a sync gets one at once (the kinds, then projects, then billing history),
+ * rather than at the next 15-minute tick. Job keys make this a no-op when another process already queued it.
+ */
+async function syncEmptyMirror(context: JobContext): Promise<void> {
+  const { rows } = await context.pool.query<{ synced: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM sync_runs WHERE account_id = $1 AND status = 'succeeded') AS synced`,
+    [context.config.digitalocean.accountId],
+  );
+  if (rows[0]?.synced) return;
+  logger.info('the mirror has never been synced: syncing everything now');
+  await enqueueSync(context.pool, 'all', 'startup');
+  await enqueueSync(context.pool, 'billing_history', 'startup');
 }

@@ -22,7 +22,7 @@ export const SyncRunRef = builder.prismaObject('SyncRun', {
   fields: (t) => ({
     id: t.exposeID('id'),
     task: t.exposeString('task'),
-    trigger: t.exposeString('trigger', { description: 'cron, manual (triggerSync) or cli.' }),
+    trigger: t.exposeString('trigger', { description: 'cron, manual (triggerSync), cli (npm run sync) or startup (first sync of an empty mirror).' }),
     status: t.field({
       type: SyncRunStatus,
       // A status this API does not know yet reads as the closest one rather than failing the query.

@@ -23,7 +23,7 @@ import type { Config } from '../../config.js';
 import { digitalOceanClientOn } from '../../digitalocean/client.js';
 import type { Transport } from '../../digitalocean/transport.js';
 import { logger } from '../../logger.js';
-import { triggerOf, type JobContext } from '../context.js';
+import { triggerOf, type JobContext, type RunTrigger } from '../context.js';
 import { workerUtils } from '../worker-utils.js';
 import { syncBalance } from './balance.js';
 import type { BillingApi, BillingContext } from './context.js';
@@ -134,7 +134,7 @@ export class UnknownBillingTargetError extends Error {
 export async function enqueueBilling(
   pool: pg.Pool,
   target: string,
-  trigger: 'manual' | 'cli',
+  trigger: Exclude<RunTrigger, 'cron'>,
 ): Promise<{ jobIds: string[] }> {
   if (!isBillingTarget(target)) throw new UnknownBillingTargetError(target);
   const utils = await workerUtils(pool);
