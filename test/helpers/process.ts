@@ -10,7 +10,8 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function spawnEntry(entry: string, env: Record<string, string | undefined>): ServiceProcess {
+/** `detached`: the child leads a process group of its own, so a test can signal the group as a terminal's Ctrl-C does. */
+export function spawnEntry(entry: string, env: Record<string, string | undefined>, options: { detached?: boolean } = {}): ServiceProcess {
   const cleanEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env })) {
     if (value !== undefined) cleanEnv[key] = value;
@@ -19,7 +20,7 @@ export function spawnEntry(entry: string, env: Record<string, string | undefined
   for (const key of ['DATABASE_URL', 'TEST_DATABASE_URL', 'NODE_ENV', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID']) {
     if (!(key in env)) delete cleanEnv[key];
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -69,11 +70,4 @@ export async function waitForHealthy(port: number, timeoutMs = 60_000): Promise<
   }
 }
 
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isAlive as isProcessAlive } from '../../src/db/embedded.js';
