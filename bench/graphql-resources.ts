@@ -19,7 +19,7 @@ import pg from 'pg';
 import { signToken } from '../src/auth.js';
 import { loadConfig } from '../src/config.js';
 import { createPool, createPrisma } from '../src/db/client.js';
-import { applyMigrations } from '../src/db/migrate.js';
+import { createBenchDatabase } from './lib/database.js';
 import { EventListener } from '../src/events.js';
 import { createHttpServer } from '../src/http.js';
 
@@ -39,7 +39,6 @@ const FLOOR_SQL = `
   FROM cloud_resources r LEFT JOIN cloud_projects p ON p.id = r.cloud_project_id
   ORDER BY r.id LIMIT 100`;
 
-const serverUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 if (process.argv[2] === '--serve') await serve(process.argv[3] as 'graphql' | 'floor', process.argv[4]!);
 else await main();
@@ -80,13 +79,10 @@ async function main(): Promise<void> {
     failures += 1;
     console.error(`FAIL ${message}`);
   };
-  const dbName = `cloudops_bench_gql_${process.pid}`;
-  const dbUrl = withDatabase(serverUrl, dbName);
-  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${dbName}`);
+  const db = await createBenchDatabase('gql');
+  const dbUrl = db.url;
   const children: ChildProcess[] = [];
   try {
-    await applyMigrations(dbUrl);
     await seed(dbUrl);
     const jwt = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET }).jwt;
     const token = await signToken(jwt, new TextEncoder().encode(SECRET), { subject: 'bench', admin: true, ttlSeconds: 3600 });
@@ -160,7 +156,7 @@ async function main(): Promise<void> {
     if (ratio < TARGET) fail(`ratio ${ratio.toFixed(2)} below ${TARGET}`);
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await db.drop();
   }
   console.log(failures === 0 ? 'graphql-resources: all checks passed' : `graphql-resources: ${failures} check(s) failed`);
   process.exit(failures === 0 ? 0 : 1);
@@ -271,20 +267,4 @@ async function load(
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
   return { requests: latencies.length, errors, latencies, seconds: elapsed, lastBody };
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }

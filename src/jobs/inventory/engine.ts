@@ -44,7 +44,7 @@ import {
   type NormalizedResource,
 } from './normalize.js';
 import * as sql from './sql.js';
-import { closeRun, openRun } from '../runs.js';
+import { closeRun, openRun, type RunCounts } from '../runs.js';
 import type { RunTrigger as SyncTrigger } from '../context.js';
 
 /** What the engine needs from a database handle: `pg.Pool` fits, and so does a wrapper that counts statements. */
@@ -92,15 +92,7 @@ export interface SyncRunOptions {
   signal?: AbortSignal;
 }
 
-export interface SyncCounts {
-  pages: number;
-  apiCalls: number;
-  listed: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  markedStale: number;
-}
+export type SyncCounts = Required<RunCounts>;
 
 export interface SyncRunResult extends SyncCounts {
   runId: number;
