@@ -18,6 +18,7 @@ function postmasterPid(): number | undefined {
 describe('embedded PostgreSQL default', () => {
   afterAll(() => rmSync(path.dirname(dataDir) + `/${path.basename(dataDir)}`, { recursive: true, force: true }));
   afterAll(() => rmSync(`${dataDir}.password`, { force: true }));
+  afterAll(() => rmSync(`${dataDir}.owner`, { force: true }));
 
   const env = async () => ({ PORT: String(await freePort()), HOST: '127.0.0.1', EMBEDDED_PG_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()) });
 
