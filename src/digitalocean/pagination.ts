@@ -191,7 +191,8 @@ export async function walkList<T>(
       const response = await transport.getJson(spec.path, { query, counter, ...(options.signal && { signal: options.signal }) });
       body = response.body as Record<string, unknown>;
       const rawItems = body[spec.key];
-      if (rawItems !== null && rawItems !== undefined && !Array.isArray(rawItems)) {
+      // null is DigitalOcean's "no items"; a missing key or any other value means the body is not a listing.
+      if (rawItems === undefined || (rawItems !== null && !Array.isArray(rawItems))) {
         throw new DigitalOceanError({
           kind: 'invalid_response',
           method: 'GET',
@@ -199,18 +200,7 @@ export async function walkList<T>(
           attempts: response.attempts,
           retryable: false,
           status: response.status,
-          detail: `"${spec.key}" is not an array`,
-        });
-      }
-      if (rawItems === undefined) {
-        throw new DigitalOceanError({
-          kind: 'invalid_response',
-          method: 'GET',
-          endpoint: spec.path,
-          attempts: response.attempts,
-          retryable: false,
-          status: response.status,
-          detail: `body has no "${spec.key}"`,
+          detail: rawItems === undefined ? `body has no "${spec.key}"` : `"${spec.key}" is not an array`,
         });
       }
     } catch (error) {
