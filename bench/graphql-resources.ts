@@ -12,6 +12,9 @@
 //
 // Checks (exit status 1 when one fails): the GraphQL page runs at most 2 SQL statements (counted at the pg
 // connection), its rows equal the floor's, and GraphQL requests/s ÷ floor requests/s ≥ 0.5 (the target).
+// Two more figures, for the record: the same bare handler reading the page through Prisma (the narrowest select,
+// no GraphQL at all), whose ratio is the ceiling of any server that reads through Prisma; and the service answering
+// `{ __typename }`, what a request costs before any field runs.
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,26 +43,53 @@ const FLOOR_SQL = `
   ORDER BY r.id LIMIT 100`;
 
 
-if (process.argv[2] === '--serve') await serve(process.argv[3] as 'graphql' | 'floor', process.argv[4]!);
+type ServerKind = 'floor' | 'prisma' | 'graphql';
+const SERVERS: readonly ServerKind[] = ['floor', 'prisma', 'graphql'];
+/** What is loaded, in turns: the three servers, and the GraphQL server with a query that reads nothing. */
+type Case = ServerKind | 'empty';
+const CASES: readonly Case[] = ['floor', 'prisma', 'empty', 'graphql'];
+const CASE_LABELS: Record<Case, string> = {
+  floor: 'bare node:http, one hand-written SQL query',
+  prisma: 'bare node:http, the page through Prisma (no GraphQL)',
+  empty: 'the service, { __typename } (JWT, Yoga, limits; no data)',
+  graphql: 'the service, the page',
+};
+
+if (process.argv[2] === '--serve') await serve(process.argv[3] as ServerKind, process.argv[4]!);
 else await main();
 
+/** A bare node:http handler answering every request with the page `rows` reads, in the GraphQL response's shape. */
+function bareServer(rows: () => Promise<unknown[]>): http.Server {
+  return http.createServer((_req, res) => {
+    rows().then(
+      (page) => {
+        const text = JSON.stringify({ data: { resources: { edges: page.map((node) => ({ node })) } } });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      },
+      () => {
+        res.writeHead(500);
+        res.end();
+      },
+    );
+  });
+}
+
 /** Child: one server, on a free port, reported to the parent. */
-async function serve(kind: 'graphql' | 'floor', dbUrl: string): Promise<void> {
+async function serve(kind: ServerKind, dbUrl: string): Promise<void> {
   const pool = createPool(dbUrl);
   let server: http.Server;
   if (kind === 'floor') {
-    server = http.createServer((_req, res) => {
-      pool.query(FLOOR_SQL).then(
-        ({ rows }) => {
-          const text = JSON.stringify({ data: { resources: { edges: rows.map((node) => ({ node })) } } });
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-          res.end(text);
-        },
-        () => {
-          res.writeHead(500);
-          res.end();
-        },
-      );
+    server = bareServer(async () => (await pool.query(FLOOR_SQL)).rows);
+  } else if (kind === 'prisma') {
+    const prisma = createPrisma(pool);
+    server = bareServer(async () => {
+      const rows = await prisma.cloudResource.findMany({
+        take: 100,
+        orderBy: { id: 'asc' },
+        select: { id: true, kind: true, name: true, region: true, status: true, tags: true, cloudProject: { select: { id: true, name: true } } },
+      });
+      return rows.map(({ id, cloudProject, ...rest }) => ({ id: String(id), ...rest, project: cloudProject && { id: String(cloudProject.id), name: cloudProject.name } }));
     });
   } else {
     const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: dbUrl, JWT_SECRET: SECRET, LOG_LEVEL: 'silent' });
@@ -92,65 +122,75 @@ async function main(): Promise<void> {
     console.log(`SQL statements for resources(first: 100) with nested project: ${counted.statements} (at most ${MAX_STATEMENTS})`);
     if (counted.statements > MAX_STATEMENTS) fail(`${counted.statements} SQL statements for one page (at most ${MAX_STATEMENTS})`);
 
-    // 2. Throughput: each server in its own process, loaded in turns (floor, GraphQL, floor, ...) so that a
-    //    noisy machine weighs on both sides alike.
-    const servers = {} as Record<'floor' | 'graphql', RequestSpec>;
-    for (const kind of ['floor', 'graphql'] as const) {
+    // 2. Throughput: each server in its own process, loaded in turns (floor, Prisma, GraphQL, ..., floor, ...) so
+    //    that a noisy machine weighs on all alike.
+    const ports = {} as Record<ServerKind, number>;
+    for (const kind of SERVERS) {
       const execArgv = ['--import', 'tsx', ...(process.env.BENCH_PROFILE === kind ? ['--cpu-prof', '--cpu-prof-dir=/tmp/bench-profile'] : [])];
-      // Both servers run as the service is deployed (the Dockerfile sets NODE_ENV=production, which graphql-js
+      // The servers run as the service is deployed (the Dockerfile sets NODE_ENV=production, which graphql-js
       // and other libraries read from the environment, not from our config), with identical environments.
       const env = { ...process.env, NODE_ENV: 'production' };
       const child = fork(new URL(import.meta.url).pathname, ['--serve', kind, dbUrl], { execArgv, env, stdio: 'inherit' });
       children.push(child);
-      const port = await new Promise<number>((resolve, reject) => {
+      ports[kind] = await new Promise<number>((resolve, reject) => {
         child.once('message', (m) => resolve((m as { port: number }).port));
         child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
       });
-      servers[kind] =
-        kind === 'floor'
-          ? { port, method: 'GET', path: '/resources', headers: {}, body: undefined }
-          : {
-              port,
-              method: 'POST',
-              path: '/graphql',
-              headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-              body: JSON.stringify({ query: QUERY }),
-            };
     }
-    const results = {} as Record<'floor' | 'graphql', { requests: number; errors: number; latencies: number[]; seconds: number; body: string }>;
-    for (const kind of ['floor', 'graphql'] as const) {
-      const body = (await load(servers[kind], 1, 0.5)).lastBody; // warm-up (JIT, caches, pool)
-      await load(servers[kind], CONCURRENCY, 1);
-      results[kind] = { requests: 0, errors: 0, latencies: [], seconds: 0, body };
+    const bare = (port: number): RequestSpec => ({ port, method: 'GET', path: '/resources', headers: {}, body: undefined });
+    const graphql = (query: string): RequestSpec => ({
+      port: ports.graphql,
+      method: 'POST',
+      path: '/graphql',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query }),
+    });
+    const cases: Record<Case, RequestSpec> = { floor: bare(ports.floor), prisma: bare(ports.prisma), empty: graphql('{ __typename }'), graphql: graphql(QUERY) };
+    const results = {} as Record<Case, { requests: number; errors: number; latencies: number[]; seconds: number; body: string }>;
+    for (const name of CASES) {
+      const body = (await load(cases[name], 1, 0.5)).lastBody; // warm-up (JIT, caches, pool)
+      await load(cases[name], CONCURRENCY, 1);
+      results[name] = { requests: 0, errors: 0, latencies: [], seconds: 0, body };
     }
     const rounds = Math.max(1, Math.round(SECONDS));
     for (let round = 0; round < rounds; round += 1) {
-      for (const kind of ['floor', 'graphql'] as const) {
-        const run = await load(servers[kind], CONCURRENCY, SECONDS / rounds);
-        results[kind].requests += run.requests;
-        results[kind].errors += run.errors;
-        results[kind].latencies.push(...run.latencies);
-        results[kind].seconds += run.seconds;
+      for (const name of CASES) {
+        const run = await load(cases[name], CONCURRENCY, SECONDS / rounds);
+        results[name].requests += run.requests;
+        results[name].errors += run.errors;
+        results[name].latencies.push(...run.latencies);
+        results[name].seconds += run.seconds;
       }
     }
-    const rps = { floor: 0, graphql: 0 };
-    for (const kind of ['floor', 'graphql'] as const) {
-      const { requests, errors, latencies, seconds } = results[kind];
+    const rps = {} as Record<Case, number>;
+    for (const name of CASES) {
+      const { requests, errors, latencies, seconds } = results[name];
       latencies.sort((a, b) => a - b);
       const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
       // Over the time the turns really took: a turn ends when its last request (sent before the deadline) is answered.
-      rps[kind] = requests / seconds;
+      rps[name] = requests / seconds;
       console.log(
-        `${kind.padEnd(7)} ${rps[kind].toFixed(0).padStart(6)} req/s  p50 ${at(0.5).toFixed(2)} ms  p99 ${at(0.99).toFixed(2)} ms  (${CONCURRENCY} connections, ${SECONDS} s in ${rounds} turns, ${errors} errors)`,
+        `${name.padEnd(8)} ${rps[name].toFixed(0).padStart(6)} req/s  p50 ${at(0.5).toFixed(2)} ms  p99 ${at(0.99).toFixed(2)} ms  (${CONCURRENCY} connections, ${SECONDS} s in ${rounds} turns, ${errors} errors)  ${CASE_LABELS[name]}`,
       );
-      if (errors > 0) fail(`${kind}: ${errors} failed requests`);
+      if (errors > 0) fail(`${name}: ${errors} failed requests`);
     }
     for (const child of children) child.kill('SIGTERM');
     await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
 
-    const floorRows = (JSON.parse(results.floor.body) as { data: { resources: { edges: unknown[] } } }).data.resources.edges;
-    const graphqlBody = JSON.parse(results.graphql.body) as { data: { resources: { edges: unknown[] } } };
-    if (JSON.stringify(graphqlBody.data.resources.edges) !== JSON.stringify(floorRows)) fail('GraphQL rows differ from the floor’s');
+    const edges = (name: Case) => JSON.stringify((JSON.parse(results[name].body) as { data: { resources: { edges: unknown[] } } }).data.resources.edges);
+    if (edges('graphql') !== edges('floor')) fail('GraphQL rows differ from the floor’s');
+    if (edges('prisma') !== edges('floor')) fail('the Prisma handler’s rows differ from the floor’s');
+
+    // Each server is bound by its one core, so 1/rps is its CPU time per request. The target leaves the GraphQL
+    // request twice the floor's time; the Prisma handler shows what the read alone takes of it, and the empty
+    // query what Yoga, the JWT and the limits take before any field runs.
+    const ms = (name: Case) => 1000 / rps[name];
+    console.log(
+      `per request: floor ${ms('floor').toFixed(2)} ms, Prisma handler ${ms('prisma').toFixed(2)} ms, empty GraphQL query ${ms('empty').toFixed(2)} ms, ` +
+        `GraphQL page ${ms('graphql').toFixed(2)} ms; the target allows ${(ms('floor') / TARGET).toFixed(2)} ms`,
+    );
+    console.log(`ratio Prisma handler / floor: ${(rps.prisma / rps.floor).toFixed(2)} (the ceiling of any server that reads through Prisma)`);
+    console.log(`ratio GraphQL / Prisma handler: ${(rps.graphql / rps.prisma).toFixed(2)} (what Yoga, Pothos and the executor keep of it)`);
     const ratio = rps.graphql / rps.floor;
     console.log(`ratio GraphQL / floor: ${ratio.toFixed(2)} (target ≥ ${TARGET})`);
     if (ratio < TARGET) fail(`ratio ${ratio.toFixed(2)} below ${TARGET}`);
