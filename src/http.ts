@@ -7,6 +7,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
@@ -135,6 +136,8 @@ function createGraphQLHandler(deps: HttpDependencies, authenticator: Authenticat
           defaultQuery: DEFAULT_QUERY,
         }
       : false,
+    // GraphiQL from this package, not from unpkg.com: the page works offline and behind egress-restricted networks.
+    renderGraphiQL,
     landingPage: false,
     logging: false,
     batching: false,

@@ -35,7 +35,12 @@ describe('server', () => {
   it('serves GraphiQL to a browser and GraphQL to a client', async () => {
     const page = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
-    expect(await page.text()).toMatch(/graphiql/i);
+    const html = await page.text();
+    expect(html).toMatch(/graphiql/i);
+    expect(html).toContain('<title>cloud-ops</title>');
+    // Served whole from this process (scripts and styles inline), so it works with no route to a CDN.
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="https?:/);
+    expect(html).not.toContain('unpkg.com');
 
     const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
       method: 'POST',
