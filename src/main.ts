@@ -1,5 +1,4 @@
 // Shared by the entry points: load config, start, and handle signals so that nothing is left behind.
-import { existsSync } from 'node:fs';
 import { ConfigError, loadConfig } from './config.js';
 import { StartupError } from './db/errors.js';
 import { startApp, type App, type AppOptions } from './app.js';
@@ -31,8 +30,6 @@ export async function main(options: (config: ReturnType<typeof loadConfig>) => A
   process.on('unhandledRejection', crash);
 
   try {
-    // A local .env is honoured; variables already in the environment win.
-    if (existsSync('.env')) process.loadEnvFile('.env');
     const config = loadConfig();
     app = await startApp(config, options(config));
     return app;

@@ -1,7 +1,7 @@
 // `npm run token -- [--admin] [--tenant X] [--sub NAME] [--ttl 1h]`: prints a token signed with this machine's
 // secret (JWT_SECRET, or the generated .data/jwt-secret), for exploring the API in GraphiQL. Never in production:
 // there, tokens come from the identity service.
-import { existsSync } from 'node:fs';
+import './env-file.js';
 import { parseArgs } from 'node:util';
 import { resolveJwtSecret, signToken } from './auth.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -18,7 +18,6 @@ export function parseTtl(value: string): number {
 }
 
 async function main(): Promise<void> {
-  if (existsSync('.env')) process.loadEnvFile('.env');
   const { values } = parseArgs({
     options: {
       admin: { type: 'boolean', default: false },

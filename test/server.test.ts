@@ -1,4 +1,6 @@
 // The service as its users see it: a real process, on a real database, over real HTTP.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { freePort, spawnEntry, waitForHealthy, type ServiceProcess } from './helpers/process.js';
@@ -64,5 +66,39 @@ describe('server', () => {
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({ status: 'degraded', database: { reachable: false } });
     expect(await service.stop('SIGTERM')).toBe(0);
+  });
+});
+
+describe('a .env file', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('is read from the working directory before anything logs (LOG_LEVEL included); the environment wins', async () => {
+    const parent = path.resolve(import.meta.dirname, '../.data');
+    mkdirSync(parent, { recursive: true });
+    const dir = mkdtempSync(path.join(parent, 'env-file-test-'));
+    try {
+      const envPort = await freePort();
+      writeFileSync(path.join(dir, '.env'), `PORT=${envPort}\nHOST=127.0.0.1\nLOG_LEVEL=warn\nDATABASE_URL=${db.url}\nRUN_WORKER=false\n`);
+      const fromFile = spawnEntry('src/server.ts', { LOG_LEVEL: undefined }, { cwd: dir });
+      await waitForHealthy(envPort);
+      await fromFile.stop();
+      // No info line (level 30) at all: not even the first ones, written while the modules load.
+      expect(fromFile.output()).not.toMatch(/"level":30/);
+
+      const overridden = spawnEntry('src/server.ts', { LOG_LEVEL: 'info' }, { cwd: dir });
+      await waitForHealthy(envPort);
+      await overridden.stop();
+      expect(overridden.output()).toMatch(/"level":30/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,7 @@
 // Runs an entry point (src/server.ts, src/worker.ts, ...) as a real child process, as a user would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -10,8 +11,13 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `detached`: the child leads a process group of its own, so a test can signal the group as a terminal's Ctrl-C does. */
-export function spawnEntry(entry: string, env: Record<string, string | undefined>, options: { detached?: boolean } = {}): ServiceProcess {
+const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * `detached`: the child leads a process group of its own, so a test can signal the group as a terminal's Ctrl-C does.
+ * `cwd`: the working directory (default: the repository); inside the repository, so that `tsx` still resolves.
+ */
+export function spawnEntry(entry: string, env: Record<string, string | undefined>, options: { detached?: boolean; cwd?: string } = {}): ServiceProcess {
   const cleanEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env })) {
     if (value !== undefined) cleanEnv[key] = value;
@@ -20,7 +26,12 @@ export function spawnEntry(entry: string, env: Record<string, string | undefined
   for (const key of ['DATABASE_URL', 'TEST_DATABASE_URL', 'NODE_ENV', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID']) {
     if (!(key in env)) delete cleanEnv[key];
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(REPO_ROOT, entry)], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: cleanEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
