@@ -11,7 +11,9 @@ export default defineConfig({
   schema: 'prisma/schema.prisma',
   migrations: { path: 'prisma/migrations' },
   datasource: {
-    url: process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+    // No default: a migrate command without DATABASE_URL stops ("Connection url is empty") rather than write the
+    // tables into whatever server answers on localhost. `npm start` migrates its embedded database itself.
+    url: process.env.DATABASE_URL ?? '',
     // Optional: without it, `migrate dev|diff` create a temporary shadow database on the same server.
     ...(process.env.SHADOW_DATABASE_URL ? { shadowDatabaseUrl: process.env.SHADOW_DATABASE_URL } : {}),
   },

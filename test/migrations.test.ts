@@ -98,9 +98,12 @@ interface CliResult {
   output: string;
 }
 
-function runPrisma(args: string[], env: Record<string, string>, cwd = ROOT): Promise<CliResult> {
+/** `env` adds to this process's environment; an undefined value removes that variable. */
+function runPrisma(args: string[], env: Record<string, string | undefined>, cwd = ROOT): Promise<CliResult> {
+  const merged: Record<string, string | undefined> = { ...process.env, ...env };
+  for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return new Promise((resolve) => {
-    execFile(PRISMA_BIN, args, { cwd, env: { ...process.env, ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(PRISMA_BIN, args, { cwd, env: merged, timeout: 30_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, output: `${stdout}${stderr}` });
     });
@@ -174,6 +177,12 @@ describe('applyMigrations with the real migrations', () => {
     const status = await runPrisma(['migrate', 'status'], { DATABASE_URL: url });
     expect(status.output).toContain('Database schema is up to date!');
     expect(status.code).toBe(0);
+  });
+
+  it('refuses `prisma migrate deploy` (npm run db:migrate) without DATABASE_URL rather than pick a local server', async () => {
+    const result = await runPrisma(['migrate', 'deploy'], { DATABASE_URL: undefined });
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain('Connection url is empty');
   });
 
   it('lets only one of two concurrent starts apply (advisory lock)', async () => {
