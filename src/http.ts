@@ -97,7 +97,16 @@ export function createHttpServer(deps: HttpDependencies): HttpService {
   });
 
   server.on('connection', (socket) => connections.add(socket));
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: config.graphql.maxBodyBytes });
+  // Upgrades are routed here rather than by `ws` itself (its `server` option), which would also re-emit the HTTP
+  // server's own errors (a port in use) as WebSocket errors, printed with a stack before our one-line message.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.graphql.maxBodyBytes });
+  server.on('upgrade', (req, socket, head) => {
+    if ((req.url ?? '/').split('?')[0] !== GRAPHQL_PATH) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
   const wsServer = attachWebSocket(wss, yoga, authenticator, config);
 
   return {

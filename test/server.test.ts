@@ -1,5 +1,6 @@
 // The service as its users see it: a real process, on a real database, over real HTTP.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
@@ -99,6 +100,25 @@ describe('a .env file', () => {
       expect(overridden.output()).toMatch(/"level":30/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a port in use', () => {
+  it('stops with one line naming the port, and no stack', async () => {
+    const db = await createTestDatabase();
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (blocker.address() as net.AddressInfo).port;
+      const service = spawnEntry('src/server.ts', { DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', RUN_WORKER: 'false' });
+      expect(await service.exited).toBe(1);
+      expect(service.output()).toContain(`cloud-ops: Port ${port} is already in use: set PORT to a free port or stop the other process.`);
+      expect(service.output()).not.toMatch(/\n\s+at /);
+      expect(service.output()).not.toContain('WebSocket');
+    } finally {
+      blocker.close();
+      await db.drop();
     }
   });
 });
