@@ -63,7 +63,11 @@ if [[ "${CHECK_MIGRATIONS_EMBEDDED:-}" != 1 ]] && reachable 127.0.0.1 5432; then
   exit $?
 fi
 
-echo "check-migrations: no DATABASE_URL and nothing on 127.0.0.1:5432: using an embedded PostgreSQL" >&2
+if [[ "${CHECK_MIGRATIONS_EMBEDDED:-}" == 1 ]]; then
+  echo "check-migrations: CHECK_MIGRATIONS_EMBEDDED=1: using an embedded PostgreSQL" >&2
+else
+  echo "check-migrations: no DATABASE_URL and nothing on 127.0.0.1:5432: using an embedded PostgreSQL" >&2
+fi
 exec npx tsx --eval '
   (async () => {
     const { spawnSync } = await import("node:child_process");
