@@ -254,6 +254,29 @@ describe('GraphQL API', () => {
       expect(body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^Unknown sync task "droplets": expected "all" or one of droplet, /), extensions: { code: 'BAD_USER_INPUT' } });
     });
 
+    it('triggerSync’s unknown-task error lists every name it accepts, billing and the invoice form included', async () => {
+      const { body } = await gql(api.url, `mutation { triggerSync(task: "balances") { jobIds } }`, { token: admin });
+      expect(body.errors?.[0]).toMatchObject({
+        message:
+          'Unknown sync task "balances": expected "all" or one of droplet, volume, snapshot, floating_ip, reserved_ipv6, firewall, ' +
+          'load_balancer, dns_zone, managed_db, kubernetes_cluster, app, projects, balance, billing_history, invoice:<uuid>',
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
+      // Every name the message offers is accepted (the invoice form with an id).
+      for (const task of ['projects', 'balance', 'billing_history', 'invoice:0b9a7e4c-1d2f-4a8b-9c3d-5e6f7a8b9c0d']) {
+        const ok = await gql<{ triggerSync: { task: string } }>(api.url, 'mutation($task: String!) { triggerSync(task: $task) { task } }', {
+          token: admin,
+          variables: { task },
+        });
+        expect(ok.body.errors, task).toBeUndefined();
+        expect(ok.body.data!.triggerSync.task).toBe(task);
+      }
+      await api.pool.query(`DELETE FROM graphile_worker._private_jobs`);
+      // syncRuns filters by what a run records: a task name, or `invoice`; its error says which.
+      const filter = await gql(api.url, `{ syncRuns(task: "invoice:x") { totalCount } }`, { token: admin });
+      expect(filter.body.errors?.[0]?.message).toMatch(/^Unknown sync task "invoice:x": expected one of droplet, .*projects, balance, billing_history, invoice$/);
+    });
+
     it('triggerSync queues jobs and returns their ids', async () => {
       const { body } = await gql<{ triggerSync: { task: string; jobIds: string[] } }>(api.url, `mutation { triggerSync(task: "droplet") { task jobIds } }`, { token: admin });
       expect(body.errors).toBeUndefined();
@@ -291,6 +314,45 @@ describe('GraphQL API', () => {
       expect(byTask.droplet).toMatchObject({ running: true, lastRun: { status: 'RUNNING' }, lastSuccess: { listed: 10 }, nextScheduledRun: null });
       expect(byTask.volume).toMatchObject({ running: false, lastRun: { status: 'SUCCEEDED' }, lastSuccess: { listed: 4 } });
       expect(byTask.projects).toMatchObject({ running: false, lastRun: null, lastSuccess: null });
+    });
+
+    it('syncStatus lists the billing tasks too, with their schedule', async () => {
+      // A service with a DigitalOcean token: the schedule is on, so every task has a next scheduled run.
+      const scheduled = await startApi({ DIGITALOCEAN_TOKEN: 'dop_v1_status_test' });
+      try {
+        await scheduled.pool.query(`
+          INSERT INTO sync_runs (task, trigger, status, started_at, finished_at, listed) VALUES
+            ('balance', 'cron', 'succeeded', now() - interval '2 hours', now() - interval '2 hours', 1),
+            ('balance', 'manual', 'failed', now() - interval '1 hour', now() - interval '1 hour', 0),
+            ('billing_history', 'startup', 'running', now() - interval '1 minute', NULL, 0),
+            ('invoice', 'cron', 'succeeded', now() - interval '1 minute', now(), 100)`);
+        const before = Date.now();
+        const { body } = await gql<{ syncStatus: Array<{ task: string; running: boolean; nextScheduledRun: string | null; lastRun: { status: string } | null; lastSuccess: { listed: number } | null }> }>(
+          scheduled.url,
+          `{ syncStatus { task running nextScheduledRun lastRun { status } lastSuccess { listed } } }`,
+          { token: acme },
+        );
+        expect(body.errors).toBeUndefined();
+        const statuses = body.data!.syncStatus;
+        expect(statuses.map((s) => s.task)).toEqual([
+          'droplet', 'volume', 'snapshot', 'floating_ip', 'reserved_ipv6', 'firewall', 'load_balancer', 'dns_zone', 'managed_db',
+          'kubernetes_cluster', 'app', 'projects', 'balance', 'billing_history',
+        ]);
+        const byTask = Object.fromEntries(statuses.map((s) => [s.task, s]));
+        expect(byTask.balance).toMatchObject({ running: false, lastRun: { status: 'FAILED' }, lastSuccess: { listed: 1 } });
+        expect(byTask.billing_history).toMatchObject({ running: true, lastRun: { status: 'RUNNING' }, lastSuccess: null });
+        for (const s of statuses) expect(s.nextScheduledRun, s.task).not.toBeNull();
+        // balance hourly at :07, billing history daily at 02:23 (UTC), each within its period from now.
+        const balanceAt = new Date(byTask.balance!.nextScheduledRun!);
+        expect([balanceAt.getUTCMinutes(), balanceAt.getUTCSeconds()]).toEqual([7, 0]);
+        expect(balanceAt.getTime() - before).toBeGreaterThan(0);
+        expect(balanceAt.getTime() - before).toBeLessThanOrEqual(3_600_000);
+        const historyAt = new Date(byTask.billing_history!.nextScheduledRun!);
+        expect([historyAt.getUTCHours(), historyAt.getUTCMinutes()]).toEqual([2, 23]);
+        expect(historyAt.getTime() - before).toBeLessThanOrEqual(86_400_000);
+      } finally {
+        await scheduled.close();
+      }
     });
   });
 

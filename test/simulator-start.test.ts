@@ -25,19 +25,20 @@ describe('npm start against a local simulator', () => {
     await db?.drop();
   });
 
-  it('mirrors the simulated account and its invoices without being asked', async () => {
+  it('mirrors the simulated account, its balance and its invoices without being asked', async () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
       const deadline = Date.now() + 60_000;
-      let state = { droplets: 0, projects: 0, ingested: 0 };
+      let state = { droplets: 0, projects: 0, ingested: 0, balances: 0 };
       while (Date.now() < deadline) {
-        const { rows } = await client.query<{ droplets: number; projects: number; ingested: number }>(`
+        const { rows } = await client.query<{ droplets: number; projects: number; ingested: number; balances: number }>(`
           SELECT (SELECT count(*)::int FROM cloud_resources WHERE kind = 'droplet') AS droplets,
                  (SELECT count(*)::int FROM sync_runs WHERE task = 'projects' AND status = 'succeeded') AS projects,
-                 (SELECT count(*)::int FROM cloud_invoices WHERE ingest_status = 'ingested') AS ingested`);
+                 (SELECT count(*)::int FROM cloud_invoices WHERE ingest_status = 'ingested') AS ingested,
+                 (SELECT count(*)::int FROM cloud_balance_snapshots) AS balances`);
         state = rows[0]!;
-        if (state.projects > 0 && state.ingested > 0) break;
+        if (state.projects > 0 && state.ingested > 0 && state.balances > 0) break;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       expect(state.droplets).toBe(sim.account.count('droplet'));
@@ -45,6 +46,10 @@ describe('npm start against a local simulator', () => {
       expect(state.ingested).toBeGreaterThan(0);
       const { rows: triggers } = await client.query<{ trigger: string }>('SELECT DISTINCT trigger FROM sync_runs');
       expect(triggers.map((row) => row.trigger)).toContain('startup');
+      // Every scheduled task was queued at startup, the balance poll too (not left to its hourly tick).
+      const { rows: startup } = await client.query<{ task: string }>(`SELECT DISTINCT task FROM sync_runs WHERE trigger = 'startup' ORDER BY task`);
+      expect(startup.map((row) => row.task)).toEqual(expect.arrayContaining(['balance', 'billing_history', 'droplet', 'projects']));
+      expect(state.balances).toBeGreaterThan(0);
     } finally {
       await client.end();
     }

@@ -10,7 +10,7 @@ import { createPool, createPrisma, type PrismaClient } from '../src/db/client.js
 import { startSimulator, type Simulator } from '../src/digitalocean/simulator/index.js';
 import type { SyncEvent } from '../src/events.js';
 import { SyncDisplay, summaryTable } from '../src/cli/sync-display.js';
-import { enqueueSync, nextScheduledRun, SYNC_TASKS, UnknownSyncTaskError } from '../src/jobs/enqueue.js';
+import { enqueueSync, nextScheduledRun, SYNC_TASKS, TASKS, UnknownSyncTaskError } from '../src/jobs/enqueue.js';
 import { createCrontab, createTaskList } from '../src/jobs/index.js';
 import type { SyncRunResult } from '../src/jobs/inventory/engine.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
@@ -30,6 +30,14 @@ const digest = (iso: string) => {
 describe('sync schedule', () => {
   it('names one task per kind plus projects', () => {
     expect([...SYNC_TASKS]).toEqual([...KIND_TASKS, 'projects']);
+  });
+
+  it('names every scheduled task: the inventory tasks, then the balance poll and billing history', () => {
+    expect([...TASKS]).toEqual([...KIND_TASKS, 'projects', 'balance', 'billing_history']);
+    // Each one is on the crontab.
+    const crontab = createCrontab({ config: configFor({ DIGITALOCEAN_TOKEN: 't' }) });
+    for (const task of TASKS) expect(nextScheduledRun(task, new Date('2026-03-04T10:40:12Z')), task).not.toBeNull();
+    expect(crontab.map((c) => c.task)).toEqual([...SYNC_TASKS.map((t) => `sync:${t}`), 'billing:balance', 'billing:history']);
   });
 
   it('schedules nothing without a token', () => {
@@ -72,6 +80,10 @@ describe('sync schedule', () => {
     expect(nextScheduledRun('volume', new Date('2026-03-04T10:45:00Z'))?.toISOString()).toBe('2026-03-04T11:00:00.000Z');
     expect(nextScheduledRun('app', new Date('2026-12-31T23:59:30Z'))?.toISOString()).toBe('2027-01-01T00:00:00.000Z');
     expect(nextScheduledRun('droplet', at, { fastDroplets: true })?.toISOString()).toBe('2026-03-04T10:41:00.000Z');
+    expect(nextScheduledRun('balance', at)?.toISOString()).toBe('2026-03-04T11:07:00.000Z');
+    expect(nextScheduledRun('balance', new Date('2026-03-04T10:06:59Z'))?.toISOString()).toBe('2026-03-04T10:07:00.000Z');
+    expect(nextScheduledRun('billing_history', at)?.toISOString()).toBe('2026-03-05T02:23:00.000Z');
+    expect(nextScheduledRun('invoice', at)).toBeNull(); // enqueued by billing history, never scheduled
     expect(nextScheduledRun('nope', at)).toBeNull();
   });
 
@@ -109,6 +121,9 @@ describe('sync jobs', () => {
   it('refuses an unknown task with a clear error', async () => {
     await expect(enqueueSync(pool, 'droplets', 'manual')).rejects.toBeInstanceOf(UnknownSyncTaskError);
     await expect(enqueueSync(pool, 'droplets', 'manual')).rejects.toThrow(/Unknown sync task "droplets".*droplet, volume.*"all"/);
+    await expect(enqueueSync(pool, 'balances', 'manual')).rejects.toThrow(
+      /Unknown sync task "balances"\. Known tasks: droplet, .*, app, projects, balance, billing_history, invoice:<uuid>, or "all"/,
+    );
   });
 
   it('enqueues one job per task, and never a second pending one', async () => {
@@ -218,7 +233,48 @@ describe('sync CLI', () => {
     const unknown = await runCli(['droplets']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/unknown task: droplets[\s\S]*usage: npm run sync/);
+    // The usage names every task triggerSync takes.
+    expect(unknown.stderr).toMatch(/tasks: droplet, volume, .*, app, projects, balance, billing_history, invoice:<uuid>\n/);
   }, 60_000);
+
+  it('runs the billing tasks by name: the balance poll, and billing history with the ingest of its invoices', async () => {
+    const { code, stdout, stderr } = await runCli(['--', 'billing_history', 'balance']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/syncing 2 tasks from http:\/\/127\.0\.0\.1:\d+/);
+    expect(stdout).toMatch(/balance: started \(run \d+\)/);
+    expect(stdout).toMatch(/billing_history: succeeded/);
+    const pool = createPool(db.url, { max: 1 });
+    try {
+      const runs = (await pool.query<{ task: string; trigger: string; status: string; uuid: string | null }>(
+        `SELECT task, trigger, status, details->>'invoiceUuid' AS uuid FROM sync_runs WHERE task IN ('balance', 'billing_history', 'invoice') ORDER BY id`,
+      )).rows;
+      // Table order (balance before billing history), then the invoices the history run found.
+      expect(runs.slice(0, 2)).toEqual([
+        { task: 'balance', trigger: 'cli', status: 'succeeded', uuid: null },
+        { task: 'billing_history', trigger: 'cli', status: 'succeeded', uuid: null },
+      ]);
+      const invoices = runs.slice(2);
+      expect(invoices.length).toBeGreaterThan(0);
+      expect(invoices.every((r) => r.task === 'invoice' && r.trigger === 'cli' && r.status === 'succeeded')).toBe(true);
+      const snapshots = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cloud_balance_snapshots`);
+      expect(snapshots.rows[0]!.n).toBe(1);
+      const ingested = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cloud_invoices WHERE ingest_status = 'ingested'`);
+      expect(ingested.rows[0]!.n).toBe(invoices.length);
+      // The summary: one row per run, the invoices by name.
+      const table = stdout.slice(stdout.indexOf('task  '));
+      const names = table.split('\n').slice(2, 4 + invoices.length).map((l) => l.split(/\s+/)[0]);
+      expect(names).toEqual(['balance', 'billing_history', ...invoices.map((r) => `invoice:${r.uuid}`)]);
+
+      // One invoice by name, as triggerSync takes it.
+      const one = await runCli([`invoice:${invoices[0]!.uuid}`]);
+      expect(one.stderr).toBe('');
+      expect(one.code).toBe(0);
+      expect(one.stdout).toMatch(new RegExp(`invoice:${invoices[0]!.uuid} +succeeded`));
+    } finally {
+      await pool.end();
+    }
+  }, 120_000);
 });
 
 describe('sync CLI display', () => {

@@ -1,10 +1,12 @@
 /**
- * `npm run sync -- [task ...|all]`: runs inventory syncs now, in the foreground, in this process (no queue), against
- * the same database the server uses (DATABASE_URL, or the embedded PostgreSQL), with live progress and a summary.
+ * `npm run sync -- [task ...|all]`: runs syncs now, in the foreground, in this process (no queue), against the same
+ * database the server uses (DATABASE_URL, or the embedded PostgreSQL), with live progress and a summary.
  *
- * Tasks: droplet, volume, snapshot, floating_ip, reserved_ipv6, firewall, load_balancer, dns_zone, managed_db,
- * kubernetes_cluster, app, projects; `all` (the default) runs every kind, then projects (so that a first sync
- * attributes resources that already exist). Kinds run three at a time; they share one rate limiter.
+ * Tasks: the names triggerSync takes (jobs/index.ts TASKS): the kinds (droplet, volume, …, app), projects, balance,
+ * billing_history, and invoice:<uuid>. `all` (the default) runs every kind, then projects (so that a first sync
+ * attributes resources that already exist); billing is run by name. Kinds run three at a time; then projects; then
+ * the billing tasks one at a time (billing_history goes on to ingest every invoice it would queue, one at a time).
+ * They all share one rate limiter.
  *
  * Exit status: 0 when every run succeeded, 2 when some were incomplete (nothing failed; staleness not updated for
  * them), 1 on a failed run, a missing token, bad arguments or a startup problem.
@@ -15,19 +17,20 @@ import { existsSync } from 'node:fs';
 process.env.LOG_LEVEL ??= 'warn';
 
 const { ConfigError, loadConfig } = await import('../config.js');
+const { ALL_TASKS, isRunnableTask, TASK_NAME_FORMS, TASKS } = await import('../jobs/index.js');
 const { SYNC_TASKS } = await import('../jobs/sync.js');
 
-const USAGE = `usage: npm run sync -- [task ...|all]\n  tasks: ${SYNC_TASKS.join(', ')}\n`;
+const USAGE = `usage: npm run sync -- [task ...|${ALL_TASKS}]\n  tasks: ${TASK_NAME_FORMS.join(', ')}\n  ${ALL_TASKS} (the default): every inventory task (${SYNC_TASKS.join(', ')})\n`;
 const KIND_CONCURRENCY = 3;
 
 function parseTasks(args: string[]): string[] | string {
   const wanted = args.filter((a) => a !== '--');
   if (wanted.some((a) => a === '-h' || a === '--help')) return USAGE;
-  if (wanted.length === 0 || wanted.includes('all')) return [...SYNC_TASKS];
-  const unknown = wanted.filter((a) => !SYNC_TASKS.includes(a));
+  const unknown = wanted.filter((a) => !isRunnableTask(a));
   if (unknown.length > 0) return `unknown task${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}\n${USAGE}`;
-  // Table order, projects last, each once.
-  return SYNC_TASKS.filter((t) => wanted.includes(t));
+  const named = new Set(wanted.length === 0 || wanted.includes(ALL_TASKS) ? [...wanted, ...SYNC_TASKS] : wanted);
+  // Table order (kinds, projects, billing), each once; then invoices as given.
+  return [...TASKS.filter((t) => named.has(t)), ...[...named].filter((t) => t !== ALL_TASKS && !TASKS.includes(t))];
 }
 
 async function main(): Promise<number> {
@@ -56,7 +59,9 @@ async function main(): Promise<number> {
 
   const { startApp } = await import('../app.js');
   const { StartupError } = await import('../db/errors.js');
-  const { createSyncEngineFromConfig } = await import('../jobs/sync.js');
+  const { createSyncEngineFromConfig, createTransportFromConfig } = await import('../jobs/sync.js');
+  const { billingContextFromConfig, billingRunTasks, isBillingTarget, runBillingNow } = await import('../jobs/billing/tasks.js');
+  const { readRunResults } = await import('../jobs/runs.js');
   const { SyncDisplay, summaryTable } = await import('./sync-display.js');
 
   let app: Awaited<ReturnType<typeof startApp>>;
@@ -79,12 +84,18 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const display = new SyncDisplay(tasks, {
+  const billingTargets = tasks.filter(isBillingTarget);
+  // One line per sync_runs.task: a billing target's runs show as balance, billing_history, invoice.
+  const lines = [...new Set(tasks.flatMap((t) => (isBillingTarget(t) ? billingRunTasks(t) : [t])))];
+  const display = new SyncDisplay(lines, {
     write: (text) => process.stdout.write(text),
     isTTY: process.stdout.isTTY === true,
   });
-  const engine = createSyncEngineFromConfig(config, app.pool, { onEvent: display.onEvent });
+  const transport = createTransportFromConfig(config);
+  const engine = createSyncEngineFromConfig(config, app.pool, { onEvent: display.onEvent, transport });
+  const billing = { ...billingContextFromConfig(config, app.pool, transport), onEvent: display.onEvent };
   const results: Awaited<ReturnType<typeof engine.run>>[] = [];
+  const billingResults: typeof results = [];
   try {
     process.stdout.write(`syncing ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${config.digitalocean.apiUrl} (account ${config.digitalocean.accountId})\n`);
     display.start();
@@ -92,7 +103,7 @@ async function main(): Promise<number> {
       if (abort.signal.aborted) return;
       results.push(await engine.run(task, { trigger: 'cli', signal: abort.signal }));
     };
-    const kinds = tasks.filter((t) => t !== 'projects');
+    const kinds = tasks.filter((t) => t !== 'projects' && !isBillingTarget(t));
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(KIND_CONCURRENCY, kinds.length) }, async () => {
@@ -100,12 +111,17 @@ async function main(): Promise<number> {
       }),
     );
     if (tasks.includes('projects')) await run('projects');
+    for (const target of billingTargets) {
+      if (abort.signal.aborted) break;
+      billingResults.push(...(await readRunResults(app.pool, await runBillingNow(billing, target, { trigger: 'cli', signal: abort.signal }))));
+    }
   } finally {
     display.stop();
     await app.stop('sync finished');
   }
 
-  const ordered = tasks.flatMap((t) => results.filter((r) => r.task === t));
+  // Inventory runs in table order, then the billing runs as they ran (a history run, then its invoices).
+  const ordered = [...tasks.flatMap((t) => results.filter((r) => r.task === t)), ...billingResults];
   process.stdout.write(`\n${summaryTable(ordered)}`);
   if (abort.signal.aborted || ordered.some((r) => r.status === 'failed')) return 1;
   return ordered.some((r) => r.status === 'incomplete') ? 2 : 0;

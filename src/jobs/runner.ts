@@ -3,7 +3,8 @@ import { LOCAL_SIMULATOR_TOKEN } from '../config.js';
 import { logger } from '../logger.js';
 import { enqueueSync } from './enqueue.js';
 import type { JobContext } from './context.js';
-import { createCrontab, createTaskList } from './index.js';
+import { BILLING_TASKS } from './billing/tasks.js';
+import { ALL_TASKS, createCrontab, createTaskList } from './index.js';
 
 const workerLogger = new WorkerLogger((scope) => (level, message, meta) => {
   const log = logger.child({ component: 'worker', ...(scope.taskIdentifier ? { task: scope.taskIdentifier } : {}) });
@@ -36,8 +37,9 @@ export async function startWorker(context: JobContext): Promise<Runner> {
 }
 
 /**
- * A mirror that has never completed a sync gets one at once (the kinds, then projects, then billing history),
- * rather than at the next 15-minute tick. Job keys make this a no-op when another process already queued it.
+ * A mirror that has never completed a sync gets one at once (the kinds, then projects, then every periodic billing
+ * task: the balance poll and billing history), rather than at the next tick of each schedule. Job keys make this a
+ * no-op when another process already queued it.
  */
 async function syncEmptyMirror(context: JobContext): Promise<void> {
   const { rows } = await context.pool.query<{ synced: boolean }>(
@@ -46,6 +48,5 @@ async function syncEmptyMirror(context: JobContext): Promise<void> {
   );
   if (rows[0]?.synced) return;
   logger.info('the mirror has never been synced: syncing everything now');
-  await enqueueSync(context.pool, 'all', 'startup');
-  await enqueueSync(context.pool, 'billing_history', 'startup');
+  for (const task of [ALL_TASKS, ...BILLING_TASKS]) await enqueueSync(context.pool, task, 'startup');
 }

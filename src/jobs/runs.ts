@@ -2,6 +2,7 @@
 // as `running` on the database's clock, closed with its status, counts, error and details. Both the inventory
 // engine and billing open and close their runs here.
 import type { RunTrigger } from './context.js';
+import type { SyncRunResult } from './inventory/engine.js';
 
 export interface Queryable {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
@@ -83,4 +84,53 @@ export async function closeRun(
     JSON.stringify(outcome.details),
   ]);
   return (finished.rows[0] as { duration_ms?: number } | undefined)?.duration_ms ?? 0;
+}
+
+/** The runs `runs` name, as the engine reports one (for the CLI's summary), each under the given task name, in order. */
+export async function readRunResults(db: Queryable, runs: ReadonlyArray<{ task: string; runId: number }>): Promise<SyncRunResult[]> {
+  if (runs.length === 0) return [];
+  const { rows } = await db.query(
+    `SELECT id, status, complete, duration_ms, pages, api_calls, listed, created, updated, unchanged, marked_stale, error, details
+     FROM sync_runs WHERE id = ANY($1::int[])`,
+    [runs.map((r) => r.runId)],
+  );
+  const byId = new Map((rows as RunRow[]).map((row) => [row.id, row]));
+  return runs.flatMap(({ task, runId }) => {
+    const row = byId.get(runId);
+    if (!row) return [];
+    return [
+      {
+        runId,
+        task,
+        status: row.status === 'running' ? 'failed' : row.status,
+        complete: row.complete === true,
+        durationMs: row.duration_ms ?? 0,
+        pages: row.pages,
+        apiCalls: row.api_calls,
+        listed: row.listed,
+        created: row.created,
+        updated: row.updated,
+        unchanged: row.unchanged,
+        markedStale: row.marked_stale,
+        details: row.details ?? {},
+        ...(row.error ? { error: row.error } : {}),
+      },
+    ];
+  });
+}
+
+interface RunRow {
+  id: number;
+  status: RunStatus | 'running';
+  complete: boolean | null;
+  duration_ms: number | null;
+  pages: number;
+  api_calls: number;
+  listed: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  marked_stale: number;
+  error: string | null;
+  details: Record<string, unknown> | null;
 }

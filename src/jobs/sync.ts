@@ -10,14 +10,17 @@
  * - `maxAttempts: 1`: a failed sync is not retried by the queue (it is recorded in sync_runs); the next scheduled
  *   run is the retry. `backfillPeriod: 0`: runs missed while no worker was up are not replayed.
  */
-import { parseCronItem, type CronItem, type TaskSpec } from 'graphile-worker';
+import type { CronItem, TaskSpec } from 'graphile-worker';
 import type { Config } from '../config.js';
 import { createTransport, type Transport } from '../digitalocean/transport.js';
 import { logger } from '../logger.js';
 import { createSyncEngine, SYNC_TASK_NAMES, type SqlClient, type SyncEngine, type SyncEngineOptions } from './inventory/engine.js';
 import { INVENTORY_SCHEDULES } from './inventory/kinds.js';
 
-/** Every sync task name (`droplet`, `volume`, …, `projects`), in the order `all` runs them (projects last). */
+/**
+ * Every inventory sync task name (`droplet`, `volume`, …, `projects`), in the order `all` runs them (projects last).
+ * Every task name, billing's included, is index.ts's TASKS.
+ */
 export const SYNC_TASKS: readonly string[] = SYNC_TASK_NAMES;
 
 export const SYNC_JOB_PREFIX = 'sync:';
@@ -73,27 +76,6 @@ export function createSyncCrontab(options: ScheduleOptions = {}): CronItem[] {
       options: { queueName, jobKey, jobKeyMode, maxAttempts, backfillPeriod: 0 },
     };
   });
-}
-
-const MINUTE = 60_000;
-/** Upper bound of the search: every pattern in use matches within a day; a year covers any valid pattern. */
-const SEARCH_MINUTES = 366 * 24 * 60;
-
-/**
- * The next time (strictly after `from`, on a whole minute, UTC as graphile-worker's cron) the schedule runs `task`;
- * null for an unknown task. Uses graphile-worker's own cron parser, so it agrees with what the worker does.
- */
-export function nextScheduledRun(task: string, from: Date, options: ScheduleOptions = {}): Date | null {
-  const entries = syncSchedules(options).filter((s) => s.task === task);
-  if (entries.length === 0) return null;
-  const matchers = entries.map((e) => parseCronItem({ task: syncJobIdentifier(task), match: e.pattern, identifier: e.identifier }).match);
-  let t = Math.floor(from.getTime() / MINUTE) * MINUTE + MINUTE;
-  for (let i = 0; i < SEARCH_MINUTES; i++, t += MINUTE) {
-    const d = new Date(t);
-    const digest = { min: d.getUTCMinutes(), hour: d.getUTCHours(), date: d.getUTCDate(), month: d.getUTCMonth() + 1, dow: d.getUTCDay() };
-    if (matchers.some((match) => match(digest))) return d;
-  }
-  return null;
 }
 
 /** The DigitalOcean transport from configuration, or undefined without a token. One per process: one rate limiter. */

@@ -2,8 +2,8 @@
 // syncProgress subscription (events from whichever process runs the jobs, through Postgres LISTEN).
 import type { SyncEvent } from '../events.js';
 import type { Prisma, SyncRun } from '../generated/prisma/client.js';
-import { BILLING_RUN_TASKS, isBillingTarget } from '../jobs/billing/tasks.js';
-import { SYNC_TASKS, enqueueSync, nextScheduledRun } from '../jobs/enqueue.js';
+import { enqueueSync } from '../jobs/enqueue.js';
+import { ALL_TASKS, isRunnableTask, nextScheduledRun, RUN_TASKS, TASK_NAME_FORMS, TASKS } from '../jobs/index.js';
 import { badInput, builder } from './builder.js';
 
 const SYNC_RUN_STATUSES = ['running', 'succeeded', 'incomplete', 'failed'] as const;
@@ -58,12 +58,15 @@ const SyncRunConnection = builder.connectionObject(
   { name: 'SyncRunEdge' },
 );
 
-function knownTask(task: string, argument: string, allowAll = false): string {
+/**
+ * `runnable`: a name triggerSync runs (`all`, a task, `invoice:<uuid>`); otherwise a sync_runs.task to filter by
+ * (a task, or `invoice`).
+ */
+function knownTask(task: string, argument: string, runnable = false): string {
   const value = task.trim();
-  if ((allowAll && value === 'all') || SYNC_TASKS.includes(value)) return value;
-  // Billing: triggerSync takes balance, billing_history or invoice:<uuid>; syncRuns filters by balance, billing_history, invoice.
-  if (allowAll ? isBillingTarget(value) : BILLING_RUN_TASKS.includes(value)) return value;
-  throw badInput(`Unknown sync task "${value.slice(0, 60)}": expected ${allowAll ? '"all" or ' : ''}one of ${SYNC_TASKS.join(', ')}`, argument);
+  if (runnable ? isRunnableTask(value) : RUN_TASKS.includes(value)) return value;
+  const expected = runnable ? `"${ALL_TASKS}" or one of ${TASK_NAME_FORMS.join(', ')}` : `one of ${RUN_TASKS.join(', ')}`;
+  throw badInput(`Unknown sync task "${value.slice(0, 60)}": expected ${expected}`, argument);
 }
 
 interface TaskStatus {
@@ -108,21 +111,22 @@ builder.queryFields((t) => ({
   syncStatus: t.field({
     type: [TaskSyncStatus],
     authScopes: { member: true },
-    description: 'Per task: the last run, the last successful run, whether one is running, and the next scheduled run.',
+    description:
+      'Per scheduled task (the inventory kinds, projects, balance, billing_history): the last run, the last successful run, whether one is running, and the next scheduled run.',
     resolve: async (_root, _args, ctx) => {
       // Two statements for every task together: the ids (DISTINCT ON uses the (task, started_at) index), then the rows.
       const latest = await ctx.prisma.$queryRaw<Array<{ which: 'last' | 'success'; id: number }>>`
         SELECT 'last' AS which, id FROM (
-          SELECT DISTINCT ON (task) id FROM sync_runs WHERE task = ANY(${[...SYNC_TASKS]}::text[]) ORDER BY task, started_at DESC, id DESC
+          SELECT DISTINCT ON (task) id FROM sync_runs WHERE task = ANY(${[...TASKS]}::text[]) ORDER BY task, started_at DESC, id DESC
         ) last_run
         UNION ALL
         SELECT 'success' AS which, id FROM (
-          SELECT DISTINCT ON (task) id FROM sync_runs WHERE task = ANY(${[...SYNC_TASKS]}::text[]) AND status = 'succeeded'
+          SELECT DISTINCT ON (task) id FROM sync_runs WHERE task = ANY(${[...TASKS]}::text[]) AND status = 'succeeded'
           ORDER BY task, started_at DESC, id DESC
         ) last_success`;
       const runs = latest.length === 0 ? [] : await ctx.prisma.syncRun.findMany({ where: { id: { in: latest.map((row) => row.id) } } });
       const byId = new Map(runs.map((run) => [run.id, run]));
-      const statuses = new Map<string, TaskStatus>(SYNC_TASKS.map((task) => [task, { task, lastRun: null, lastSuccess: null }]));
+      const statuses = new Map<string, TaskStatus>(TASKS.map((task) => [task, { task, lastRun: null, lastSuccess: null }]));
       for (const row of latest) {
         const run = byId.get(row.id);
         const status = run && statuses.get(run.task);
@@ -144,7 +148,7 @@ function syncRunWhere(args: { task?: string | null; status?: string | null }): P
 
 const TriggerSyncPayload = builder.objectRef<{ task: string; jobIds: string[] }>('TriggerSyncPayload').implement({
   fields: (t) => ({
-    task: t.exposeString('task', { description: 'The task asked for ("all" for every task).' }),
+    task: t.exposeString('task', { description: 'The task asked for ("all" for every inventory task).' }),
     jobIds: t.exposeStringList('jobIds', {
       description: 'The queued jobs (a run appears in syncRuns, with this jobId, when a worker starts it).',
     }),
@@ -155,8 +159,8 @@ builder.mutationFields((t) => ({
   triggerSync: t.field({
     type: TriggerSyncPayload,
     authScopes: { admin: true },
-    description: 'Queues a sync of one task, or of every task with "all", now. Platform admin only.',
-    args: { task: t.arg.string({ required: true }) },
+    description: `Queues a run of one task now, or of every inventory task (the kinds, then projects) with "all". Platform admin only.`,
+    args: { task: t.arg.string({ required: true, description: `"${ALL_TASKS}" or one of ${TASK_NAME_FORMS.join(', ')}.` }) },
     resolve: async (_root, args, ctx) => {
       const task = knownTask(args.task, 'task', true);
       const { jobIds } = await enqueueSync(ctx.pool, task, 'manual');

@@ -24,7 +24,7 @@ function money(value: unknown, field: string): string {
 
 export async function syncBalance(context: BillingContext, options: { trigger: RunTrigger; jobId?: string | null }): Promise<BalanceOutcome> {
   const { pool, accountId } = context;
-  const run = await startRun(pool, { accountId, task: 'balance', trigger: options.trigger, jobId: options.jobId ?? null });
+  const run = await startRun(pool, { accountId, task: 'balance', trigger: options.trigger, jobId: options.jobId ?? null, onEvent: context.onEvent });
   try {
     const balance = await requireApi(context).getBalance();
     run.counts.apiCalls = 1;

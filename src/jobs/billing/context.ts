@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import type { DigitalOceanClient } from '../../digitalocean/client.js';
 import { DigitalOceanError } from '../../digitalocean/errors.js';
+import type { SyncEvent } from '../../events.js';
 
 /** The part of the DigitalOcean client that billing reads (a full client fits; tests may pass a stand-in). */
 export type BillingApi = Pick<
@@ -25,6 +26,8 @@ export interface BillingContext {
   logger?: BillingLogger;
   /** Removes secrets from text that goes into a row or a log line (the client's errors carry none already). */
   redact?: (text: string) => string;
+  /** Also gets every event of every run, in this process (the CLI's progress display). */
+  onEvent?: (event: SyncEvent) => void;
   /** Invoices with more JSON items than this are matched by name only (see reconcile.ts). Default 10,000. */
   maxJsonItems?: number;
 }

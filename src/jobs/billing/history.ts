@@ -116,7 +116,7 @@ function invoiceRow(item: InvoiceListItem, provisional: boolean): Record<string,
 
 export async function syncBillingHistory(context: BillingContext, options: HistoryOptions): Promise<HistoryOutcome> {
   const { pool, accountId } = context;
-  const run = await startRun(pool, { accountId, task: 'billing_history', trigger: options.trigger, jobId: options.jobId ?? null });
+  const run = await startRun(pool, { accountId, task: 'billing_history', trigger: options.trigger, jobId: options.jobId ?? null, onEvent: context.onEvent });
   const outcome: HistoryOutcome = { status: 'succeeded', runId: run.id, historyCreated: 0, invoicesCreated: 0, enqueued: [], previewUuid: null };
   const incomplete: string[] = [];
   try {

@@ -468,7 +468,7 @@ export async function ingestInvoice(context: BillingContext, invoiceUuid: string
     const header = found.rows[0];
     if (!header) throw new InvoiceNotFoundError(invoiceUuid);
 
-    const run = await startRun(pool, { accountId, task: 'invoice', trigger: options.trigger, jobId: options.jobId ?? null });
+    const run = await startRun(pool, { accountId, task: 'invoice', trigger: options.trigger, jobId: options.jobId ?? null, onEvent: context.onEvent });
     run.details.invoiceUuid = invoiceUuid;
     run.details.period = header.period;
     run.details.provisional = header.provisional;
@@ -551,7 +551,7 @@ async function ingestLines(
   const tally: IngestTally = { summary: new MatchSummaryBuilder(), byMethod: { id: 0, name: 0, parent: 0 } };
   const total = json.kind === 'index' ? json.items.length : null;
   const onProgress = (done: number): void => {
-    void emit(pool, { type: 'progress', task: 'invoice', runId: run.id, done, total });
+    void emit(pool, { type: 'progress', task: 'invoice', runId: run.id, done, total }, run.onEvent);
   };
 
   let superseded = 0;

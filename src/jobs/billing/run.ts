@@ -14,12 +14,15 @@ export interface BillingRun {
   startedAt: Date;
   counts: RunCounts;
   details: Record<string, unknown>;
+  /** Also gets every event of the run, in this process (BillingContext.onEvent). */
+  onEvent?: ((event: SyncEvent) => void) | undefined;
 }
 
 const log = logger.child({ component: 'billing' });
 
-/** Best effort: a lost event must never fail a run (the run row is the record). */
-export async function emit(db: Queryable, event: Omit<SyncEvent, 'at'>): Promise<void> {
+/** Best effort: a lost event must never fail a run (the run row is the record). `onEvent` also gets it, in process. */
+export async function emit(db: Queryable, event: Omit<SyncEvent, 'at'>, onEvent?: (event: SyncEvent) => void): Promise<void> {
+  onEvent?.({ ...event, at: new Date().toISOString() });
   try {
     await publishEvent(db, event);
   } catch (error) {
@@ -29,7 +32,13 @@ export async function emit(db: Queryable, event: Omit<SyncEvent, 'at'>): Promise
 
 export async function startRun(
   db: Queryable,
-  options: { accountId: string; task: BillingTask; trigger: RunTrigger; jobId?: string | null | undefined },
+  options: {
+    accountId: string;
+    task: BillingTask;
+    trigger: RunTrigger;
+    jobId?: string | null | undefined;
+    onEvent?: ((event: SyncEvent) => void) | undefined;
+  },
 ): Promise<BillingRun> {
   const opened = await openRun(db, options);
   const run: BillingRun = {
@@ -38,8 +47,9 @@ export async function startRun(
     startedAt: opened.startedAt,
     counts: { pages: 0, apiCalls: 0, listed: 0, created: 0, updated: 0, unchanged: 0 },
     details: {},
+    onEvent: options.onEvent,
   };
-  await emit(db, { type: 'started', task: run.task, runId: run.id });
+  await emit(db, { type: 'started', task: run.task, runId: run.id }, run.onEvent);
   return run;
 }
 
@@ -54,9 +64,9 @@ export async function finishRun(
   const durationMs = await closeRun(db, run.id, { status, counts: run.counts, error, details: run.details });
   const counts: Record<string, number> = { ...run.counts, durationMs };
   if (status === 'failed') {
-    await emit(db, { type: 'failed', task: run.task, runId: run.id, counts, message: error ?? 'failed' });
+    await emit(db, { type: 'failed', task: run.task, runId: run.id, counts, message: error ?? 'failed' }, run.onEvent);
   } else {
-    await emit(db, { type: 'finished', task: run.task, runId: run.id, counts, message: status });
+    await emit(db, { type: 'finished', task: run.task, runId: run.id, counts, message: status }, run.onEvent);
   }
   runLog?.info({ task: run.task, runId: run.id, status, ...counts, ...(error ? { err: error } : {}) }, 'billing run finished');
   return durationMs;

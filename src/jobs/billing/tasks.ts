@@ -29,6 +29,7 @@ import { syncBalance } from './balance.js';
 import type { BillingApi, BillingContext } from './context.js';
 import { syncBillingHistory } from './history.js';
 import { ingestInvoice } from './ingest.js';
+import type { BillingTask } from './run.js';
 
 export const BILLING_JOBS = {
   balance: 'billing:balance',
@@ -40,17 +41,42 @@ export const BALANCE_SCHEDULE = '7 * * * *';
 export const HISTORY_SCHEDULE = '23 2 * * *';
 const INVOICE_QUEUE = 'billing:invoices';
 
-/** sync_runs.task of billing runs. */
-export const BILLING_RUN_TASKS: readonly string[] = ['balance', 'billing_history', 'invoice'];
+/** The periodic billing tasks (the table above): sync_runs.task, job identifier, schedule. */
+export const BILLING_SCHEDULES = [
+  { task: 'balance', job: BILLING_JOBS.balance, pattern: BALANCE_SCHEDULE },
+  { task: 'billing_history', job: BILLING_JOBS.history, pattern: HISTORY_SCHEDULE },
+] as const;
+
+export type PeriodicBillingTask = (typeof BILLING_SCHEDULES)[number]['task'];
+
+/** The periodic billing task names: `balance`, `billing_history`. */
+export const BILLING_TASKS: readonly PeriodicBillingTask[] = BILLING_SCHEDULES.map((s) => s.task);
+
+/** One invoice's ingest, by name (`invoice:<uuid>`), as written in help and error messages. */
+export const INVOICE_TARGET_FORM = 'invoice:<uuid>';
+const INVOICE_PREFIX = 'invoice:';
+
+/** sync_runs.task of billing runs: the periodic tasks, and `invoice`. */
+export const BILLING_RUN_TASKS: readonly BillingTask[] = [...BILLING_TASKS, 'invoice'];
 
 /** What `enqueueBilling` accepts: `balance`, `billing_history`, or `invoice:<uuid>`. */
-export type BillingTarget = 'balance' | 'billing_history' | `invoice:${string}`;
+export type BillingTarget = PeriodicBillingTask | `invoice:${string}`;
 
 const UUIDISH = /^[A-Za-z0-9][A-Za-z0-9-]{0,99}$/;
 
+function isPeriodicBillingTask(target: string): target is PeriodicBillingTask {
+  return (BILLING_TASKS as readonly string[]).includes(target);
+}
+
 export function isBillingTarget(target: string): target is BillingTarget {
-  if (target === 'balance' || target === 'billing_history') return true;
-  return target.startsWith('invoice:') && UUIDISH.test(target.slice('invoice:'.length));
+  if (isPeriodicBillingTask(target)) return true;
+  return target.startsWith(INVOICE_PREFIX) && UUIDISH.test(target.slice(INVOICE_PREFIX.length));
+}
+
+/** The sync_runs.task names a run of `target` produces (a history run goes on to ingest invoices in runBillingNow). */
+export function billingRunTasks(target: BillingTarget): BillingTask[] {
+  if (target === 'billing_history') return ['billing_history', 'invoice'];
+  return [isPeriodicBillingTask(target) ? target : 'invoice'];
 }
 
 type JobSpec = Pick<TaskSpec, 'queueName' | 'jobKey' | 'maxAttempts'> & { jobKeyMode: 'preserve_run_at' | 'replace' };
@@ -111,18 +137,15 @@ export function billingTasks(context: Pick<JobContext, 'config' | 'pool'>, getTr
 /** The billing schedule (nothing without a token): balance hourly at :07, history daily at 02:23 (UTC). */
 export function billingCronItems(config: Config): CronItem[] {
   if (!config.digitalocean.token) return [];
-  return [
-    { task: BILLING_JOBS.balance, identifier: BILLING_JOBS.balance, match: BALANCE_SCHEDULE },
-    { task: BILLING_JOBS.history, identifier: BILLING_JOBS.history, match: HISTORY_SCHEDULE },
-  ].map((item) => {
-    const { queueName, jobKey, jobKeyMode, maxAttempts } = periodicSpec(item.task);
-    return { ...item, payload: { trigger: 'cron' }, options: { queueName, jobKey, jobKeyMode, maxAttempts, backfillPeriod: 0 } };
+  return BILLING_SCHEDULES.map(({ job, pattern }) => {
+    const { queueName, jobKey, jobKeyMode, maxAttempts } = periodicSpec(job);
+    return { task: job, identifier: job, match: pattern, payload: { trigger: 'cron' }, options: { queueName, jobKey, jobKeyMode, maxAttempts, backfillPeriod: 0 } };
   });
 }
 
 export class UnknownBillingTargetError extends Error {
   constructor(readonly target: string) {
-    super(`Unknown billing sync "${target}". Known: balance, billing_history, invoice:<uuid>.`);
+    super(`Unknown billing sync "${target}". Known: ${[...BILLING_TASKS, INVOICE_TARGET_FORM].join(', ')}.`);
     this.name = 'UnknownBillingTargetError';
   }
 }
@@ -138,12 +161,41 @@ export async function enqueueBilling(
 ): Promise<{ jobIds: string[] }> {
   if (!isBillingTarget(target)) throw new UnknownBillingTargetError(target);
   const utils = await workerUtils(pool);
-  if (target === 'balance' || target === 'billing_history') {
-    const identifier = target === 'balance' ? BILLING_JOBS.balance : BILLING_JOBS.history;
-    const job = await utils.addJob(identifier, { trigger }, periodicSpec(identifier));
+  const periodic = BILLING_SCHEDULES.find((s) => s.task === target);
+  if (periodic) {
+    const job = await utils.addJob(periodic.job, { trigger }, periodicSpec(periodic.job));
     return { jobIds: [job.id] };
   }
-  const invoiceUuid = target.slice('invoice:'.length);
+  const invoiceUuid = target.slice(INVOICE_PREFIX.length);
   const job = await utils.addJob(BILLING_JOBS.invoice, { invoiceUuid, trigger }, invoiceJobSpec(invoiceUuid));
   return { jobIds: [job.id] };
+}
+
+/**
+ * Runs `target` now, in this process, without the queue (`npm run sync`): the balance poll; the history, then the
+ * ingest of every invoice it would have enqueued (one at a time, as the queue would); or one invoice's ingest.
+ * Returns the runs, in order, each named as asked (`invoice:<uuid>` for an ingest). An invoice that another process
+ * is ingesting right now is skipped (it has no run here); after `signal` aborts, no further ingest starts.
+ */
+export async function runBillingNow(
+  context: BillingContext,
+  target: BillingTarget,
+  options: { trigger: RunTrigger; signal?: AbortSignal },
+): Promise<Array<{ task: string; runId: number }>> {
+  const { trigger } = options;
+  if (target === 'balance') return [{ task: target, runId: (await syncBalance(context, { trigger })).runId }];
+  const runs: Array<{ task: string; runId: number }> = [];
+  const invoices: string[] = [];
+  if (target === 'billing_history') {
+    const history = await syncBillingHistory(context, { trigger, enqueueInvoice: async (uuid) => void invoices.push(uuid) });
+    runs.push({ task: target, runId: history.runId });
+  } else {
+    invoices.push(target.slice(INVOICE_PREFIX.length));
+  }
+  for (const invoiceUuid of invoices) {
+    if (options.signal?.aborted) break;
+    const outcome = await ingestInvoice(context, invoiceUuid, { trigger });
+    if (outcome.status !== 'busy') runs.push({ task: `${INVOICE_PREFIX}${invoiceUuid}`, runId: outcome.runId });
+  }
+  return runs;
 }
