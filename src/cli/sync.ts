@@ -11,9 +11,9 @@
  * Exit status: 0 when every run succeeded, 2 when some were incomplete (nothing failed; staleness not updated for
  * them), 1 on a failed run, a missing token, bad arguments or a startup problem.
  */
-import { existsSync } from 'node:fs';
+import '../env-file.js';
 
-// Logs would tear through the progress display: only warnings and errors, unless the user asked otherwise.
+// Logs would tear through the progress display: only warnings and errors, unless the user (or the .env) asked otherwise.
 process.env.LOG_LEVEL ??= 'warn';
 
 const { ConfigError, loadConfig } = await import('../config.js');
@@ -41,7 +41,6 @@ async function main(): Promise<number> {
     return help ? 0 : 1;
   }
 
-  if (existsSync('.env')) process.loadEnvFile('.env');
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
