@@ -47,33 +47,35 @@ SELECT
   count(*) FILTER (WHERE NOT inserted AND NOT changed)::int AS unchanged
 FROM upserted`;
 
+/** Consecutive complete listings a row may be missing from before it is stale. */
+const MISSES_BEFORE_STALE = 3;
+
+/**
+ * One more miss for every row of `table` that `where` selects (rows not seen by a complete listing); the
+ * MISSES_BEFORE_STALE-th consecutive miss sets stale_at. Returns `missed` and `marked_stale` (stale in this statement).
+ */
+function markStale(table: string, where: string): string {
+  return `
+WITH missed AS (
+  UPDATE ${table} SET
+    miss_count = miss_count + 1,
+    stale_at = CASE WHEN stale_at IS NULL AND miss_count + 1 >= ${MISSES_BEFORE_STALE} THEN now() ELSE stale_at END,
+    updated_at = now()
+  WHERE ${where}
+  RETURNING miss_count
+)
+SELECT count(*)::int AS missed, count(*) FILTER (WHERE miss_count = ${MISSES_BEFORE_STALE})::int AS marked_stale FROM missed`;
+}
+
 /**
  * After a COMPLETE listing: every row of the kinds ($2) not seen since the run started ($3) misses once more; the
  * third consecutive miss sets stale_at. Rows stay (deleted resources still appear on invoices). `missed` counts
  * the rows that missed, `marked_stale` those that became stale in this statement (their third miss).
  */
-export const MARK_STALE_RESOURCES = `
-WITH missed AS (
-  UPDATE cloud_resources SET
-    miss_count = miss_count + 1,
-    stale_at = CASE WHEN stale_at IS NULL AND miss_count + 1 >= 3 THEN now() ELSE stale_at END,
-    updated_at = now()
-  WHERE account_id = $1 AND kind = ANY($2::text[]) AND last_seen_at < $3
-  RETURNING miss_count
-)
-SELECT count(*)::int AS missed, count(*) FILTER (WHERE miss_count = 3)::int AS marked_stale FROM missed`;
+export const MARK_STALE_RESOURCES = markStale('cloud_resources', 'account_id = $1 AND kind = ANY($2::text[]) AND last_seen_at < $3');
 
 /** Like MARK_STALE_RESOURCES, for every kind NOT in $2: the rows the projects walk creates from URNs. */
-export const MARK_STALE_URN_RESOURCES = `
-WITH missed AS (
-  UPDATE cloud_resources SET
-    miss_count = miss_count + 1,
-    stale_at = CASE WHEN stale_at IS NULL AND miss_count + 1 >= 3 THEN now() ELSE stale_at END,
-    updated_at = now()
-  WHERE account_id = $1 AND NOT (kind = ANY($2::text[])) AND last_seen_at < $3
-  RETURNING miss_count
-)
-SELECT count(*)::int AS missed, count(*) FILTER (WHERE miss_count = 3)::int AS marked_stale FROM missed`;
+export const MARK_STALE_URN_RESOURCES = markStale('cloud_resources', 'account_id = $1 AND NOT (kind = ANY($2::text[])) AND last_seen_at < $3');
 
 /**
  * One page of projects. $1 account, $2 JSON array of normalized projects. tenant_id is never written (operators
@@ -123,16 +125,7 @@ JOIN input i ON i.provider_id = u.provider_id
 LEFT JOIN old o ON o.provider_id = u.provider_id`;
 
 /** After a complete projects listing: $1 account, $2 run start. Same rule as resources. */
-export const MARK_STALE_PROJECTS = `
-WITH missed AS (
-  UPDATE cloud_projects SET
-    miss_count = miss_count + 1,
-    stale_at = CASE WHEN stale_at IS NULL AND miss_count + 1 >= 3 THEN now() ELSE stale_at END,
-    updated_at = now()
-  WHERE account_id = $1 AND last_seen_at < $2
-  RETURNING miss_count
-)
-SELECT count(*)::int AS missed, count(*) FILTER (WHERE miss_count = 3)::int AS marked_stale FROM missed`;
+export const MARK_STALE_PROJECTS = markStale('cloud_projects', 'account_id = $1 AND last_seen_at < $2');
 
 /**
  * One page of a project's members, in one statement. $1 account, $2 local project id, $3 the project's tenant,
