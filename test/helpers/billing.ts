@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { createPool, createPrisma, type PrismaClient } from '../../src/db/client.js';
-import { createDigitalOceanClient, type DigitalOceanClient } from '../../src/digitalocean/client.js';
+import { digitalOceanClientOn, type DigitalOceanClient } from '../../src/digitalocean/client.js';
 import { startSimulator, type Faults, type Scale, type Simulator } from '../../src/digitalocean/simulator/index.js';
 import type { BillingContext } from '../../src/jobs/billing/context.js';
 import { createSyncEngine, SYNC_TASK_NAMES, type SyncEngine } from '../../src/jobs/inventory/engine.js';
@@ -14,19 +14,9 @@ import { ACCOUNT, TEST_TOKEN, testTransport } from './sync.js';
 
 export { ACCOUNT, TEST_TOKEN };
 
+/** The same pacing-off, fast-retry transport as the sync suites, with one retry fewer. */
 export function billingClient(url: string): DigitalOceanClient {
-  return createDigitalOceanClient({
-    token: TEST_TOKEN,
-    baseUrl: url,
-    timeoutMs: 5_000,
-    maxRequestsPerMinute: Infinity,
-    maxRequestsPerHour: Infinity,
-    rateLimitReserve: 0,
-    maxRetries: 2,
-    backoffBaseMs: 1,
-    backoffMaxMs: 5,
-    maxRetryAfterMs: 20,
-  });
+  return digitalOceanClientOn(testTransport(url, { maxRetries: 2 }));
 }
 
 export interface BillingHarness {
