@@ -32,7 +32,7 @@ describe('extractResourceName', () => {
     [null, 'Functions', 'GB-seconds', null, null],
     ['droplet', 'Droplets', '', null, null],
     ['droplet', 'Droplets', '(s-1vcpu-1gb)', null, '(s-1vcpu-1gb)'],
-  ])('%s / %s / %j → %j', (kind, product, description, group, expected) => {
+  ])('%s / %s / %j, group %j → %j', (kind, product, description, group, expected) => {
     expect(extractResourceName(kind, product, description, group)).toBe(expected);
   });
 });

@@ -1,26 +1,61 @@
 // The service as its users see it: a real process, on a real database, over real HTTP.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { freePort, spawnEntry, waitForHealthy, type ServiceProcess } from './helpers/process.js';
+
+/**
+ * A login role with a password of its own, a member of the admin role (so it may use everything the admin owns), and
+ * a URL to `database` as that role: the service then holds a password to leak whatever URL the tests were given.
+ */
+async function createPasswordRole(database: TestDatabase): Promise<{ url: string; password: string; drop(): Promise<void> }> {
+  const role = `cloudops_pw_${randomBytes(5).toString('hex')}`;
+  const password = randomBytes(18).toString('hex');
+  const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ name: string }>('SELECT current_user AS name');
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    await admin.query(`GRANT "${rows[0]!.name}" TO ${role}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(database.url);
+  url.username = role;
+  url.password = password;
+  return {
+    url: url.toString(),
+    password,
+    drop: async () => {
+      const client = new pg.Client({ connectionString: adminDatabaseUrl() });
+      await client.connect();
+      await client.query(`DROP ROLE IF EXISTS ${role}`).finally(() => client.end());
+    },
+  };
+}
 
 describe('server', () => {
   let db: TestDatabase;
+  let login: Awaited<ReturnType<typeof createPasswordRole>>;
   let service: ServiceProcess;
   let port: number;
 
   beforeAll(async () => {
     db = await createTestDatabase();
+    login = await createPasswordRole(db);
     port = await freePort();
-    service = spawnEntry('src/server.ts', { DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1' });
+    service = spawnEntry('src/server.ts', { DATABASE_URL: login.url, PORT: String(port), HOST: '127.0.0.1' });
     await waitForHealthy(port);
   });
 
   afterAll(async () => {
     await service?.stop();
     await db?.drop();
+    await login?.drop();
   });
 
   it('answers /api/health with service, version, database and worker state', async () => {
@@ -57,8 +92,10 @@ describe('server', () => {
     const lines = service.output().trim().split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
-    const password = new URL(db.url).password;
-    if (password) expect(service.output()).not.toContain(password);
+    // The service connected with this password (it is healthy), so it had the chance to log it.
+    expect(new URL(login.url).password).toBe(login.password);
+    expect(login.password.length).toBeGreaterThan(0);
+    expect(service.output()).not.toContain(login.password);
   });
 
   it('reports 503 when the database goes away, and stops cleanly on SIGTERM', async () => {

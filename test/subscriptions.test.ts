@@ -1,8 +1,9 @@
 // Live sync progress across processes: the API server (no worker of its own) and a worker process share only
 // the database; a sync the worker runs reaches SSE and WebSocket subscribers of the server through Postgres
 // LISTEN/NOTIFY, and keeps reaching them after the server's LISTEN connection is killed.
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type Simulator } from '../src/digitalocean/simulator/index.js';
 import { publishEvent } from '../src/events.js';
 import { TEST_JWT_SECRET, token } from './helpers/api.js';
@@ -14,6 +15,13 @@ interface ProgressPayload {
   data?: { syncProgress: { type: string; task: string; runId: number | null; done: number | null; total: number | null; counts: { listed: number | null } | null; message: string | null } };
   errors?: unknown[];
 }
+
+type ProgressEvent = NonNullable<ProgressPayload['data']>['syncProgress'];
+
+/** Marks the events this test publishes only to learn that a subscription is live; the assertions skip them. */
+const PROBE = `probe-${randomBytes(4).toString('hex')}`;
+const isProbe = (payload: ProgressPayload): boolean => payload.data?.syncProgress.message?.startsWith(PROBE) ?? false;
+let probes = 0;
 
 const SUBSCRIPTION = `subscription($task: String) { syncProgress(task: $task) { type task runId done total counts { listed created } message } }`;
 
@@ -64,13 +72,34 @@ describe('sync progress across processes', () => {
   const listenerPids = async (): Promise<number[]> =>
     (await watcher.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'cloud-ops-events' AND datname = current_database()`)).rows.map((r) => r.pid);
 
-  async function nextOfType(subscription: Subscription<ProgressPayload>, type: string): Promise<NonNullable<ProgressPayload['data']>['syncProgress']> {
+  async function nextOfType(subscription: Subscription<ProgressPayload>, type: string): Promise<ProgressEvent> {
     for (;;) {
       const payload = await subscription.next(30_000);
       expect(payload.errors).toBeUndefined();
-      if (payload.data!.syncProgress.type === type) return payload.data!.syncProgress;
+      if (!isProbe(payload) && payload.data!.syncProgress.type === type) return payload.data!.syncProgress;
     }
   }
+
+  /**
+   * Resolves once every subscription has received a new probe event, published through Postgres as a job publishes:
+   * each is then registered with the server's listener, the listener is LISTENing, and (events arriving in order)
+   * everything published before has reached it.
+   */
+  async function untilLive(subscriptions: Array<{ subscription: Subscription<ProgressPayload>; task: string }>): Promise<void> {
+    const message = `${PROBE}-${(probes += 1)}`;
+    const hasProbe = (subscription: Subscription<ProgressPayload>): boolean => subscription.received.some((p) => p.data?.syncProgress.message === message);
+    await vi.waitFor(
+      async () => {
+        for (const { subscription, task } of subscriptions) {
+          if (!hasProbe(subscription)) await publishEvent(watcher, { type: 'progress', task, message });
+        }
+        for (const { subscription } of subscriptions) expect(hasProbe(subscription)).toBe(true);
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+  }
+
+  const withoutProbes = (subscription: Subscription<ProgressPayload>): ProgressPayload[] => subscription.received.filter((payload) => !isProbe(payload));
 
   async function triggerDropletSync(): Promise<void> {
     const { body } = await gql<{ triggerSync: { jobIds: string[] } }>(url, `mutation { triggerSync(task: "droplet") { jobIds } }`, { token: admin });
@@ -85,7 +114,11 @@ describe('sync progress across processes', () => {
     const ws = wsSubscribe<ProgressPayload>(client, SUBSCRIPTION, { task: 'droplet' });
     // Subscribers that only want another task see none of it.
     const others = await sseSubscribe<ProgressPayload>(url, SUBSCRIPTION, { token: admin, variables: { task: 'volume' } });
-    await new Promise((resolve) => setTimeout(resolve, 300)); // let both subscriptions register
+    await untilLive([
+      { subscription: sse, task: 'droplet' },
+      { subscription: ws, task: 'droplet' },
+      { subscription: others, task: 'volume' },
+    ]);
 
     await triggerDropletSync();
     for (const subscription of [sse, ws]) {
@@ -97,7 +130,8 @@ describe('sync progress across processes', () => {
       expect(finished.counts?.listed).toBe(sim.account.list('droplet').length);
       expect(finished.runId).toBe(started.runId);
     }
-    expect(others.received).toEqual([]);
+    await untilLive([{ subscription: others, task: 'volume' }]); // so a droplet event sent to it would be here by now
+    expect(withoutProbes(others)).toEqual([]);
 
     // The run was recorded by the worker, not the server (which runs no jobs).
     const run = await watcher.query(`SELECT task, status, trigger FROM sync_runs ORDER BY id DESC LIMIT 1`);
@@ -114,21 +148,28 @@ describe('sync progress across processes', () => {
     const sse = await sseSubscribe<ProgressPayload>(url, SUBSCRIPTION, { token: admin });
     const client = wsClient(url, admin);
     const ws = wsSubscribe<ProgressPayload>(client, SUBSCRIPTION);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await untilLive([
+      { subscription: sse, task: 'droplet' },
+      { subscription: ws, task: 'droplet' },
+    ]);
 
     const [before] = await listenerPids();
     expect(before).toBeDefined();
     await watcher.query(`SELECT pg_terminate_backend($1)`, [before]);
     // The listener reconnects by itself (a new backend, same application_name).
-    const deadline = Date.now() + 15_000;
-    let after: number[] = [];
-    while (Date.now() < deadline) {
-      after = await listenerPids();
-      if (after.length === 1 && after[0] !== before) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(after).toHaveLength(1);
-    expect(after[0]).not.toBe(before);
+    await vi.waitFor(
+      async () => {
+        const after = await listenerPids();
+        expect(after).toHaveLength(1);
+        expect(after[0]).not.toBe(before);
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    // Events published while the listener was away are lost (NOTIFY keeps nothing): start once it listens again.
+    await untilLive([
+      { subscription: sse, task: 'droplet' },
+      { subscription: ws, task: 'droplet' },
+    ]);
 
     // A worker-run sync reaches the subscriptions that were open across the drop...
     await triggerDropletSync();
@@ -151,7 +192,10 @@ describe('sync progress across processes', () => {
     const sse = await sseSubscribe<ProgressPayload>(url, SUBSCRIPTION, { token: admin });
     const client = wsClient(url, admin);
     const ws = wsSubscribe<ProgressPayload>(client, SUBSCRIPTION);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await untilLive([
+      { subscription: sse, task: 'droplet' },
+      { subscription: ws, task: 'droplet' },
+    ]);
     const started = Date.now();
     expect(await server.stop('SIGTERM')).toBe(0);
     expect(Date.now() - started).toBeLessThan(2000);

@@ -1,8 +1,12 @@
 // The inventory sync against the simulator and a real database: a full sync of every kind, no credentials stored,
-// counts on repeated runs, one statement per page (bulk path), and progress events over LISTEN/NOTIFY.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// counts on repeated runs, one statement per page (bulk path), the same mirror with and without pipelining, and progress
+// events over LISTEN/NOTIFY.
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createPool } from '../src/db/client.js';
 import { EventListener, type SyncEvent } from '../src/events.js';
-import { SYNC_TASK_NAMES, createSyncEngine } from '../src/jobs/inventory/engine.js';
+import { SYNC_TASK_NAMES, createSyncEngine, type SyncEngine, type SyncRunResult } from '../src/jobs/inventory/engine.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { ACCOUNT, TEST_TOKEN, rowsPerKind, simulatorCounts, startSyncHarness, type SyncHarness } from './helpers/sync.js';
 
 const UPSERT = /^\s*WITH upserted AS \(\s*INSERT INTO cloud_resources[\s\S]*ON CONFLICT \(account_id, kind, provider_id\)/;
@@ -139,12 +143,71 @@ describe('inventory sync: every kind', () => {
     expect(listings[0]!.apiCalls).toBe(mainPages);
     expect(r.apiCalls).toBe(listings.reduce((n, l) => n + l.apiCalls, 0));
   });
+});
 
-  it('pipelined and sequential writing produce the same counts', async () => {
-    const sequential = createSyncEngine({ db: h.sql, accountId: ACCOUNT, transport: h.transport, pipeline: false });
-    h.sim.account.update('snapshot', h.sim.account.list('snapshot')[0]!.id, { name: 'renamed-snapshot' });
-    const r = await sequential.run('snapshot', { trigger: 'manual' });
-    expect(r).toMatchObject({ status: 'succeeded', listed: 450, created: 0, updated: 1, unchanged: 449 });
+describe('inventory sync: pipelined and sequential writing', () => {
+  // One simulator, two fresh databases: each engine mirrors the same listings into its own database.
+  let h: SyncHarness;
+  let sequentialDb: TestDatabase;
+  let sequentialPool: pg.Pool;
+  let pipelined: SyncEngine;
+  let sequential: SyncEngine;
+  beforeAll(async () => {
+    // Several pages per walk (200 per page), so there is a next page to fetch while one is written.
+    h = await startSyncHarness({ seed: 6, scale: { droplets: 450, snapshots: 450 } });
+    pipelined = h.makeEngine({ pipeline: true });
+    sequentialDb = await createTestDatabase();
+    sequentialPool = createPool(sequentialDb.url, { max: 4 });
+    sequential = createSyncEngine({ db: sequentialPool, accountId: ACCOUNT, transport: h.transport, pipeline: false });
+  });
+  afterAll(async () => {
+    await sequentialPool?.end();
+    await sequentialDb?.drop();
+    await h?.close();
+  });
+
+  /** Every task with one engine; the results without what differs by nature (run ids, durations). */
+  async function syncEveryTask(engine: SyncEngine): Promise<Array<Omit<SyncRunResult, 'runId' | 'durationMs'>>> {
+    const results = [];
+    for (const task of SYNC_TASK_NAMES) {
+      const { runId: _runId, durationMs: _durationMs, ...result } = await engine.run(task, { trigger: 'manual' });
+      expect(result.status, `${task}: ${result.error}`).toBe('succeeded');
+      results.push(result);
+    }
+    return results;
+  }
+
+  /** The mirrored rows, without surrogate ids and write times (projects named by their DigitalOcean id). */
+  async function mirroredRows(pool: pg.Pool): Promise<unknown[]> {
+    const { rows } = await pool.query(`
+      SELECT r.kind, r.provider_id, r.name, r.region, r.status, r.size, r.tags, r.attrs, r.fingerprint,
+             p.provider_id AS project, r.tenant_id, r.attribution_source, r.provider_created_at, r.miss_count, r.stale_at IS NOT NULL AS stale
+      FROM cloud_resources r LEFT JOIN cloud_projects p ON p.id = r.cloud_project_id
+      ORDER BY r.kind, r.provider_id`);
+    return rows;
+  }
+
+  it('produce the same rows and counts, on a first sync and after changes', async () => {
+    const firstPipelined = await syncEveryTask(pipelined);
+    const firstSequential = await syncEveryTask(sequential);
+    expect(firstSequential).toEqual(firstPipelined);
+    expect(firstPipelined.find((r) => r.task === 'snapshot')).toMatchObject({ listed: 450, created: 450, pages: 3 });
+    const rows = await mirroredRows(h.pool);
+    expect(rows.length).toBeGreaterThan(900);
+    expect(await mirroredRows(sequentialPool)).toEqual(rows);
+
+    const account = h.sim.account;
+    account.update('snapshot', account.list('snapshot')[0]!.id, { name: 'renamed-snapshot' });
+    account.deleteDroplet(account.list('droplet')[0]!.id);
+    account.create('volume', { name: 'added-volume' });
+    const againPipelined = await syncEveryTask(pipelined);
+    const againSequential = await syncEveryTask(sequential);
+    expect(againSequential).toEqual(againPipelined);
+    expect(againPipelined.find((r) => r.task === 'snapshot')).toMatchObject({ listed: 450, created: 0, updated: 1, unchanged: 449 });
+    expect(againPipelined.find((r) => r.task === 'volume')).toMatchObject({ created: 1 });
+    const changedRows = await mirroredRows(h.pool);
+    expect(changedRows).not.toEqual(rows);
+    expect(await mirroredRows(sequentialPool)).toEqual(changedRows);
   });
 });
 
@@ -163,9 +226,8 @@ describe('inventory sync: progress events', () => {
     await h?.close();
   });
 
-  const waitFor = async (predicate: () => boolean): Promise<void> => {
-    for (let i = 0; i < 200 && !predicate(); i++) await new Promise((r) => setTimeout(r, 10));
-  };
+  // Events arrive through Postgres a moment after the run returns: wait for the one named, failing if it never comes.
+  const waitFor = (predicate: () => boolean): Promise<void> => vi.waitFor(() => expect(predicate()).toBe(true), { timeout: 30_000, interval: 10 });
 
   it('publishes started, a progress event per page with done/total, and finished with the counts', async () => {
     const r = await h.engine.run('volume', { trigger: 'manual' });

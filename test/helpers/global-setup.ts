@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
+import { freePort } from './process.js';
 
 // One template per run, so concurrent runs against one server never drop each other's template.
 const TEMPLATE_DATABASE = `cloudops_tpl_${process.pid}`;
@@ -21,7 +22,7 @@ let embedded: EmbeddedDatabase | undefined;
 export async function setup(project: TestProject): Promise<void> {
   let adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
   if (!adminUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: path.resolve('.data/test-postgres'), port: 54339 });
+    embedded = await startEmbeddedPostgres({ dataDir: path.resolve('.data/test-postgres'), port: await embeddedPort() });
     adminUrl = embedded.url;
   }
   const templateUrl = withDatabase(adminUrl, TEMPLATE_DATABASE);
@@ -47,6 +48,15 @@ export async function teardown(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`).finally(() => admin.end());
   }
   await embedded?.stop();
+}
+
+/** EMBEDDED_PG_PORT when set, else a port free right now, so the run never collides with a server already on a fixed port. */
+async function embeddedPort(): Promise<number> {
+  const setting = process.env.EMBEDDED_PG_PORT;
+  if (setting === undefined || setting === '') return freePort();
+  const port = Number(setting);
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) throw new Error(`EMBEDDED_PG_PORT must be a port number from 1024 to 65535, not ${JSON.stringify(setting)}`);
+  return port;
 }
 
 export function withDatabase(url: string, database: string): string {
