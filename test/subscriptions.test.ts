@@ -3,7 +3,7 @@
 // LISTEN/NOTIFY, and keeps reaching them after the server's LISTEN connection is killed.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/digitalocean/simulator/index.js';
+import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 import { publishEvent } from '../src/events.js';
 import { TEST_JWT_SECRET, token } from './helpers/api.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
