@@ -31,11 +31,11 @@ export interface AppOptions {
   worker: boolean;
 }
 
+// TEMPORARY: removed at integration: the logger's default, once `npm run sync` passes its own logger.
 /**
  * `logger` is the process's logger, created by the entry point from config.log; everything started here logs
  * through it.
  */
-// TEMPORARY: removed at integration: the default, once `npm run sync` passes its own logger.
 export async function startApp(config: Config, options: AppOptions, logger: Logger = temporaryDefaultLogger): Promise<App> {
   const cleanup: Array<() => Promise<void>> = [];
   const runCleanup = async (): Promise<void> => {
