@@ -31,7 +31,7 @@ const TOKEN = 'bench-token';
 const MB = 1024 * 1024;
 
 async function startSimulatorProcess(): Promise<{ url: string; stop(): void }> {
-  const cli = fileURLToPath(new URL('../src/digitalocean/simulator/cli.ts', import.meta.url));
+  const cli = fileURLToPath(new URL('../tools/simulator/cli.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', cli, '--port', '0', '--seed', '7', '--large-invoice', String(LINES), '--quiet'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

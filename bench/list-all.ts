@@ -6,7 +6,7 @@
 // Checks: every listing is complete, returns exactly the simulator's item count, and took exactly ceil(N/200) calls
 // (1 for the unpaginated /v2/databases). Exits non-zero if any check fails.
 import { createDigitalOceanClient, type Listing, type ListOptions } from '../src/digitalocean/client.js';
-import { startSimulator } from '../src/digitalocean/simulator/index.js';
+import { startSimulator } from '../tools/simulator/index.js';
 
 const SCALE = {
   projects: 40,

@@ -3,7 +3,7 @@
  * at per_page=200 (following `links.pages.next`, with its host replaced by the simulator's), a second (cached)
  * walk, and a streamed 100,000-line invoice CSV.   Run: npx tsx bench/simulator-walk.ts
  */
-import { startSimulator } from '../src/digitalocean/simulator/index.js';
+import { startSimulator } from '../tools/simulator/index.js';
 
 const headers = { authorization: 'Bearer bench' };
 

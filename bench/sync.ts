@@ -16,7 +16,7 @@
 // listing exactly ceil(N/200); engine time / floor time ≤ 1.5 (the target), for a first sync and for a re-sync.
 import { createPool } from '../src/db/client.js';
 import { createBenchDatabase } from './lib/database.js';
-import { startSimulator } from '../src/digitalocean/simulator/index.js';
+import { startSimulator } from '../tools/simulator/index.js';
 import { createTransport } from '../src/digitalocean/transport.js';
 import { createSyncEngine, type SqlClient, type SyncRunResult } from '../src/jobs/inventory/engine.js';
 import { kindSpecByTask, type KindSpec } from '../src/jobs/inventory/kinds.js';

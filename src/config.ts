@@ -1,13 +1,15 @@
 // Every environment variable the service reads is parsed and validated here, in one place.
 // Startup fails with the whole list of problems at once, so an operator fixes them in one go.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { LOG_LEVELS } from './logger.js';
+import { LOG_LEVELS, type LoggerOptions } from './logger.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type JwtAlgorithm = 'HS512' | 'HS384' | 'HS256';
 
 export interface Config {
   nodeEnv: NodeEnv;
+  log: LoggerOptions;
   host: string;
   port: number;
   /** Absent: an embedded PostgreSQL is started in embedded.dataDir. */
@@ -56,13 +58,22 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-/** Reads the environment; collects every problem instead of stopping at the first. */
-export function loadConfig(env: Env = process.env): Config {
+/**
+ * Adds a `.env` in the working directory to process.env, for the commands that run the service. A variable already
+ * set in the real environment wins. Called by an entry point before loadConfig().
+ */
+export function loadEnvFile(file = '.env'): void {
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/**
+ * Reads the environment; collects every problem instead of stopping at the first. `stdoutIsTTY` picks the default
+ * log format (pretty for a person at a terminal, JSON for a log collector).
+ */
+export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: boolean } = {}): Config {
+  const stdoutIsTTY = options.stdoutIsTTY ?? process.stdout.isTTY === true;
   const problems: string[] = [];
-  const read = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === '' ? undefined : value;
-  };
+  const read = (name: string): string | undefined => readVariable(env, name);
 
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = read(name);
@@ -96,10 +107,7 @@ export function loadConfig(env: Env = process.env): Config {
     }
   };
 
-  const logLevel = read('LOG_LEVEL')?.toLowerCase();
-  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
-  const logFormat = read('LOG_FORMAT');
-  if (logFormat !== undefined && logFormat !== 'pretty' && logFormat !== 'json') problems.push(`LOG_FORMAT must be pretty or json (got "${logFormat}")`);
+  const log = readLogOptions(env, stdoutIsTTY, problems);
 
   const nodeEnvRaw = read('NODE_ENV') ?? 'development';
   let nodeEnv: NodeEnv = 'development';
@@ -130,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     nodeEnv,
+    log,
     host: read('HOST') ?? '0.0.0.0',
     port: int('PORT', 4005, 0, 65535),
     databaseUrl,
@@ -180,6 +189,34 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** LOG_LEVEL and LOG_FORMAT alone, for a tool that logs but needs none of the service's other settings. */
+export function loadLogOptions(env: Env = process.env, options: { stdoutIsTTY?: boolean } = {}): LoggerOptions {
+  const problems: string[] = [];
+  const log = readLogOptions(env, options.stdoutIsTTY ?? process.stdout.isTTY === true, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return log;
+}
+
+function readVariable(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function readLogOptions(env: Env, stdoutIsTTY: boolean, problems: string[]): LoggerOptions {
+  const nodeEnv = readVariable(env, 'NODE_ENV');
+  // Tests log nothing unless asked; a person at a terminal gets readable lines, everything else JSON.
+  const log: LoggerOptions = { level: nodeEnv === 'test' ? 'silent' : 'info', format: nodeEnv !== 'production' && stdoutIsTTY ? 'pretty' : 'json' };
+  const level = readVariable(env, 'LOG_LEVEL')?.toLowerCase();
+  if (level !== undefined) {
+    if (LOG_LEVELS.includes(level)) log.level = level;
+    else problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
+  }
+  const format = readVariable(env, 'LOG_FORMAT');
+  if (format === 'pretty' || format === 'json') log.format = format;
+  else if (format !== undefined) problems.push(`LOG_FORMAT must be pretty or json (got "${format}")`);
+  return log;
 }
 
 /** The token sent to a loopback API URL when DIGITALOCEAN_TOKEN is unset (the simulator accepts any token). */

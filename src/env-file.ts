@@ -1,6 +1,5 @@
-// A `.env` in the working directory, for the commands that run the service (the real environment wins). Each entry
-// point imports this module first: the logger reads LOG_LEVEL and LOG_FORMAT when it is created, which is when a
-// module imports it, before any config is loaded.
-import { existsSync } from 'node:fs';
+// TEMPORARY: removed at integration. `npm run sync` (src/cli/sync.ts) still imports this module for its side effect;
+// the other entry points call loadEnvFile() from config.ts themselves.
+import { loadEnvFile } from './config.js';
 
-if (existsSync('.env')) process.loadEnvFile('.env');
+loadEnvFile();

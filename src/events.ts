@@ -2,7 +2,7 @@
 // (the API server) sees what a job in any other process (a scaled-out worker) publishes.
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import { logger } from './logger.js';
+import { silentLogger, type Logger } from './logger.js';
 
 export const EVENTS_CHANNEL = 'cloud_ops_events';
 
@@ -43,7 +43,11 @@ export class EventListener extends EventEmitter<{ event: [SyncEvent]; connected:
   private reconnectTimer: NodeJS.Timeout | undefined;
   private attempts = 0;
 
-  constructor(private readonly databaseUrl: string) {
+  /** `logger`: where malformed payloads and reconnects are reported (tests and benches may leave it out). */
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly logger: Logger = silentLogger,
+  ) {
     super();
     this.setMaxListeners(0);
   }
@@ -71,7 +75,7 @@ export class EventListener extends EventEmitter<{ event: [SyncEvent]; connected:
       try {
         this.emit('event', JSON.parse(message.payload) as SyncEvent);
       } catch {
-        logger.warn('ignored a malformed event payload');
+        this.logger.warn('ignored a malformed event payload');
       }
     });
     const onDrop = (): void => {
@@ -106,7 +110,7 @@ export class EventListener extends EventEmitter<{ event: [SyncEvent]; connected:
     if (this.stopped) return;
     this.attempts += 1;
     const delay = Math.min(5000, 100 * 2 ** Math.min(this.attempts, 6));
-    logger.warn({ attempt: this.attempts, delayMs: delay }, 'event listener disconnected; reconnecting');
+    this.logger.warn({ attempt: this.attempts, delayMs: delay }, 'event listener disconnected; reconnecting');
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       void this.connect().catch(() => this.scheduleReconnect());

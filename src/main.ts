@@ -1,16 +1,19 @@
-// Shared by the entry points: load config, start, and handle signals so that nothing is left behind.
-import { ConfigError, loadConfig } from './config.js';
+// Shared by the entry points: load the config, create the process's logger from it, start, and handle signals so
+// that nothing is left behind. The entry point decides beforehand whether a .env applies (loadEnvFile).
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { StartupError } from './db/errors.js';
 import { startApp, type App, type AppOptions } from './app.js';
-import { logger } from './logger.js';
+import { createLogger, useAsDefaultLogger, type Logger } from './logger.js';
 
-export async function main(options: (config: ReturnType<typeof loadConfig>) => AppOptions): Promise<App | undefined> {
+export async function main(options: (config: Config) => AppOptions): Promise<App | undefined> {
   let app: App | undefined;
+  // Created from the config, so it exists once loadConfig() has succeeded; before that, errors go to stderr.
+  let logger: Logger | undefined;
   let firstSignalAt: number | undefined;
   const shutdown = (signal: string): void => {
     if (firstSignalAt !== undefined) {
       // Ctrl-C reaches both tsx and this process; only a later, deliberate signal is worth a word.
-      if (Date.now() - firstSignalAt > 1000) logger.warn({ signal }, 'already shutting down');
+      if (Date.now() - firstSignalAt > 1000) logger?.warn({ signal }, 'already shutting down');
       return;
     }
     firstSignalAt = Date.now();
@@ -22,7 +25,8 @@ export async function main(options: (config: ReturnType<typeof loadConfig>) => A
   process.on('SIGHUP', () => shutdown('SIGHUP'));
   // A crash still tears down in order, so the embedded PostgreSQL never outlives the process.
   const crash = (error: unknown): void => {
-    logger.fatal({ err: error }, 'unexpected error; shutting down');
+    if (logger) logger.fatal({ err: error }, 'unexpected error; shutting down');
+    else process.stderr.write(`cloud-ops: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     const stop = app ? app.stop('crash') : Promise.resolve();
     void stop.finally(() => process.exit(1));
   };
@@ -31,14 +35,18 @@ export async function main(options: (config: ReturnType<typeof loadConfig>) => A
 
   try {
     const config = loadConfig();
-    app = await startApp(config, options(config));
+    logger = createLogger(config.log);
+    useAsDefaultLogger(logger); // TEMPORARY: removed at integration
+    app = await startApp(config, options(config), logger);
     return app;
   } catch (error) {
     if (error instanceof ConfigError || error instanceof StartupError) {
       // One clear line (or the list of config problems), no stack: the message says what to fix.
       process.stderr.write(`cloud-ops: ${error.message}\n`);
-    } else {
+    } else if (logger) {
       logger.fatal({ err: error }, 'startup failed');
+    } else {
+      process.stderr.write(`cloud-ops: startup failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     }
     process.exit(1);
   }

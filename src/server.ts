@@ -1,5 +1,6 @@
 // HTTP entry: GraphQL + health, and the job worker too unless RUN_WORKER=false.
-import './env-file.js';
+import { loadEnvFile } from './config.js';
 import { main } from './main.js';
 
+loadEnvFile();
 await main((config) => ({ http: true, worker: config.worker.enabled }));

@@ -1,5 +1,6 @@
 // Worker-only entry: runs jobs against the same database, so jobs scale out to more processes or machines.
-import './env-file.js';
+import { loadEnvFile } from './config.js';
 import { main } from './main.js';
 
+loadEnvFile();
 await main(() => ({ http: false, worker: true }));

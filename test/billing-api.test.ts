@@ -1,7 +1,7 @@
 // The billing read path: GraphQL fields and the seed's REST routes over data ingested from the simulator (inventory
 // synced by the inventory engine, history + every invoice ingested by the billing jobs). Platform admin only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/digitalocean/simulator/index.js';
+import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 import { decimalToMicros, microsToDecimal } from '../src/jobs/billing/decimal.js';
 import { syncBalance } from '../src/jobs/billing/balance.js';
 import type { BillingContext } from '../src/jobs/billing/context.js';

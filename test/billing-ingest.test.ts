@@ -4,7 +4,7 @@
 import { runOnce } from 'graphile-worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import type { InvoiceLine } from '../src/digitalocean/simulator/index.js';
+import type { InvoiceLine } from '../tools/simulator/index.js';
 import { syncBalance } from '../src/jobs/billing/balance.js';
 import type { BillingContext } from '../src/jobs/billing/context.js';
 import { ratio } from '../src/jobs/billing/decimal.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describePostgresUrl, loadConfig } from '../src/config.js';
+import { ConfigError, describePostgresUrl, loadConfig, loadLogOptions } from '../src/config.js';
 
 describe('loadConfig', () => {
   it('gives working defaults for a fresh machine', () => {
@@ -50,6 +50,19 @@ describe('loadConfig', () => {
 describe('log settings', () => {
   it('are validated with the rest', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'loud', LOG_FORMAT: 'xml' })).toThrow(/LOG_LEVEL must be one of.*\n.*LOG_FORMAT must be pretty or json/);
+    expect(() => loadLogOptions({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of/);
+  });
+
+  it('default to silent in tests, pretty at a terminal outside production, JSON otherwise', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }, { stdoutIsTTY: true }).log).toEqual({ level: 'silent', format: 'pretty' });
+    expect(loadConfig({}, { stdoutIsTTY: true }).log).toEqual({ level: 'info', format: 'pretty' });
+    expect(loadConfig({}, { stdoutIsTTY: false }).log).toEqual({ level: 'info', format: 'json' });
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }, { stdoutIsTTY: true }).log.format).toBe('json');
+  });
+
+  it('take LOG_LEVEL and LOG_FORMAT when set', () => {
+    expect(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'DEBUG', LOG_FORMAT: 'json' }, { stdoutIsTTY: true }).log).toEqual({ level: 'debug', format: 'json' });
+    expect(loadLogOptions({ LOG_LEVEL: 'warn', LOG_FORMAT: 'pretty' }, { stdoutIsTTY: false })).toEqual({ level: 'warn', format: 'pretty' });
   });
 });
 

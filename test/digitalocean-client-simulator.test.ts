@@ -8,7 +8,7 @@ import {
   DigitalOceanError,
   type DigitalOceanClientOptions,
 } from '../src/digitalocean/client.js';
-import { startSimulator, type Simulator } from '../src/digitalocean/simulator/index.js';
+import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 import { fakeClock, startStub, type FakeClock, type Stub } from './helpers/http-stub.js';
 
 const TOKEN = 'dop_v1_51mu1at0r70ken51mu1at0r70ken51mu1at0r70ken51mu1at0r70ken0000';

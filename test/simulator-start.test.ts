@@ -2,7 +2,7 @@
 // no token needed for a local simulator, and an empty mirror is synced at once rather than at the next cron tick.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/digitalocean/simulator/index.js';
+import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { freePort, spawnEntry, waitForHealthy, type ServiceProcess } from './helpers/process.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../src/digitalocean/simulator/index.js';
+import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 
 // Keys of the official spec's example objects (openapi/resources/<kind>/responses/*.yml), which every simulated
 // object must carry.

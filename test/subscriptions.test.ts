@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startSimulator, type Simulator } from '../src/digitalocean/simulator/index.js';
+import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 import { publishEvent } from '../src/events.js';
 import { TEST_JWT_SECRET, token } from './helpers/api.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';

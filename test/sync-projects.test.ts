@@ -2,8 +2,8 @@
 // flowing from projects to members, uncertain memberships and failed walks changing nothing, the fallback for
 // resources in no project (never for DNS zones), manual classifications, and attribution in bulk.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Kind, SimAccount } from '../src/digitalocean/simulator/index.js';
-import { recordKey, recordUrn } from '../src/digitalocean/simulator/index.js';
+import type { Kind, SimAccount } from '../tools/simulator/index.js';
+import { recordKey, recordUrn } from '../tools/simulator/index.js';
 import { SYNC_TASK_NAMES } from '../src/jobs/inventory/engine.js';
 import { ACCOUNT, startSyncHarness, type SyncHarness } from './helpers/sync.js';
 

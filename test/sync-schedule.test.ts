@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createPool, createPrisma, type PrismaClient } from '../src/db/client.js';
-import { startSimulator, type Simulator } from '../src/digitalocean/simulator/index.js';
+import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 import type { SyncEvent } from '../src/events.js';
 import { SyncDisplay, summaryTable } from '../src/cli/sync-display.js';
 import { enqueueSync, nextScheduledRun, SYNC_TASKS, TASKS, UnknownSyncTaskError } from '../src/jobs/enqueue.js';

@@ -2,7 +2,7 @@
 // listings that are not complete (truncated pages, a 500 mid-walk after retries, a 429 storm, endless or repeated
 // pages): those mark nothing stale and their run says incomplete or failed.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DropletRec } from '../src/digitalocean/simulator/index.js';
+import type { DropletRec } from '../tools/simulator/index.js';
 import { createSyncEngine } from '../src/jobs/inventory/engine.js';
 import { ACCOUNT, TEST_TOKEN, startSyncHarness, testTransport, type SyncHarness } from './helpers/sync.js';
 

@@ -2,12 +2,14 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
-import { logger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { explainConnectionError } from './errors.js';
 
 export type { PrismaClient };
 
-export function createPool(databaseUrl: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
+/** `logger`: where a lost connection is reported (tests and benches may leave it out). */
+export function createPool(databaseUrl: string, options: { max?: number; applicationName?: string; logger?: Logger } = {}): pg.Pool {
+  const logger = options.logger ?? silentLogger;
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 10,

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import { arch, platform } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { logger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { StartupError } from './errors.js';
 
 export interface EmbeddedDatabase {
@@ -17,15 +17,19 @@ export interface EmbeddedDatabase {
 
 const DATABASE_NAME = 'cloudops';
 
-/** Starts (initialising on first use) the embedded server and returns a URL to its `cloudops` database. */
-export async function startEmbeddedPostgres(options: { dataDir: string; port: number }): Promise<EmbeddedDatabase> {
+/**
+ * Starts (initialising on first use) the embedded server and returns a URL to its `cloudops` database. `logger`
+ * hears about first-run initialisation, readiness and stopping (the test setup may leave it out).
+ */
+export async function startEmbeddedPostgres(options: { dataDir: string; port: number; logger?: Logger }): Promise<EmbeddedDatabase> {
   const { dataDir, port } = options;
+  const logger = options.logger ?? silentLogger;
   const isRoot = process.getuid?.() === 0;
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
   const password = await readOrCreatePassword(path.join(path.dirname(dataDir), `${path.basename(dataDir)}.password`));
   const ownerFile = `${dataDir}.owner`;
   const pgCtl = await pgCtlFor(isRoot);
-  await clearOrphanedServer(dataDir, ownerFile, pgCtl);
+  await clearOrphanedServer(dataDir, ownerFile, pgCtl, logger);
 
   const started = Date.now();
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
@@ -154,7 +158,7 @@ async function readOrCreatePassword(file: string): Promise<string> {
  * that started it: when that process is gone, the server is an orphan and is stopped; when it is alive, the data
  * directory is in use and startup refuses.
  */
-async function clearOrphanedServer(dataDir: string, ownerFile: string, pgCtl: PgCtl): Promise<void> {
+async function clearOrphanedServer(dataDir: string, ownerFile: string, pgCtl: PgCtl, logger: Logger): Promise<void> {
   const pid = await postmasterPid(dataDir);
   if (pid === undefined || !isAlive(pid)) return;
   const owner = Number(await fs.readFile(ownerFile, 'utf8').catch(() => ''));

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { createPool, createPrisma, type PrismaClient } from '../../src/db/client.js';
 import { digitalOceanClientOn, type DigitalOceanClient } from '../../src/digitalocean/client.js';
-import { startSimulator, type Faults, type Scale, type Simulator } from '../../src/digitalocean/simulator/index.js';
+import { startSimulator, type Faults, type Scale, type Simulator } from '../../tools/simulator/index.js';
 import type { BillingContext } from '../../src/jobs/billing/context.js';
 import { createSyncEngine, SYNC_TASK_NAMES, type SyncEngine } from '../../src/jobs/inventory/engine.js';
 import { createTestDatabase, type TestDatabase } from './database.js';

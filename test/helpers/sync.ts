@@ -3,7 +3,7 @@
 import pg from 'pg';
 import type { QueryResult, QueryResultRow } from 'pg';
 import { createPool, createPrisma, type PrismaClient } from '../../src/db/client.js';
-import { startSimulator, type Faults, type Scale, type Simulator } from '../../src/digitalocean/simulator/index.js';
+import { startSimulator, type Faults, type Scale, type Simulator } from '../../tools/simulator/index.js';
 import { createTransport, type Transport, type TransportOptions } from '../../src/digitalocean/transport.js';
 import { createSyncEngine, type SqlClient, type SyncEngine, type SyncEngineOptions } from '../../src/jobs/inventory/engine.js';
 import { createTestDatabase, type TestDatabase } from './database.js';

@@ -6,6 +6,8 @@
  * --faults '<json>' (a Faults object, e.g. '{"serverError":{"probability":0.05}}'), --quiet.
  */
 import { parseArgs } from 'node:util';
+import { ConfigError, loadLogOptions } from '../../src/config.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import type { Faults } from './faults.js';
 import { startSimulator } from './server.js';
 
@@ -22,6 +24,16 @@ const { values } = parseArgs({
     quiet: { type: 'boolean', default: false },
   },
 });
+
+// Its own logger, from LOG_LEVEL and LOG_FORMAT as the service's (a .env is the service's, not read here).
+let logger: Logger;
+try {
+  logger = createLogger(loadLogOptions());
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`simulator: ${error.message}\n`);
+  process.exit(1);
+}
 
 const int = (v: string | undefined, fallback: number): number => {
   const n = v === undefined ? NaN : Number.parseInt(v, 10);
@@ -41,6 +53,7 @@ const sim = await startSimulator({
   scale,
   largeInvoiceLines: values['large-invoice'] ? int(values['large-invoice'], 0) : undefined,
   faults: values.faults ? (JSON.parse(values.faults) as Faults) : undefined,
+  logger,
   log: !values.quiet,
 });
 

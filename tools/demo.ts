@@ -2,15 +2,15 @@
 // (.data/demo-postgres, or DATABASE_URL), the DigitalOcean simulator (a seeded account that changes a little
 // between syncs), and the server with its worker, syncing everything every DEMO_INTERVAL_SECONDS (20) so that
 // progress is there to watch. Prints the GraphiQL URL, an admin token and a subscription to paste.
-import './demo-env.js';
+// A sandbox: it reads no .env, only the real environment.
 import path from 'node:path';
-import { resolveJwtSecret, signToken } from './auth.js';
-import { startApp, type App } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
-import { StartupError } from './db/errors.js';
-import { startSimulator, type Simulator } from './digitalocean/simulator/index.js';
-import { enqueueSync } from './jobs/enqueue.js';
-import { logger } from './logger.js';
+import { resolveJwtSecret, signToken } from '../src/auth.js';
+import { startApp, type App } from '../src/app.js';
+import { ConfigError, loadConfig, loadLogOptions } from '../src/config.js';
+import { StartupError } from '../src/db/errors.js';
+import { enqueueSync } from '../src/jobs/enqueue.js';
+import { createLogger, useAsDefaultLogger } from '../src/logger.js';
+import { startSimulator, type Simulator } from './simulator/index.js';
 
 const INTERVAL_SECONDS = Number(process.env.DEMO_INTERVAL_SECONDS ?? 20);
 
@@ -20,7 +20,10 @@ let timer: NodeJS.Timeout | undefined;
 
 async function main(): Promise<void> {
   if (process.env.NODE_ENV === 'production') throw new Error('the demo signs its own tokens and is not for production');
-  sim = await startSimulator({ seed: Number(process.env.SIMULATOR_SEED ?? 1) });
+  // The demo's own banner stays readable: warnings still show; LOG_LEVEL=info brings back every sync's log line.
+  const logger = createLogger(loadLogOptions({ LOG_LEVEL: 'warn', ...process.env }));
+  useAsDefaultLogger(logger); // TEMPORARY: removed at integration
+  sim = await startSimulator({ seed: Number(process.env.SIMULATOR_SEED ?? 1), logger });
   const config = loadConfig({
     PORT: '4005',
     EMBEDDED_PG_DATA_DIR: path.resolve('.data/demo-postgres'),
@@ -32,7 +35,7 @@ async function main(): Promise<void> {
     DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE: '100000',
     RUN_WORKER: 'true',
   });
-  app = await startApp(config, { http: true, worker: true });
+  app = await startApp(config, { http: true, worker: true }, logger);
 
   const sync = (): void => {
     churn(sim!);

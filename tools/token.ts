@@ -1,10 +1,9 @@
 // `npm run token -- [--admin] [--tenant X] [--sub NAME] [--ttl 1h]`: prints a token signed with this machine's
 // secret (JWT_SECRET, or the generated .data/jwt-secret), for exploring the API in GraphiQL. Never in production:
 // there, tokens come from the identity service.
-import './env-file.js';
 import { parseArgs } from 'node:util';
-import { resolveJwtSecret, signToken } from './auth.js';
-import { ConfigError, loadConfig } from './config.js';
+import { resolveJwtSecret, signToken } from '../src/auth.js';
+import { ConfigError, loadConfig, loadEnvFile } from '../src/config.js';
 
 const USAGE = 'usage: npm run token -- [--admin] [--tenant <id>] [--sub <subject>] [--ttl <30m|12h|7d|seconds>]';
 
@@ -32,6 +31,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  loadEnvFile();
   const config = loadConfig();
   if (config.nodeEnv === 'production') throw new Error('refusing to sign tokens in production: tokens come from the identity service');
   // stdout carries the token alone (so `$(npm run -s token)` works); the note about a new secret goes to stderr.

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { logger } from '../../logger.js';
+import { silentLogger, type Logger } from '../../src/logger.js';
 import { Billing } from './billing.js';
 import { FaultEngine, matchesPath, type FaultName, type Faults, type PathPattern } from './faults.js';
 import { Random } from './random.js';
@@ -35,7 +35,9 @@ export interface SimulatorOptions {
   largeInvoiceLines?: number;
   /** Render every listable record once at start, so the first walk is as fast as later ones. Default true. */
   prewarm?: boolean;
-  /** Log each request through the service logger (info). Default false. */
+  /** Where a failing route is reported, and each request when `log` is set. Default: nowhere. */
+  logger?: Logger;
+  /** Log each request (info). Default false. */
   log?: boolean;
 }
 
@@ -150,6 +152,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const seed = options.seed ?? 1;
+  const logger = options.logger ?? silentLogger;
   const account = new SimAccount({ seed, scale: options.scale, now: options.now });
   const billing = new Billing(account, { largeInvoiceLines: options.largeInvoiceLines });
   const renderer = new Renderer(account, { linkBase: (options.linkBase ?? 'https://api.digitalocean.com').replace(/\/$/, '') });
