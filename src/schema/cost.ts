@@ -1,9 +1,10 @@
 // What a billing month cost per project, tenant and derived kind (costByProject, costByTenant, costByKind) and
 // Project.cost, platform admin only. Which project and tenant a line counts for: src/domain/cost-attribution.ts.
-import type { ObjectFieldBuilder } from '@pothos/core';
+import type { ObjectFieldBuilder, ObjectRef } from '@pothos/core';
 import { parsePeriod } from '../domain/billing.js';
 import { costBy, type CostRow, type KindCostRow, type ProjectCostRow, type TenantCostRow } from '../domain/cost-attribution.js';
 import { builder } from './builder.js';
+import type { GraphQLContext } from './context.js';
 import { ProjectRef } from './project.js';
 
 type Types = typeof builder.$inferSchemaTypes;
@@ -47,29 +48,22 @@ const KindCost = builder.objectRef<KindCostRow>('KindCost').implement({
   }),
 });
 
-builder.queryFields((t) => ({
-  costByProject: t.field({
-    type: [ProjectCost],
-    authScopes: { admin: true },
-    description: 'Cost of a billing month per project (largest first). Platform admin only.',
-    args: { period: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) => [...(await ctx.loaders.projectCosts(parsePeriod(args.period))).values()],
-  }),
-  costByTenant: t.field({
-    type: [TenantCost],
-    authScopes: { admin: true },
-    description: 'Cost of a billing month per tenant (largest first). Platform admin only.',
-    args: { period: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) => costBy(ctx.pool, parsePeriod(args.period), 'tenant_id'),
-  }),
-  costByKind: t.field({
-    type: [KindCost],
-    authScopes: { admin: true },
-    description: 'Cost of a billing month per derived kind (largest first). Platform admin only.',
-    args: { period: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) => costBy(ctx.pool, parsePeriod(args.period), 'kind'),
-  }),
-}));
+builder.queryFields((t) => {
+  // The three breakdowns differ only in what they group by.
+  const breakdown = <T extends CostRow>(type: ObjectRef<Types, T>, per: string, rows: (ctx: GraphQLContext, period: string) => Promise<T[]>) =>
+    t.field({
+      type: [type],
+      authScopes: { admin: true },
+      description: `Cost of a billing month per ${per} (largest first). Platform admin only.`,
+      args: { period: t.arg.string({ required: true }) },
+      resolve: (_root, args, ctx) => rows(ctx, parsePeriod(args.period)),
+    });
+  return {
+    costByProject: breakdown(ProjectCost, 'project', async (ctx, period) => [...(await ctx.loaders.projectCosts(period)).values()]),
+    costByTenant: breakdown(TenantCost, 'tenant', (ctx, period) => costBy(ctx.pool, period, 'tenant_id')),
+    costByKind: breakdown(KindCost, 'derived kind', (ctx, period) => costBy(ctx.pool, period, 'kind')),
+  };
+});
 
 builder.prismaObjectField(ProjectRef, 'cost', (t) =>
   t.field({
