@@ -19,13 +19,15 @@ import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { pino } from 'pino';
 import { signToken } from '../src/auth.js';
 import { loadConfig } from '../src/config.js';
 import { createPool, createPrisma } from '../src/db/client.js';
 import { createBenchDatabase } from './lib/database.js';
 import { EventListener } from '../src/events.js';
-import { createHttpServer } from '../src/http.js';
+import { createHttpServer } from '../src/http/server.js';
 
+const logger = pino({ level: 'warn' });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const TARGET = 0.5;
@@ -95,7 +97,7 @@ async function serve(kind: ServerKind, dbUrl: string): Promise<void> {
     const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: dbUrl, JWT_SECRET: SECRET, LOG_LEVEL: 'silent' });
     const events = new EventListener(dbUrl);
     await events.start();
-    server = createHttpServer({ config, pool, prisma: createPrisma(pool), events, jwtSecret: new TextEncoder().encode(SECRET), workerRunning: () => false }).server;
+    server = createHttpServer({ config, pool, prisma: createPrisma(pool), events, jwtSecret: new TextEncoder().encode(SECRET), workerRunning: () => false, logger }).server;
   }
   server.keepAliveTimeout = 60_000;
   // A clean exit (so `node --cpu-prof` can write its profile when the parent stops this server).
@@ -239,7 +241,7 @@ async function countStatements(dbUrl: string, token: string): Promise<{ statemen
   const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: dbUrl, JWT_SECRET: SECRET });
   const events = new EventListener(dbUrl);
   await events.start();
-  const service = createHttpServer({ config, pool, prisma: createPrisma(pool), events, jwtSecret: new TextEncoder().encode(SECRET), workerRunning: () => false });
+  const service = createHttpServer({ config, pool, prisma: createPrisma(pool), events, jwtSecret: new TextEncoder().encode(SECRET), workerRunning: () => false, logger });
   await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
   const { port } = service.server.address() as AddressInfo;
   const send = () =>

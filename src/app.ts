@@ -11,7 +11,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { StartupError, explainConnectionError } from './db/errors.js';
 import { applyMigrations } from './db/migrate.js';
 import { EventListener } from './events.js';
-import { createHttpServer } from './http.js';
+import { createHttpServer } from './http/server.js';
 import { startWorker } from './jobs/runner.js';
 import { logger as temporaryDefaultLogger, type Logger } from './logger.js';
 
@@ -77,14 +77,12 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
 
     let port: number | undefined;
     if (options.http) {
-      const jwtSecret = await resolveJwtSecret(config);
+      const jwtSecret = await resolveJwtSecret(config, { logger });
       // One LISTEN connection per server process, shared by every subscription in it (it reconnects by itself).
       const events = new EventListener(databaseUrl, logger);
       await events.start();
       cleanup.push(() => events.stop());
-      // TEMPORARY: removed at integration: inlined once createHttpServer takes its logger option.
-      const httpOptions = { config, pool, prisma, events, jwtSecret, workerRunning: () => runner !== undefined, logger };
-      const service = createHttpServer(httpOptions);
+      const service = createHttpServer({ config, pool, prisma, events, jwtSecret, workerRunning: () => runner !== undefined, logger });
       port = await listen(service.server, config.host, config.port);
       cleanup.push(() => service.close(Math.min(5000, config.shutdownTimeoutMs)));
       logger.info({ url: `http://localhost:${port}/graphql` }, 'cloud-ops listening (GraphiQL at /graphql, health at /api/health)');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { GraphQLError } from 'graphql';
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
 import type { Config } from './config.js';
-import { logger } from './logger.js';
+import type { Logger } from './logger.js';
 
 export interface Viewer {
   subject: string;
@@ -45,14 +45,16 @@ export const LOCAL_SECRET_FILE = path.resolve('.data/jwt-secret');
 /**
  * The shared secret: JWT_SECRET, or (outside production) a random local secret generated once and kept in
  * .data/jwt-secret with mode 600. Production never gets here without JWT_SECRET (config refuses to start).
+ * A newly generated secret is reported through onGenerated, else logged with `logger`.
  */
 export async function resolveJwtSecret(
   config: Config,
-  options: { file?: string; onGenerated?: (file: string) => void } = {},
+  options: { file?: string; logger?: Logger; onGenerated?: (file: string) => void } = {},
 ): Promise<Uint8Array> {
   const file = options.file ?? LOCAL_SECRET_FILE;
   const onGenerated =
-    options.onGenerated ?? ((path: string) => logger.info({ file: path }, 'generated a local JWT secret for development (set JWT_SECRET to use the identity service)'));
+    options.onGenerated ??
+    ((path: string) => options.logger?.info({ file: path }, 'generated a local JWT secret for development (set JWT_SECRET to use the identity service)'));
   if (config.jwt.secret) return new TextEncoder().encode(config.jwt.secret);
   if (config.nodeEnv === 'production') throw new Error('JWT_SECRET is required in production');
   try {

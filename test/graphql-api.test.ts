@@ -396,6 +396,7 @@ describe('GraphQL API', () => {
       expect(await bad.json()).toEqual({ error: 'bad_request', message: 'limit must be an integer between 1 and 5000' });
       const other = await inventory('?tenant_id=globex', acme);
       expect(other.status).toBe(403);
+      expect(await other.json()).toEqual({ error: 'forbidden', message: 'Not allowed to read another tenant’s rows: platform admin only' });
     });
   });
 });

@@ -177,7 +177,8 @@ describe('authentication and tenant isolation', () => {
         expect(body).toEqual({ data: { project: null } });
       }
       const named = await gql(api.url, `{ resources(filter: { tenantId: "globex" }) { totalCount } }`, { token: acme });
-      expect(named.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(named.status).toBe(403);
+      expect(named.body.errors?.[0]).toMatchObject({ message: 'Not allowed to read another tenant’s rows: platform admin only', extensions: { code: 'FORBIDDEN' } });
       expect(named.body.data ?? null).toBeNull();
       const projects = await gql(api.url, `{ projects(filter: { tenantId: "globex" }) { totalCount } }`, { token: acme });
       expect(projects.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');

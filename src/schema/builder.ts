@@ -1,10 +1,11 @@
 // The Pothos builder: Prisma-backed object types, Relay-style connections, and scope auth.
 // Every data field names the scope it needs; the scopes come from the request's Viewer (src/auth.ts).
+// The type files (one per GraphQL type or area) register on it; index.ts imports them all and builds the schema.
 import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { GraphQLError, Kind } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { AuthError } from '../auth.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
@@ -29,7 +30,7 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
-    /** Money and other exact numbers, as decimal strings (src/schema/billing.ts). */
+    /** Money and other exact numbers, as decimal strings (src/schema/scalars.ts). */
     Decimal: { Input: string; Output: string | { toString(): string } };
   };
   Connection: { totalCount?: number | (() => number | Promise<number>) };
@@ -72,28 +73,6 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
   },
 });
-
-builder.scalarType('DateTime', {
-  description: 'An instant, as an ISO 8601 string with a time zone (e.g. 2026-01-31T12:00:00.000Z).',
-  serialize: (value) => (value instanceof Date ? value.toISOString() : new Date(value).toISOString()),
-  parseValue: (value) => parseDate(value),
-  parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be an ISO 8601 string');
-    return parseDate(ast.value);
-  },
-});
-
-builder.scalarType('JSON', {
-  description: 'Arbitrary JSON, as stored (the provider’s own details of a resource).',
-  serialize: (value) => value,
-  parseValue: (value) => value,
-});
-
-function parseDate(value: unknown): Date {
-  const date = typeof value === 'string' ? new Date(value) : undefined;
-  if (!date || Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO 8601 string');
-  return date;
-}
 
 /** An input the caller can fix: BAD_USER_INPUT, with the argument named. */
 export function badInput(message: string, argument?: string): GraphQLError {

@@ -1,9 +1,13 @@
-// One file per GraphQL area registers its types on the builder; importing them here builds the schema.
+// One file per GraphQL type or area registers on the builder; importing them here builds the schema.
 import { builder } from './builder.js';
+import './scalars.js';
 import './service.js';
 import './resource.js';
 import './project.js';
 import './sync.js';
-import './billing.js';
+import './balance.js';
+import './cost-line.js';
+import './invoice.js';
+import './cost.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,39 +1,26 @@
-// Per-request batch loaders: fields that cannot be planned into the parent's Prisma query (aggregates)
-// collect their keys for one tick and load them in one SQL statement, whatever the page size.
+// Per-request loaders: fields that cannot be planned into the parent's Prisma query (aggregates) collect
+// their keys for one tick and load them in one SQL statement, whatever the page size; project costs are
+// computed once per period.
+import type pg from 'pg';
 import type { Viewer } from '../auth.js';
 import type { PrismaClient } from '../db/client.js';
-import { Prisma } from '../generated/prisma/client.js';
-
-export interface KindCount {
-  kind: string;
-  total: number;
-  live: number;
-  stale: number;
-}
+import { createProjectCosts, type ProjectCosts } from '../domain/cost-attribution.js';
+import { countResourcesByKind, type KindCount } from '../domain/inventory.js';
 
 export interface Loaders {
   /** Resource counts per kind in a project, limited to what the viewer may see. */
   projectKindCounts(projectId: number): Promise<KindCount[]>;
+  /** Every project's cost in a period (Project.cost and costByProject). */
+  projectCosts: ProjectCosts;
 }
 
-export function createLoaders(prisma: PrismaClient, viewer: Viewer | null): Loaders {
+export function createLoaders(options: { prisma: PrismaClient; pool: pg.Pool; viewer: Viewer | null }): Loaders {
   return {
     projectKindCounts: batch(async (projectIds: number[]) => {
-      const tenantClause = viewer?.admin ? Prisma.empty : Prisma.sql`AND tenant_id = ${viewer?.tenantId ?? null}`;
-      const rows = await prisma.$queryRaw<Array<{ projectId: number; kind: string; total: number; live: number }>>`
-        SELECT cloud_project_id AS "projectId", kind, count(*)::int AS total, count(*) FILTER (WHERE stale_at IS NULL)::int AS live
-        FROM cloud_resources
-        WHERE cloud_project_id = ANY(${projectIds}::int[]) ${tenantClause}
-        GROUP BY cloud_project_id, kind
-        ORDER BY cloud_project_id, kind`;
-      const byProject = new Map<number, KindCount[]>();
-      for (const row of rows) {
-        const list = byProject.get(row.projectId) ?? [];
-        list.push({ kind: row.kind, total: row.total, live: row.live, stale: row.total - row.live });
-        byProject.set(row.projectId, list);
-      }
+      const byProject = await countResourcesByKind(options.prisma, options.viewer, projectIds);
       return (id) => byProject.get(id) ?? [];
     }),
+    projectCosts: createProjectCosts(options.pool),
   };
 }
 

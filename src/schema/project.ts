@@ -1,13 +1,14 @@
 // Project: a mirrored DigitalOcean project (cloud_projects), its resources and per-kind counts, the
 // projects/project queries and the setProjectTenant mutation.
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import type { Viewer } from '../auth.js';
-import type { CloudProject, Prisma } from '../generated/prisma/client.js';
-import { assertTenantFilter, canSeeTenant, projectVisibility } from './access.js';
+import { parseId, parseTenantId } from '../domain/arguments.js';
+import { isRecordNotFound } from '../domain/errors.js';
+import { projectWhere, resourceWhere, type KindCount } from '../domain/inventory.js';
+import { canSeeTenant, projectVisibility } from '../domain/visibility.js';
+import type { CloudProject } from '../generated/prisma/client.js';
 import { badInput, builder } from './builder.js';
-import { isRecordNotFound, parseId, parseTenantId, textArg } from './inputs.js';
-import type { KindCount } from './loaders.js';
-import { ResourceConnection, ResourceFilter, ResourceRef, escapeLike, resourceWhere } from './resource.js';
+import { countedConnection } from './connection.js';
+import { ResourceConnection, ResourceFilter, ResourceRef } from './resource.js';
 
 export const ProjectRef = builder.prismaObject('CloudProject', {
   name: 'Project',
@@ -72,18 +73,7 @@ const ResourceKindCount = builder.objectRef<KindCount>('ResourceKindCount').impl
   }),
 });
 
-const ProjectConnection = builder.connectionObject(
-  {
-    type: ProjectRef,
-    name: 'ProjectConnection',
-    fields: (t) => ({
-      totalCount: t.int({
-        resolve: (connection) => (typeof connection.totalCount === 'function' ? connection.totalCount() : (connection.totalCount ?? 0)),
-      }),
-    }),
-  },
-  { name: 'ProjectEdge' },
-);
+const ProjectConnection = countedConnection(ProjectRef, 'Project');
 
 const ProjectFilter = builder.inputType('ProjectFilter', {
   fields: (t) => ({
@@ -93,20 +83,6 @@ const ProjectFilter = builder.inputType('ProjectFilter', {
     includeStale: t.boolean({ defaultValue: true, description: 'false: only projects still listed by DigitalOcean.' }),
   }),
 });
-
-function projectWhere(filter: typeof ProjectFilter.$inferInput | null | undefined, viewer: Viewer | null): Prisma.CloudProjectWhereInput {
-  const and: Prisma.CloudProjectWhereInput[] = [projectVisibility(viewer)];
-  if (filter?.tenantId != null) {
-    const tenantId = parseTenantId(filter.tenantId, 'filter.tenantId');
-    assertTenantFilter(viewer, tenantId);
-    and.push({ tenantId });
-  }
-  if (filter?.unassigned === true) and.push({ tenantId: null });
-  if (filter?.unassigned === false) and.push({ tenantId: { not: null } });
-  if (filter?.search != null) and.push({ name: { contains: escapeLike(textArg(filter.search, 'filter.search')), mode: 'insensitive' } });
-  if (filter?.includeStale === false) and.push({ staleAt: null });
-  return and.length === 1 ? and[0]! : { AND: and };
-}
 
 builder.queryFields((t) => ({
   projects: t.prismaConnection(

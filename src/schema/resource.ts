@@ -1,10 +1,11 @@
 // Resource: one mirrored DigitalOcean resource (cloud_resources), the resources/resource queries and
 // the classifyResource mutation.
-import type { Viewer } from '../auth.js';
-import type { Prisma } from '../generated/prisma/client.js';
-import { assertTenantFilter, resourceVisibility } from './access.js';
+import { parseId, parseOptionalId, parseTenantId } from '../domain/arguments.js';
+import { isRecordNotFound } from '../domain/errors.js';
+import { RESOURCE_COLUMNS, resourceOrder, resourceWhere } from '../domain/inventory.js';
+import { resourceVisibility } from '../domain/visibility.js';
 import { badInput, builder } from './builder.js';
-import { isRecordNotFound, parseId, parseOptionalId, parseTenantId, textArg } from './inputs.js';
+import { countedConnection } from './connection.js';
 
 export const ResourceRef = builder.prismaObject('CloudResource', {
   name: 'Resource',
@@ -12,20 +13,7 @@ export const ResourceRef = builder.prismaObject('CloudResource', {
   // Select mode, with the columns almost every query reads selected for every row: fields reading them need no
   // selection of their own, which keeps plugin-prisma's per-field planning (measurable on a page of 100) off
   // them. The rest (timestamps, attrs, the project) is read only when asked for.
-  select: {
-    id: true,
-    kind: true,
-    providerId: true,
-    name: true,
-    region: true,
-    status: true,
-    size: true,
-    tags: true,
-    tenantId: true,
-    attributionSource: true,
-    staleAt: true,
-    missCount: true,
-  },
+  select: { ...RESOURCE_COLUMNS, staleAt: true, missCount: true },
   fields: (t) => ({
     id: t.id({ resolve: (resource) => resource.id }),
     kind: t.string({ resolve: (resource) => resource.kind }),
@@ -62,19 +50,7 @@ export const ResourceRef = builder.prismaObject('CloudResource', {
   }),
 });
 
-export const ResourceConnection = builder.connectionObject(
-  {
-    type: ResourceRef,
-    name: 'ResourceConnection',
-    fields: (t) => ({
-      totalCount: t.int({
-        description: 'Resources matching the filter, across all pages.',
-        resolve: (connection) => (typeof connection.totalCount === 'function' ? connection.totalCount() : (connection.totalCount ?? 0)),
-      }),
-    }),
-  },
-  { name: 'ResourceEdge' },
-);
+export const ResourceConnection = countedConnection(ResourceRef, 'Resource', 'Resources matching the filter, across all pages.');
 
 const ResourceState = builder.enumType('ResourceState', {
   values: {
@@ -119,60 +95,6 @@ const ResourceOrder = builder.inputType('ResourceOrder', {
     direction: t.field({ type: OrderDirection, defaultValue: 'ASC' }),
   }),
 });
-
-type ResourceFilterInput = typeof ResourceFilter.$inferInput;
-type ResourceOrderInput = typeof ResourceOrder.$inferInput;
-
-const MAX_LIST_FILTER = 50;
-
-/** The filter as a Prisma where, always combined with what the viewer may see. Throws BAD_USER_INPUT. */
-export function resourceWhere(filter: ResourceFilterInput | null | undefined, viewer: Viewer | null): Prisma.CloudResourceWhereInput {
-  const and: Prisma.CloudResourceWhereInput[] = [resourceVisibility(viewer)];
-  if (filter) {
-    const list = (values: readonly string[] | null | undefined, name: string): string[] | undefined => {
-      if (values == null) return undefined;
-      if (values.length > MAX_LIST_FILTER) throw badInput(`filter.${name} may list at most ${MAX_LIST_FILTER} values`, `filter.${name}`);
-      return values.map((value) => textArg(value, `filter.${name}`));
-    };
-    const kinds = list(filter.kind, 'kind');
-    if (kinds) and.push({ kind: { in: kinds } });
-    const statuses = list(filter.status, 'status');
-    if (statuses) and.push({ status: { in: statuses } });
-    const regions = list(filter.region, 'region');
-    if (regions) and.push({ region: { in: regions } });
-    if (filter.state === 'LIVE') and.push({ staleAt: null });
-    if (filter.state === 'STALE') and.push({ staleAt: { not: null } });
-    const projectId = parseOptionalId(filter.projectId, 'filter.projectId');
-    if (projectId !== undefined) and.push({ cloudProjectId: projectId });
-    if (filter.unattributed === true) and.push({ cloudProjectId: null, tenantId: null });
-    if (filter.unattributed === false) and.push({ OR: [{ cloudProjectId: { not: null } }, { tenantId: { not: null } }] });
-    if (filter.tenantId != null) {
-      const tenantId = parseTenantId(filter.tenantId, 'filter.tenantId');
-      assertTenantFilter(viewer, tenantId);
-      and.push({ tenantId });
-    }
-    if (filter.tag != null) and.push({ tags: { has: textArg(filter.tag, 'filter.tag') } });
-    if (filter.search != null) {
-      const search = textArg(filter.search, 'filter.search');
-      and.push({ OR: [{ name: { contains: escapeLike(search), mode: 'insensitive' } }, { providerId: search }] });
-    }
-  }
-  return and.length === 1 ? and[0]! : { AND: and };
-}
-
-/** Prisma's contains is a LIKE: its wildcards are escaped, so a search for "50%" means that text. */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, '\\$&');
-}
-
-/** A total order (the id breaks ties), so cursors page without gaps or repeats; nulls sort last either way. */
-export function resourceOrder(order: ResourceOrderInput | null | undefined): Prisma.CloudResourceOrderByWithRelationInput[] {
-  const direction = order?.direction === 'DESC' ? 'desc' : 'asc';
-  const field = order?.field ?? 'id';
-  if (field === 'id') return [{ id: direction }];
-  const nullable = field === 'name' || field === 'region' || field === 'status' || field === 'providerCreatedAt';
-  return [{ [field]: nullable ? { sort: direction, nulls: 'last' } : direction }, { id: direction }];
-}
 
 builder.queryFields((t) => ({
   resources: t.prismaConnection(

@@ -2,11 +2,12 @@
 // sign tokens with the secret the server uses, and publish events into the server's LISTEN connection.
 import type { AddressInfo } from 'node:net';
 import { SignJWT, type JWTPayload } from 'jose';
+import { pino } from 'pino';
 import type pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createPool, createPrisma, type PrismaClient } from '../../src/db/client.js';
 import { EventListener } from '../../src/events.js';
-import { createHttpServer, type HttpService } from '../../src/http.js';
+import { createHttpServer, type HttpService } from '../../src/http/server.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -43,7 +44,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Api> {
   const prisma = createPrisma(pool);
   const events = new EventListener(db.url);
   await events.start();
-  const service = createHttpServer({ config, pool, prisma, events, jwtSecret: secretKey, workerRunning: () => false });
+  const service = createHttpServer({ config, pool, prisma, events, jwtSecret: secretKey, workerRunning: () => false, logger: pino({ level: 'silent' }) });
   await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
   const { port } = service.server.address() as AddressInfo;
   return {

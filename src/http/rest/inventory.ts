@@ -1,13 +1,13 @@
-// GET /api/v1/inventory: the seed's REST listing, kept for old clients. The viewer's resources as JSON,
-// with the same authentication, tenant visibility and filters as the GraphQL `resources` query.
+// GET /api/v1/inventory: the REST listing, kept for old clients. The viewer's resources as JSON, with the same
+// authentication, tenant visibility and filters as the GraphQL `resources` query (src/domain/inventory.ts).
 import type http from 'node:http';
-import { GraphQLError } from 'graphql';
-import { AuthError, type Authenticator } from '../auth.js';
-import type { PrismaClient } from '../db/client.js';
-import { sendJson } from '../http.js';
-import { canSeeTenant } from '../schema/access.js';
-import { resourceWhere } from '../schema/resource.js';
-import { authenticateRequest, BadRequestError, listParam, pageParams, sendBadRequest } from './common.js';
+import type { Authenticator } from '../../auth.js';
+import type { PrismaClient } from '../../db/client.js';
+import { InvalidArgumentError } from '../../domain/errors.js';
+import { RESOURCE_COLUMNS, resourceWhere } from '../../domain/inventory.js';
+import { canSeeTenant } from '../../domain/visibility.js';
+import { sendJson } from '../respond.js';
+import { authenticateRequest, listParam, pageOf, pageParams, readParams } from './common.js';
 
 export async function handleInventory(
   req: http.IncomingMessage,
@@ -18,13 +18,10 @@ export async function handleInventory(
   if (!viewer) return;
 
   const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
-  let where;
-  let limit: number;
-  let after: number;
-  try {
+  const params = readParams(res, () => {
     const state = query.get('state')?.toUpperCase();
-    if (state !== undefined && state !== 'LIVE' && state !== 'STALE' && state !== 'ALL') throw new BadRequestError('state must be live, stale or all');
-    where = resourceWhere(
+    if (state !== undefined && state !== 'LIVE' && state !== 'STALE' && state !== 'ALL') throw new InvalidArgumentError('state must be live, stale or all', 'state');
+    const where = resourceWhere(
       {
         kind: listParam(query, 'kind'),
         status: listParam(query, 'status'),
@@ -37,13 +34,10 @@ export async function handleInventory(
       },
       viewer,
     );
-    ({ limit, after } = pageParams(query));
-  } catch (error) {
-    // resourceWhere speaks GraphQL: FORBIDDEN for another tenant's filter, a plain GraphQLError for bad input.
-    if (error instanceof AuthError) return sendJson(res, 403, { error: 'forbidden', message: error.message });
-    if (error instanceof BadRequestError || error instanceof GraphQLError) return sendBadRequest(res, error.message);
-    throw error;
-  }
+    return { where, ...pageParams(query) };
+  });
+  if (!params) return;
+  const { where, limit, after } = params;
 
   // One statement: the page (one more row than asked, to know whether another page follows) with each project.
   const rows = await deps.prisma.cloudResource.findMany({
@@ -51,16 +45,7 @@ export async function handleInventory(
     orderBy: { id: 'asc' },
     take: limit + 1,
     select: {
-      id: true,
-      kind: true,
-      providerId: true,
-      name: true,
-      region: true,
-      status: true,
-      size: true,
-      tags: true,
-      tenantId: true,
-      attributionSource: true,
+      ...RESOURCE_COLUMNS,
       providerCreatedAt: true,
       firstSeenAt: true,
       lastSeenAt: true,
@@ -69,7 +54,7 @@ export async function handleInventory(
       cloudProject: { select: { id: true, providerId: true, name: true, tenantId: true } },
     },
   });
-  const page = rows.slice(0, limit);
+  const { page, nextCursor } = pageOf(rows, limit);
   const resources = page.map(({ cloudProject, id, ...row }) => ({
     id: String(id),
     ...row,
@@ -79,9 +64,5 @@ export async function handleInventory(
         ? { id: String(cloudProject.id), providerId: cloudProject.providerId, name: cloudProject.name }
         : null,
   }));
-  sendJson(res, 200, {
-    resources,
-    count: resources.length,
-    nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
-  });
+  sendJson(res, 200, { resources, count: resources.length, nextCursor });
 }

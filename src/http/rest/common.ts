@@ -1,11 +1,9 @@
-// What the seed's REST routes share: bearer authentication with the same errors as GraphQL, query
-// parameter parsing, and cursor paging parameters.
+// What the REST routes share: bearer authentication with the same errors as GraphQL, query parameter
+// parsing, cursor paging parameters, and domain errors answered as 400 (bad input) or 403 (another tenant).
 import type http from 'node:http';
-import { AuthError, type Authenticator, type Viewer } from '../auth.js';
-import { sendJson } from '../http.js';
-
-/** A bad query parameter: answered with 400 and the message. */
-export class BadRequestError extends Error {}
+import { AuthError, type Authenticator, type Viewer } from '../../auth.js';
+import { ForbiddenError, InvalidArgumentError } from '../../domain/errors.js';
+import { sendJson } from '../respond.js';
 
 /**
  * The viewer of a GET request, or undefined once an error response (405, 401, 403) has been sent.
@@ -35,10 +33,25 @@ export async function authenticateRequest(
   }
 }
 
-export function intParam(raw: string | null, fallback: number, min: number, max: number, name: string): number {
+/**
+ * What `parse` reads from the query, or undefined once the error response has been sent: 400 for a bad
+ * parameter (InvalidArgumentError), 403 for a filter naming another tenant (ForbiddenError).
+ */
+export function readParams<T>(res: http.ServerResponse, parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) sendJson(res, 400, { error: 'bad_request', message: error.message });
+    else if (error instanceof ForbiddenError) sendJson(res, 403, { error: 'forbidden', message: error.message });
+    else throw error;
+    return undefined;
+  }
+}
+
+function intParam(raw: string | null, fallback: number, min: number, max: number, name: string): number {
   if (raw === null || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new BadRequestError(`${name} must be an integer between ${min} and ${max}`);
+  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(`${name} must be an integer between ${min} and ${max}`, name);
   return value;
 }
 
@@ -55,6 +68,8 @@ export function pageParams(query: URLSearchParams): { limit: number; after: numb
   };
 }
 
-export function sendBadRequest(res: http.ServerResponse, message: string): void {
-  sendJson(res, 400, { error: 'bad_request', message });
+/** One page of rows ordered by id, read with one row more than the limit: the page and the next cursor. */
+export function pageOf<T extends { id: number }>(rows: T[], limit: number): { page: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  return { page, nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null };
 }

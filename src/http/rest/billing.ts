@@ -1,14 +1,14 @@
-// The seed's billing REST routes, kept for old clients; platform admin only (like the GraphQL billing fields).
+// The billing REST routes, kept for old clients; platform admin only (like the GraphQL billing fields).
 //   GET /api/v1/billing/balance                                   → { balance: {...} | null }
 //   GET /api/v1/billing/cost-lines?period=YYYY-MM-DD&kind&limit&after → { costLines: [...], count, nextCursor }
 // Money is a decimal string, never a JSON number.
 import type http from 'node:http';
-import { GraphQLError } from 'graphql';
-import type { Authenticator } from '../auth.js';
-import type { PrismaClient } from '../db/client.js';
-import { sendJson } from '../http.js';
-import { parsePeriod } from '../schema/billing.js';
-import { authenticateRequest, BadRequestError, listParam, pageParams, sendBadRequest } from './common.js';
+import type { Authenticator } from '../../auth.js';
+import type { PrismaClient } from '../../db/client.js';
+import { boundedKinds, LATEST_BALANCE_FIRST, parsePeriod } from '../../domain/billing.js';
+import { InvalidArgumentError } from '../../domain/errors.js';
+import { sendJson } from '../respond.js';
+import { authenticateRequest, listParam, pageOf, pageParams, readParams } from './common.js';
 
 export const BILLING_REST_PATHS = ['/api/v1/billing/balance', '/api/v1/billing/cost-lines'] as const;
 
@@ -22,7 +22,7 @@ export async function handleBilling(
 
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/api/v1/billing/balance') {
-    const snapshot = await deps.prisma.cloudBalanceSnapshot.findFirst({ orderBy: [{ polledAt: 'desc' }, { id: 'desc' }] });
+    const snapshot = await deps.prisma.cloudBalanceSnapshot.findFirst({ orderBy: LATEST_BALANCE_FIRST });
     sendJson(res, 200, {
       balance: snapshot && {
         monthToDateBalance: snapshot.monthToDateBalance.toString(),
@@ -36,30 +36,23 @@ export async function handleBilling(
   }
 
   const query = url.searchParams;
-  let period: string;
-  let kinds: string[] | undefined;
-  let limit: number;
-  let after: number;
-  try {
+  const params = readParams(res, () => {
     const rawPeriod = query.get('period');
-    if (!rawPeriod) throw new BadRequestError('period is required: "YYYY-MM-DD" (or "YYYY-MM")');
-    period = parsePeriod(rawPeriod);
-    kinds = listParam(query, 'kind');
-    if (kinds && kinds.length > 50) throw new BadRequestError('kind may list at most 50 values');
-    ({ limit, after } = pageParams(query));
-  } catch (error) {
-    // parsePeriod is shared with GraphQL and reports bad input as a GraphQLError.
-    if (error instanceof BadRequestError || error instanceof GraphQLError) return sendBadRequest(res, error.message);
-    throw error;
-  }
+    if (!rawPeriod) throw new InvalidArgumentError('period is required: "YYYY-MM-DD" (or "YYYY-MM")', 'period');
+    const period = parsePeriod(rawPeriod);
+    const kinds = listParam(query, 'kind');
+    return { period, kinds: kinds && boundedKinds(kinds), ...pageParams(query) };
+  });
+  if (!params) return;
+  const { period, kinds, limit, after } = params;
 
   const rows = await deps.prisma.cloudCostLine.findMany({
-    where: { period, id: { gt: after }, ...(kinds ? { kind: { in: kinds } } : {}) },
+    where: { period, id: { gt: after }, ...(kinds ? { kind: { in: [...kinds] } } : {}) },
     orderBy: { id: 'asc' },
     take: limit + 1,
     include: { invoice: { select: { invoiceUuid: true, provisional: true } } },
   });
-  const page = rows.slice(0, limit);
+  const { page, nextCursor } = pageOf(rows, limit);
   const costLines = page.map((line) => ({
     id: String(line.id),
     invoiceUuid: line.invoice.invoiceUuid,
@@ -84,5 +77,5 @@ export async function handleBilling(
     matchMethod: line.matchMethod,
     unmatchedReason: line.unmatchedReason,
   }));
-  sendJson(res, 200, { period, costLines, count: costLines.length, nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null });
+  sendJson(res, 200, { period, costLines, count: costLines.length, nextCursor });
 }

@@ -1,0 +1,131 @@
+// The Yoga handler behind /graphql (queries, mutations, SSE subscriptions, GraphiQL; the WebSocket bridge
+// executes through it too): the schema with its limits (tokens, depth, aliases, query cost, CSRF), error
+// masking, and the per-request context.
+import type http from 'node:http';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type pg from 'pg';
+import { AuthError, type Authenticator, type Viewer } from '../auth.js';
+import type { Config } from '../config.js';
+import type { PrismaClient } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../schema/builder.js';
+import type { GraphQLContext } from '../schema/context.js';
+import { costLimitRule } from '../schema/cost-limit.js';
+import { fromDomainError } from '../schema/errors.js';
+import type { EventHub } from '../schema/event-hub.js';
+import { schema } from '../schema/index.js';
+import { createLoaders } from '../schema/loaders.js';
+import { SERVICE_NAME } from '../version.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface ServerContext {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+}
+
+/** What the WebSocket handshake established, handed to the context factory instead of a request header. */
+export interface SocketContext {
+  socketViewer: Viewer | null;
+}
+
+export type GraphQLHandler = YogaServerInstance<ServerContext, GraphQLContext>;
+
+export interface GraphQLOptions {
+  config: Config;
+  pool: pg.Pool;
+  prisma: PrismaClient;
+  authenticator: Authenticator;
+  hub: EventHub;
+  logger: Logger;
+}
+
+export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
+  const { config, authenticator, logger } = options;
+  const limits = config.graphql;
+  const plugins: Array<Plugin<object>> = [
+    // Browsers may not send a "simple" (preflight-free) request: JSON content type or this header is required.
+    useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
+    maxTokensPlugin({ n: limits.maxTokens }),
+    maxDepthPlugin({ n: limits.maxDepth, flattenFragments: true }),
+    maxAliasesPlugin({ n: limits.maxAliases }),
+    validationRule(costLimitRule({ maxCost: limits.maxCost, defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE, listFactor: 10 })),
+  ];
+  if (config.nodeEnv === 'production') plugins.push(blockFieldSuggestionsPlugin());
+  if (!limits.introspection) plugins.push(validationRule(NoSchemaIntrospectionCustomRule));
+
+  return createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    graphiql: limits.introspection
+      ? {
+          title: SERVICE_NAME,
+          headers: JSON.stringify({ Authorization: 'Bearer <token: npm run token -- --admin>' }, null, 2),
+          defaultQuery: DEFAULT_QUERY,
+        }
+      : false,
+    // GraphiQL from this package, not from unpkg.com: the page works offline and behind egress-restricted networks.
+    renderGraphiQL,
+    landingPage: false,
+    logging: false,
+    batching: false,
+    // The body limit is ours (handleGraphQL answers 413 past GRAPHQL_MAX_BODY_BYTES, at most 10 MB, before Yoga
+    // sees the request); Yoga's own 25 MB check would only re-stream the body we already hold through a counter.
+    maxRequestBodySize: false,
+    maskedErrors: {
+      // Our own GraphQLErrors (auth, input, limits) and domain errors reach the client; anything else is logged and masked.
+      maskError: (error, message) => {
+        const visible = fromDomainError(error);
+        const original = visible instanceof GraphQLError ? visible.originalError : visible;
+        if (original && !(original instanceof GraphQLError)) logger.error({ err: original }, 'internal error while executing GraphQL');
+        return maskError(visible, message, false);
+      },
+    },
+    context: async (initial): Promise<GraphQLContext> => {
+      const viewer =
+        'socketViewer' in initial
+          ? socketViewer(initial as unknown as SocketContext, config)
+          : await authenticator.authenticate(initial.request.headers.get('authorization'));
+      return { config, prisma: options.prisma, pool: options.pool, viewer, events: options.hub, loaders: createLoaders({ prisma: options.prisma, pool: options.pool, viewer }) };
+    },
+    plugins,
+  });
+}
+
+/** A WebSocket connection authenticates once; each operation still refuses a token that has expired since. */
+function socketViewer(initial: SocketContext, config: Config): Viewer | null {
+  const viewer = initial.socketViewer;
+  if (viewer?.expiresAt != null && viewer.expiresAt + config.jwt.clockToleranceSeconds * 1000 < Date.now()) {
+    throw new AuthError('Invalid token: token expired (reconnect with a fresh token)', 'UNAUTHENTICATED');
+  }
+  return viewer;
+}
+
+function validationRule(rule: ValidationRule): Plugin<object> {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(rule);
+    },
+  };
+}
+
+const DEFAULT_QUERY = `# cloud-ops: set the Authorization header below (npm run token -- --admin prints a token).
+query Resources {
+  resources(first: 20, filter: { state: LIVE }) {
+    totalCount
+    edges { node { id kind name region status tags project { name tenantId } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+
+subscription Progress {
+  syncProgress { type task done total counts { listed created updated unchanged markedStale } message at }
+}
+`;
