@@ -19,7 +19,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { pino } from 'pino';
+import { createLogger } from '../src/logger.js';
 import { signToken } from '../src/auth.js';
 import { loadConfig } from '../src/config.js';
 import { createPool, createPrisma } from '../src/db/client.js';
@@ -27,7 +27,7 @@ import { createBenchDatabase } from './lib/database.js';
 import { EventListener } from '../src/events.js';
 import { createHttpServer } from '../src/http/server.js';
 
-const logger = pino({ level: 'warn' });
+const logger = createLogger({ level: 'warn', format: 'json' });
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const TARGET = 0.5;

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   sync();
   timer = setInterval(sync, INTERVAL_SECONDS * 1000);
 
-  const secret = await resolveJwtSecret(config);
+  const secret = await resolveJwtSecret(config, { logger });
   const admin = await signToken(config.jwt, secret, { subject: 'demo-admin', admin: true, ttlSeconds: 12 * 3600 });
   const url = `http://localhost:${app.port}/graphql`;
   process.stdout.write(`

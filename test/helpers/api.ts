@@ -2,7 +2,7 @@
 // sign tokens with the secret the server uses, and publish events into the server's LISTEN connection.
 import type { AddressInfo } from 'node:net';
 import { SignJWT, type JWTPayload } from 'jose';
-import { pino } from 'pino';
+import { silentLogger } from '../../src/logger.js';
 import type pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createPool, createPrisma, type PrismaClient } from '../../src/db/client.js';
@@ -44,7 +44,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Api> {
   const prisma = createPrisma(pool);
   const events = new EventListener(db.url);
   await events.start();
-  const service = createHttpServer({ config, pool, prisma, events, jwtSecret: secretKey, workerRunning: () => false, logger: pino({ level: 'silent' }) });
+  const service = createHttpServer({ config, pool, prisma, events, jwtSecret: secretKey, workerRunning: () => false, logger: silentLogger });
   await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
   const { port } = service.server.address() as AddressInfo;
   return {
