@@ -63,7 +63,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
 
     let runner: Runner | undefined;
     if (options.worker) {
-      runner = await startWorker({ config, pool, prisma });
+      runner = await startWorker({ config, pool, prisma, logger });
       const started = runner;
       cleanup.push(() => stopWithin(started.stop(), config.shutdownTimeoutMs, 'worker did not finish its running jobs in time'));
     }
