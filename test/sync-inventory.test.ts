@@ -2,7 +2,8 @@
 // counts on repeated runs, one statement per page (bulk path), and progress events over LISTEN/NOTIFY.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventListener, type SyncEvent } from '../src/events.js';
-import { SYNC_TASK_NAMES, createSyncEngine } from '../src/jobs/inventory/engine.js';
+import { INVENTORY_TASKS as SYNC_TASK_NAMES } from '../src/domain/tasks.js';
+import { createSyncEngine } from '../src/jobs/inventory/engine.js';
 import { ACCOUNT, TEST_TOKEN, rowsPerKind, simulatorCounts, startSyncHarness, type SyncHarness } from './helpers/sync.js';
 
 const UPSERT = /^\s*WITH upserted AS \(\s*INSERT INTO cloud_resources[\s\S]*ON CONFLICT \(account_id, kind, provider_id\)/;
