@@ -7,7 +7,7 @@
  */
 import { digitalOceanClientOn } from '../../digitalocean/client.js';
 import type { Transport } from '../../digitalocean/transport.js';
-import type { InventoryTaskName, RunTrigger } from '../../domain/tasks.js';
+import { INVENTORY_TASKS, type InventoryTaskName, type RunTrigger } from '../../domain/tasks.js';
 import type { SyncEvent } from '../../events.js';
 import type { Logger } from '../../logger.js';
 import { silentLogger, withRun, type RunEnvironment, type RunResult } from '../run.js';
@@ -56,12 +56,17 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const pipeline = options.pipeline ?? true;
 
   return {
-    run: (task, runOptions) =>
-      withRun(env, { task, ...runOptions }, async (run) => {
+    run: async (task, runOptions) => {
+      // The type says it, but a job payload or a script may not: refuse before anything is written.
+      if (!(INVENTORY_TASKS as readonly string[]).includes(task)) {
+        throw new Error(`unknown sync task "${task}" (known: ${INVENTORY_TASKS.join(', ')})`);
+      }
+      return withRun(env, { task, ...runOptions }, async (run) => {
         if (!client) throw new Error('DIGITALOCEAN_TOKEN is not set: nothing can be synced');
         const scope = { db, accountId, client, log, run, redact };
         if (task === 'projects') await syncProjects(scope, options.fallback);
         else await syncKind(scope, kindSpec(task), { pipeline });
-      }),
+      });
+    },
   };
 }
