@@ -154,6 +154,11 @@ function scrub(value: unknown): unknown {
   return value;
 }
 
+/** The fields most kinds read the same way: id, name, region slug, creation time. */
+function commonFields(kind: string, o: Obj): Pick<NormalizedResource, 'kind' | 'providerId' | 'name' | 'region' | 'providerCreatedAt'> {
+  return { kind, providerId: idString(o.id) ?? '', name: str(o.name), region: regionSlug(o.region), providerCreatedAt: parseDate(o.created_at) };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Per-kind normalizers
 
@@ -168,10 +173,7 @@ export function normalizeDroplet(item: unknown): NormalizedResource {
   const size = isObj(o.size) ? o.size : {};
   const gpu = isObj(o.gpu_info) ? o.gpu_info : null;
   return {
-    kind: 'droplet',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
-    region: regionSlug(o.region),
+    ...commonFields('droplet', o),
     status: str(o.status),
     size: str(o.size_slug) ?? str(size.slug),
     tags: normalizeTags(o.tags),
@@ -198,17 +200,13 @@ export function normalizeDroplet(item: unknown): NormalizedResource {
       gpu_model: gpu ? str(gpu.model) : null,
       gpu_count: gpu ? num(gpu.count) : null,
     },
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 
 export function normalizeVolume(item: unknown): NormalizedResource {
   const o = objectOf(item);
   return {
-    kind: 'volume',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
-    region: regionSlug(o.region),
+    ...commonFields('volume', o),
     // Volumes report no status in the list; attachment is in attrs.droplet_ids.
     status: null,
     size: formatGb(o.size_gigabytes),
@@ -220,7 +218,6 @@ export function normalizeVolume(item: unknown): NormalizedResource {
       filesystem_label: str(o.filesystem_label),
       description: str(o.description),
     },
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 
@@ -286,9 +283,7 @@ export function normalizeReservedIpv6(item: unknown): NormalizedResource {
 export function normalizeFirewall(item: unknown): NormalizedResource {
   const o = objectOf(item);
   return {
-    kind: 'firewall',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
+    ...commonFields('firewall', o),
     region: null,
     status: str(o.status),
     size: null,
@@ -302,7 +297,6 @@ export function normalizeFirewall(item: unknown): NormalizedResource {
       tags: normalizeTags(o.tags),
       pending_changes: Array.isArray(o.pending_changes) ? o.pending_changes : [],
     },
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 
@@ -325,17 +319,13 @@ export function normalizeLoadBalancer(item: unknown): NormalizedResource {
   // `algorithm` is deprecated and may be absent; record it only when the API sends it.
   if (str(o.algorithm) !== null) attrs.algorithm = o.algorithm;
   return {
-    kind: 'load_balancer',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
+    ...commonFields('load_balancer', o),
     // Global load balancers have no region.
-    region: regionSlug(o.region),
     status: str(o.status),
     size: sizeUnit !== null ? `${sizeUnit} node${sizeUnit === 1 ? '' : 's'}` : str(o.size),
     // DO load balancers have no tags of their own; `tag` selects droplets (attrs.tag).
     tags: [],
     attrs,
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 
@@ -376,15 +366,11 @@ export function normalizeDatabase(item: unknown): NormalizedResource {
     version_end_of_life: str(o.version_end_of_life),
   };
   return {
-    kind: 'managed_db',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
-    region: regionSlug(o.region),
+    ...commonFields('managed_db', o),
     status: str(o.status),
     size: str(o.size),
     tags: normalizeTags(o.tags),
     attrs: scrubSecrets(attrs),
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 
@@ -393,10 +379,7 @@ export function normalizeKubernetesCluster(item: unknown): NormalizedResource {
   const status = isObj(o.status) ? o.status : {};
   const pools = Array.isArray(o.node_pools) ? o.node_pools.filter(isObj) : [];
   return {
-    kind: 'kubernetes_cluster',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
-    region: regionSlug(o.region),
+    ...commonFields('kubernetes_cluster', o),
     status: str(status.state),
     // A cluster has no single size; each pool's is in attrs.node_pools.
     size: null,
@@ -420,7 +403,6 @@ export function normalizeKubernetesCluster(item: unknown): NormalizedResource {
           .filter((id): id is string => id !== null),
       })),
     },
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 

@@ -266,17 +266,11 @@ function isoOrNull(date: Date | null): string | null {
 
 /** Writes one page of one kind (provider ids unique within the page). */
 export async function upsertResources(db: SqlClient, accountId: string, kind: string, resources: readonly NormalizedResource[]): Promise<WriteCounts> {
-  const rows = resources.map((n) => ({
-    provider_id: n.providerId,
-    name: n.name,
-    region: n.region,
-    status: n.status,
-    size: n.size,
-    tags: n.tags,
-    attrs: n.attrs,
-    fingerprint: fingerprint(n),
-    provider_created_at: isoOrNull(n.providerCreatedAt),
-  }));
+  const rows = resources.map((n) => {
+    // name, region, status, size, tags, attrs go as they are.
+    const { kind: _kind, providerId, providerCreatedAt, ...fields } = n;
+    return { provider_id: providerId, ...fields, fingerprint: fingerprint(n), provider_created_at: isoOrNull(providerCreatedAt) };
+  });
   const result = await db.query<WriteCounts>(UPSERT_RESOURCES, [accountId, kind, JSON.stringify(rows)]);
   return result.rows[0] ?? { created: 0, updated: 0, unchanged: 0 };
 }
