@@ -23,7 +23,8 @@ import { createDigitalOceanClient } from '../src/digitalocean/client.js';
 import { createTransport } from '../src/digitalocean/transport.js';
 import { syncBillingHistory } from '../src/jobs/billing/history.js';
 import { ingestInvoice, type IngestOutcome } from '../src/jobs/billing/ingest.js';
-import { createSyncEngine, SYNC_TASK_NAMES } from '../src/jobs/inventory/engine.js';
+import { INVENTORY_TASKS as SYNC_TASK_NAMES } from '../src/domain/tasks.js';
+import { createSyncEngine } from '../src/jobs/inventory/engine.js';
 
 const LINES = Number(process.argv[2] ?? 100_000);
 const ACCOUNT = 'bench';

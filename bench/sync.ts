@@ -19,7 +19,8 @@ import { createBenchDatabase } from './lib/database.js';
 import { startSimulator } from '../tools/simulator/index.js';
 import { createTransport } from '../src/digitalocean/transport.js';
 import { createSyncEngine, type SqlClient, type SyncRunResult } from '../src/jobs/inventory/engine.js';
-import { kindSpecByTask, type KindSpec } from '../src/jobs/inventory/kinds.js';
+import type { KindTaskName } from '../src/domain/tasks.js';
+import { kindSpec, type KindSpec } from '../src/jobs/inventory/kinds.js';
 
 const SCALE = { droplets: 10_000, snapshots: 20_000 };
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -97,13 +98,14 @@ async function main(): Promise<void> {
   async function floor(spec: KindSpec): Promise<{ pages: number; items: number }> {
     const written = new Set<string>();
     let pages = 0;
-    for (const listing of [spec, ...(spec.extraListings ?? [])]) {
+    for (const listing of spec.listings) {
       for (let page = 1; ; page++) {
-        const query = new URLSearchParams({ ...listing.query, page: String(page), per_page: String(PER_PAGE) });
+        const extra = Object.fromEntries(Object.entries(listing.query ?? {}).map(([k, v]) => [k, String(v)]));
+        const query = new URLSearchParams({ ...extra, page: String(page), per_page: String(PER_PAGE) });
         const res = await fetch(`${sim.url}${listing.path}?${query}`, { headers: { authorization: `Bearer ${TOKEN}` } });
         const body = JSON.parse(await res.text()) as Record<string, unknown> & { links?: { pages?: { next?: string } } };
         pages++;
-        const items = (body[listing.listKey] ?? []) as Array<Record<string, unknown>>;
+        const items = (body[listing.key] ?? []) as Array<Record<string, unknown>>;
         const rows: Array<{ id: string; name: unknown; item: unknown }> = [];
         for (const item of items) {
           const id = String(item.id);
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
     return { pages, items: written.size };
   }
 
-  async function engineRun(task: string, pipeline: boolean): Promise<{ result: SyncRunResult; statements: string[] }> {
+  async function engineRun(task: KindTaskName, pipeline: boolean): Promise<{ result: SyncRunResult; statements: string[] }> {
     const db = counting();
     const engine = createSyncEngine({ db, accountId: ACCOUNT, transport, pipeline });
     const result = await engine.run(task, { trigger: 'manual' });
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
   const results: Record<string, { best: Best; first: SyncRunResult; again: SyncRunResult; statements: string[] }> = {};
 
   for (const task of KINDS) {
-    const spec = kindSpecByTask(task) as KindSpec;
+    const spec = kindSpec(task);
     // Warm-up of both sides (simulator page cache, connections, the table's files).
     await reset();
     await floor(spec);

@@ -68,9 +68,7 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
 
     let runner: Runner | undefined;
     if (options.worker) {
-      // TEMPORARY: removed at integration: inlined once JobContext has its logger field.
-      const jobContext = { config, pool, prisma, logger };
-      runner = await startWorker(jobContext);
+      runner = await startWorker({ config, pool, prisma, logger });
       const started = runner;
       cleanup.push(() => stopWithin(started.stop(), config.shutdownTimeoutMs, () => logger.warn('worker did not finish its running jobs in time')));
     }

@@ -10,9 +10,10 @@ import type { BillingContext } from '../src/jobs/billing/context.js';
 import { ratio } from '../src/jobs/billing/decimal.js';
 import { HistoryKeyer, syncBillingHistory } from '../src/jobs/billing/history.js';
 import { ingestInvoice, type IngestOutcome } from '../src/jobs/billing/ingest.js';
-import { billingCronItems, BILLING_JOBS, isBillingTarget } from '../src/jobs/billing/tasks.js';
-import { enqueueSync } from '../src/jobs/enqueue.js';
-import { createCrontab, createTaskList } from '../src/jobs/index.js';
+import { enqueueTask } from '../src/domain/queue.js';
+import { jobIdentifier, parseTaskTarget } from '../src/domain/tasks.js';
+import { silentLogger } from '../src/jobs/run.js';
+import { createCrontab, createTaskList } from '../src/jobs/tasks.js';
 import { createPool, createPrisma } from '../src/db/client.js';
 import { createTestDatabase } from './helpers/database.js';
 import {
@@ -645,15 +646,16 @@ describe('billing through the queue', () => {
 
   it('schedules balance hourly at :07 and history daily at 02:23, only with a token', () => {
     const withToken = loadConfig({ DIGITALOCEAN_TOKEN: 'x' });
-    const items = billingCronItems(withToken);
+    const items = createCrontab({ config: withToken }).filter((i) => i.task.startsWith('billing:'));
     expect(items.map((i) => [i.task, i.match])).toEqual([
-      [BILLING_JOBS.balance, '7 * * * *'],
-      [BILLING_JOBS.history, '23 2 * * *'],
+      [jobIdentifier('balance'), '7 * * * *'],
+      [jobIdentifier('billing_history'), '23 2 * * *'],
     ]);
-    expect(createCrontab({ config: withToken }).map((i) => i.task)).toEqual(expect.arrayContaining([BILLING_JOBS.balance, BILLING_JOBS.history]));
-    expect(billingCronItems(loadConfig({}))).toEqual([]);
-    expect(isBillingTarget('invoice:')).toBe(false);
-    expect(isBillingTarget('invoice:abc-123')).toBe(true);
+    expect(jobIdentifier('balance')).toBe('billing:balance');
+    expect(jobIdentifier('billing_history')).toBe('billing:history');
+    expect(createCrontab({ config: loadConfig({}) })).toEqual([]);
+    expect(parseTaskTarget('invoice:')).toBeNull();
+    expect(parseTaskTarget('invoice:abc-123')).toEqual({ task: 'invoice', argument: 'abc-123' });
   });
 
   it('a manual billing_history run ingests every invoice through graphile-worker; balance and one invoice can be triggered too', async () => {
@@ -663,8 +665,8 @@ describe('billing through the queue', () => {
       DIGITALOCEAN_ACCOUNT_ID: ACCOUNT,
       DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE: '100000',
     });
-    const taskList = createTaskList({ config, pool: h.pool, prisma: createPrisma(h.pool) });
-    expect(Object.keys(taskList)).toEqual(expect.arrayContaining(Object.values(BILLING_JOBS)));
+    const taskList = createTaskList({ config, pool: h.pool, prisma: createPrisma(h.pool), logger: silentLogger });
+    expect(Object.keys(taskList)).toEqual(expect.arrayContaining(['billing:balance', 'billing:history', 'billing:invoice']));
 
     // runOnce stops at the first moment it finds no job; a serial queue's next job can look locked for that moment.
     const drain = async (): Promise<void> => {
@@ -676,8 +678,8 @@ describe('billing through the queue', () => {
       }
       throw new Error('jobs left in the queue');
     };
-    await enqueueSync(h.pool, 'billing_history', 'manual');
-    await enqueueSync(h.pool, 'balance', 'manual');
+    await enqueueTask(h.pool, 'billing_history', 'manual');
+    await enqueueTask(h.pool, 'balance', 'manual');
     await drain();
     const invoices = await h.pool.query(`SELECT invoice_uuid, ingest_status FROM cloud_invoices ORDER BY period`);
     expect(invoices.rows.length).toBe(h.sim.billing.invoices.length + 1);
@@ -685,7 +687,7 @@ describe('billing through the queue', () => {
     expect((await h.pool.query(`SELECT count(*)::int AS n FROM cloud_balance_snapshots`)).rows[0].n).toBe(1);
 
     const one = invoices.rows[0].invoice_uuid as string;
-    const { jobIds } = await enqueueSync(h.pool, `invoice:${one}`, 'manual');
+    const { jobIds } = await enqueueTask(h.pool, `invoice:${one}`, 'manual');
     expect(jobIds).toHaveLength(1);
     await drain();
     const runs = await h.pool.query(
@@ -696,6 +698,6 @@ describe('billing through the queue', () => {
       { task: 'billing_history', trigger: 'manual', status: 'succeeded', n: 1 },
       { task: 'invoice', trigger: 'manual', status: 'succeeded', n: invoices.rows.length + 1 },
     ]);
-    await expect(enqueueSync(h.pool, 'invoice:', 'manual')).rejects.toThrow();
+    await expect(enqueueTask(h.pool, 'invoice:', 'manual')).rejects.toThrow();
   });
 });

@@ -18,14 +18,10 @@ import type {
   Volume,
 } from '../src/digitalocean/types.js';
 import { parseUrn } from '../src/digitalocean/urn.js';
-import {
-  INVENTORY_KINDS,
-  INVENTORY_SCHEDULES,
-  PROJECTS_SYNC,
-  RESOURCE_KINDS,
-  URN_ONLY_KINDS,
-  kindSpec,
-} from '../src/jobs/inventory/kinds.js';
+import * as ep from '../src/digitalocean/endpoints.js';
+import { TASKS } from '../src/domain/tasks.js';
+import { INVENTORY_KINDS, kindSpec } from '../src/jobs/inventory/kinds.js';
+import { RESOURCE_KINDS, URN_ONLY_KINDS } from '../src/jobs/inventory/resource-kinds.js';
 import {
   canonicalJson,
   fingerprint,
@@ -599,12 +595,15 @@ describe('kind table', () => {
   it('declares every listable kind exactly once', () => {
     const kinds = INVENTORY_KINDS.map((k) => k.kind);
     expect(new Set(kinds).size).toBe(kinds.length);
-    expect(new Set(INVENTORY_KINDS.map((k) => k.task)).size).toBe(kinds.length);
+    // Each kind is the task of the same name in the registry.
+    for (const kind of kinds) expect(TASKS[kind].group).toBe('inventory');
     expect([...kinds, ...URN_ONLY_KINDS].sort()).toEqual([...RESOURCE_KINDS].sort());
   });
 
   it('paths, list keys, schedules', () => {
-    const table = Object.fromEntries(INVENTORY_KINDS.map((k) => [k.kind, `${k.path} ${k.listKey} ${k.schedule} ${k.paginated}`]));
+    const table = Object.fromEntries(
+      INVENTORY_KINDS.map((k) => [k.kind, `${k.listings[0]!.path} ${k.listings[0]!.key} ${TASKS[k.kind].schedule} ${k.listings[0]!.paginated ?? true}`]),
+    );
     expect(table).toEqual({
       droplet: '/v2/droplets droplets */15 * * * * true',
       volume: '/v2/volumes volumes */15 * * * * true',
@@ -618,11 +617,14 @@ describe('kind table', () => {
       kubernetes_cluster: '/v2/kubernetes/clusters kubernetes_clusters */15 * * * * true',
       app: '/v2/apps apps */15 * * * * true',
     });
-    expect(kindSpec('floating_ip')?.fallback).toEqual({ path: '/v2/floating_ips', listKey: 'floating_ips' });
-    expect(kindSpec('app')?.query).toEqual({ with_projects: 'true' });
-    expect(kindSpec('droplet')?.extraListings).toEqual([{ path: '/v2/droplets', listKey: 'droplets', query: { type: 'gpus' } }]);
-    expect(INVENTORY_SCHEDULES).toContainEqual({ task: 'projects', schedule: '*/15 * * * *' });
-    expect(PROJECTS_SYNC).toMatchObject({ path: '/v2/projects', listKey: 'projects' });
+    expect(kindSpec('floating_ip').listings[0]!.fallback).toMatchObject({ path: '/v2/floating_ips', key: 'floating_ips' });
+    expect(kindSpec('app').listings[0]!.query).toEqual({ with_projects: 'true' });
+    expect(kindSpec('droplet').listings.map((l) => [l.path, l.key, l.query ?? null])).toEqual([
+      ['/v2/droplets', 'droplets', null],
+      ['/v2/droplets', 'droplets', { type: 'gpus' }],
+    ]);
+    expect(TASKS.projects.schedule).toBe('*/15 * * * *');
+    expect(ep.projects).toMatchObject({ path: '/v2/projects', key: 'projects' });
   });
 
   it("each kind's normalize runs on its spec example and yields that kind", () => {
@@ -642,8 +644,9 @@ describe('kind table', () => {
     for (const spec of INVENTORY_KINDS) {
       const file = files[spec.kind];
       if (!file) throw new Error(`no example for ${spec.kind}`);
-      for (const item of example<unknown>(file, spec.listKey)) {
-        const n = spec.normalize(item);
+      const listing = spec.listings[0]!;
+      for (const item of example<unknown>(file, listing.key)) {
+        const n = listing.map!(item);
         expect(n.kind).toBe(spec.kind);
         expectWellFormed(n);
       }

@@ -5,7 +5,8 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPool } from '../src/db/client.js';
 import { EventListener, type SyncEvent } from '../src/events.js';
-import { SYNC_TASK_NAMES, createSyncEngine, type SyncEngine, type SyncRunResult } from '../src/jobs/inventory/engine.js';
+import { INVENTORY_TASKS as SYNC_TASK_NAMES } from '../src/domain/tasks.js';
+import { createSyncEngine, type SyncEngine, type SyncRunResult } from '../src/jobs/inventory/engine.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { ACCOUNT, TEST_TOKEN, rowsPerKind, simulatorCounts, startSyncHarness, type SyncHarness } from './helpers/sync.js';
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Kind, SimAccount } from '../tools/simulator/index.js';
 import { recordKey, recordUrn } from '../tools/simulator/index.js';
-import { SYNC_TASK_NAMES } from '../src/jobs/inventory/engine.js';
+import { INVENTORY_TASKS as SYNC_TASK_NAMES } from '../src/domain/tasks.js';
 import { ACCOUNT, startSyncHarness, type SyncHarness } from './helpers/sync.js';
 
 /** Simulator kind → (local kind, provider id) as the sync stores it. */

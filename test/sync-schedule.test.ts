@@ -10,9 +10,10 @@ import { createPool, createPrisma, type PrismaClient } from '../src/db/client.js
 import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 import type { SyncEvent } from '../src/events.js';
 import { SyncDisplay, summaryTable } from '../src/cli/sync-display.js';
-import { enqueueSync, nextScheduledRun, SYNC_TASKS, TASKS, UnknownSyncTaskError } from '../src/jobs/enqueue.js';
-import { createCrontab, createTaskList } from '../src/jobs/index.js';
-import type { SyncRunResult } from '../src/jobs/inventory/engine.js';
+import { enqueueTask, UnknownTaskError } from '../src/domain/queue.js';
+import { INVENTORY_TASKS as SYNC_TASKS, nextScheduledRun, SCHEDULED_TASKS as TASKS } from '../src/domain/tasks.js';
+import { silentLogger, type RunResult as SyncRunResult } from '../src/jobs/run.js';
+import { createCrontab, createTaskList } from '../src/jobs/tasks.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { TEST_TOKEN } from './helpers/sync.js';
 
@@ -88,7 +89,7 @@ describe('sync schedule', () => {
   });
 
   it('registers a task per sync name', () => {
-    const tasks = createTaskList({ config: configFor(), pool: {} as pg.Pool, prisma: {} as PrismaClient });
+    const tasks = createTaskList({ config: configFor(), pool: {} as pg.Pool, prisma: {} as PrismaClient, logger: silentLogger });
     expect(Object.keys(tasks).filter((t) => t.startsWith('sync:')).sort()).toEqual(SYNC_TASKS.map((t) => `sync:${t}`).sort());
   });
 });
@@ -119,23 +120,23 @@ describe('sync jobs', () => {
     )).rows;
 
   it('refuses an unknown task with a clear error', async () => {
-    await expect(enqueueSync(pool, 'droplets', 'manual')).rejects.toBeInstanceOf(UnknownSyncTaskError);
-    await expect(enqueueSync(pool, 'droplets', 'manual')).rejects.toThrow(/Unknown sync task "droplets".*droplet, volume.*"all"/);
-    await expect(enqueueSync(pool, 'balances', 'manual')).rejects.toThrow(
+    await expect(enqueueTask(pool, 'droplets', 'manual')).rejects.toBeInstanceOf(UnknownTaskError);
+    await expect(enqueueTask(pool, 'droplets', 'manual')).rejects.toThrow(/Unknown sync task "droplets".*droplet, volume.*"all"/);
+    await expect(enqueueTask(pool, 'balances', 'manual')).rejects.toThrow(
       /Unknown sync task "balances"\. Known tasks: droplet, .*, app, projects, balance, billing_history, invoice:<uuid>, or "all"/,
     );
   });
 
   it('enqueues one job per task, and never a second pending one', async () => {
-    const first = await enqueueSync(pool, 'volume', 'manual');
-    const again = await enqueueSync(pool, 'volume', 'cli');
+    const first = await enqueueTask(pool, 'volume', 'manual');
+    const again = await enqueueTask(pool, 'volume', 'cli');
     expect(first.jobIds).toHaveLength(1);
     expect(again.jobIds).toEqual(first.jobIds);
     const rows = await jobs();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ task_identifier: 'sync:volume', queue_name: 'sync:volume', key: 'sync:volume', max_attempts: 1, payload: { trigger: 'cli' } });
 
-    const all = await enqueueSync(pool, 'all', 'manual');
+    const all = await enqueueTask(pool, 'all', 'manual');
     expect(all.jobIds).toHaveLength(SYNC_TASKS.length);
     expect(all.jobIds).toContain(first.jobIds[0]);
     const byTask = new Map((await jobs()).map((j) => [j.task_identifier, j]));
@@ -146,9 +147,9 @@ describe('sync jobs', () => {
 
   it('a queued job runs the engine through graphile-worker and records the run with its trigger and job id', async () => {
     await pool.query(`DELETE FROM graphile_worker._private_jobs`);
-    const { jobIds } = await enqueueSync(pool, 'droplet', 'manual');
+    const { jobIds } = await enqueueTask(pool, 'droplet', 'manual');
     const config = configFor({ DIGITALOCEAN_TOKEN: TEST_TOKEN, DIGITALOCEAN_API_URL: sim.url, DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE: '100000', DIGITALOCEAN_ACCOUNT_ID: 'acct-job' });
-    await runOnce({ pgPool: pool, taskList: createTaskList({ config, pool, prisma }), noHandleSignals: true, logger: new Logger(() => () => undefined) });
+    await runOnce({ pgPool: pool, taskList: createTaskList({ config, pool, prisma, logger: silentLogger }), noHandleSignals: true, logger: new Logger(() => () => undefined) });
     const run = await prisma.syncRun.findFirstOrThrow({ where: { task: 'droplet' } });
     expect(run).toMatchObject({ status: 'succeeded', trigger: 'manual', jobId: jobIds[0], accountId: 'acct-job', listed: sim.account.count('droplet') });
     expect(await jobs()).toHaveLength(0);

@@ -3,6 +3,7 @@
 // pages): those mark nothing stale and their run says incomplete or failed.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DropletRec } from '../tools/simulator/index.js';
+import type { InventoryTaskName } from '../src/domain/tasks.js';
 import { createSyncEngine } from '../src/jobs/inventory/engine.js';
 import { ACCOUNT, TEST_TOKEN, startSyncHarness, testTransport, type SyncHarness } from './helpers/sync.js';
 
@@ -237,7 +238,7 @@ describe('inventory sync: incomplete and failed listings move no staleness', () 
 
   it('an unknown task is refused before anything is written', async () => {
     const runs = await h.prisma.syncRun.count();
-    await expect(h.engine.run('bogus', { trigger: 'manual' })).rejects.toThrow(/unknown sync task "bogus"/);
+    await expect(h.engine.run('bogus' as InventoryTaskName, { trigger: 'manual' })).rejects.toThrow(/unknown sync task "bogus"/);
     expect(await h.prisma.syncRun.count()).toBe(runs);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { isKnownUrnType, parseUrn, urnKindToLocalKind } from '../src/digitalocean/urn.js';
+import { parseUrn } from '../src/digitalocean/urn.js';
+import { isKnownUrnType, urnKindToLocalKind } from '../src/jobs/inventory/resource-kinds.js';
 
 describe('parseUrn', () => {
   it.each([

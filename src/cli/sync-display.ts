@@ -4,7 +4,7 @@
  * Then a summary table. Pure formatting plus a writer, so it can be tested without a terminal.
  */
 import type { SyncEvent } from '../events.js';
-import type { SyncRunResult } from '../jobs/inventory/engine.js';
+import type { RunResult as SyncRunResult } from '../jobs/run.js';
 
 interface TaskLine {
   task: string;

@@ -2,8 +2,8 @@
  * `npm run sync -- [task ...|all]`: runs syncs now, in the foreground, in this process (no queue), against the same
  * database the server uses (DATABASE_URL, or the embedded PostgreSQL), with live progress and a summary.
  *
- * Tasks: the names triggerSync takes (jobs/index.ts TASKS): the kinds (droplet, volume, …, app), projects, balance,
- * billing_history, and invoice:<uuid>. `all` (the default) runs every kind, then projects (so that a first sync
+ * Tasks: the names triggerSync takes (the task registry, domain/tasks.ts): the kinds (droplet, volume, …, app),
+ * projects, balance, billing_history, and invoice:<uuid>. `all` (the default) runs every kind, then projects (so that a first sync
  * attributes resources that already exist); billing is run by name. Kinds run three at a time; then projects; then
  * the billing tasks one at a time (billing_history goes on to ingest every invoice it would queue, one at a time).
  * They all share one rate limiter.
@@ -12,15 +12,15 @@
  * them), 1 on a failed run, a missing token, bad arguments or a startup problem.
  */
 import '../env-file.js';
+import type { InventoryTaskName } from '../domain/tasks.js';
 
 // Logs would tear through the progress display: only warnings and errors, unless the user (or the .env) asked otherwise.
 process.env.LOG_LEVEL ??= 'warn';
 
 const { ConfigError, loadConfig } = await import('../config.js');
-const { ALL_TASKS, isRunnableTask, TASK_NAME_FORMS, TASKS } = await import('../jobs/index.js');
-const { SYNC_TASKS } = await import('../jobs/sync.js');
+const { ALL_TASKS, groupOf, INVENTORY_TASKS, isRunnableTask, parseTaskTarget, TASK_NAME_FORMS, TASK_NAMES } = await import('../domain/tasks.js');
 
-const USAGE = `usage: npm run sync -- [task ...|${ALL_TASKS}]\n  tasks: ${TASK_NAME_FORMS.join(', ')}\n  ${ALL_TASKS} (the default): every inventory task (${SYNC_TASKS.join(', ')})\n`;
+const USAGE = `usage: npm run sync -- [task ...|${ALL_TASKS}]\n  tasks: ${TASK_NAME_FORMS.join(', ')}\n  ${ALL_TASKS} (the default): every inventory task (${INVENTORY_TASKS.join(', ')})\n`;
 const KIND_CONCURRENCY = 3;
 
 function parseTasks(args: string[]): string[] | string {
@@ -28,9 +28,10 @@ function parseTasks(args: string[]): string[] | string {
   if (wanted.some((a) => a === '-h' || a === '--help')) return USAGE;
   const unknown = wanted.filter((a) => !isRunnableTask(a));
   if (unknown.length > 0) return `unknown task${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}\n${USAGE}`;
-  const named = new Set(wanted.length === 0 || wanted.includes(ALL_TASKS) ? [...wanted, ...SYNC_TASKS] : wanted);
-  // Table order (kinds, projects, billing), each once; then invoices as given.
-  return [...TASKS.filter((t) => named.has(t)), ...[...named].filter((t) => t !== ALL_TASKS && !TASKS.includes(t))];
+  const named = new Set<string>(wanted.length === 0 || wanted.includes(ALL_TASKS) ? [...wanted, ...INVENTORY_TASKS] : wanted);
+  const tasks: readonly string[] = TASK_NAMES;
+  // Table order (kinds, projects, billing), each once; then tasks with an argument (invoice:<uuid>) as given.
+  return [...tasks.filter((t) => named.has(t)), ...[...named].filter((t) => t !== ALL_TASKS && !tasks.includes(t))];
 }
 
 async function main(): Promise<number> {
@@ -58,9 +59,10 @@ async function main(): Promise<number> {
 
   const { startApp } = await import('../app.js');
   const { StartupError } = await import('../db/errors.js');
-  const { createSyncEngineFromConfig, createTransportFromConfig } = await import('../jobs/sync.js');
-  const { billingContextFromConfig, billingRunTasks, isBillingTarget, runBillingNow } = await import('../jobs/billing/tasks.js');
-  const { readRunResults } = await import('../jobs/runs.js');
+  const { createJobServices } = await import('../jobs/services.js');
+  const { billingRunTasks, runBillingNow } = await import('../jobs/billing/now.js');
+  const { readRunResults } = await import('../jobs/run.js');
+  const { logger } = await import('../logger.js');
   const { SyncDisplay, summaryTable } = await import('./sync-display.js');
 
   let app: Awaited<ReturnType<typeof startApp>>;
@@ -83,33 +85,33 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const billingTargets = tasks.filter(isBillingTarget);
+  const targets = tasks.map((name) => parseTaskTarget(name)!);
+  const inventory = targets.flatMap((t) => (groupOf(t.task) === 'inventory' ? [t.task as InventoryTaskName] : []));
+  const billingTargets = targets.filter((t) => groupOf(t.task) === 'billing');
   // One line per sync_runs.task: a billing target's runs show as balance, billing_history, invoice.
-  const lines = [...new Set(tasks.flatMap((t) => (isBillingTarget(t) ? billingRunTasks(t) : [t])))];
+  const lines = [...new Set([...inventory, ...billingTargets.flatMap(billingRunTasks)])];
   const display = new SyncDisplay(lines, {
     write: (text) => process.stdout.write(text),
     isTTY: process.stdout.isTTY === true,
   });
-  const transport = createTransportFromConfig(config);
-  const engine = createSyncEngineFromConfig(config, app.pool, { onEvent: display.onEvent, transport });
-  const billing = { ...billingContextFromConfig(config, app.pool, transport), onEvent: display.onEvent };
+  const { engine, billing } = createJobServices(config, app.pool, logger, { onEvent: display.onEvent });
   const results: Awaited<ReturnType<typeof engine.run>>[] = [];
   const billingResults: typeof results = [];
   try {
     process.stdout.write(`syncing ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${config.digitalocean.apiUrl} (account ${config.digitalocean.accountId})\n`);
     display.start();
-    const run = async (task: string): Promise<void> => {
+    const run = async (task: InventoryTaskName): Promise<void> => {
       if (abort.signal.aborted) return;
       results.push(await engine.run(task, { trigger: 'cli', signal: abort.signal }));
     };
-    const kinds = tasks.filter((t) => t !== 'projects' && !isBillingTarget(t));
+    const kinds = inventory.filter((t) => t !== 'projects');
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(KIND_CONCURRENCY, kinds.length) }, async () => {
-        while (next < kinds.length) await run(kinds[next++] as string);
+        while (next < kinds.length) await run(kinds[next++]!);
       }),
     );
-    if (tasks.includes('projects')) await run('projects');
+    if (inventory.includes('projects')) await run('projects');
     for (const target of billingTargets) {
       if (abort.signal.aborted) break;
       billingResults.push(...(await readRunResults(app.pool, await runBillingNow(billing, target, { trigger: 'cli', signal: abort.signal }))));

@@ -21,7 +21,6 @@ import { walkList, type ListOptions, type ListSpec, type Listing } from './pagin
 import {
   createTransport,
   type CallCounter,
-  type LoggerLike,
   type StreamResponse,
   type Transport,
   type TransportOptions,
@@ -49,17 +48,18 @@ import type {
   Snapshot,
   Volume,
 } from './types.js';
-import { logger as defaultLogger } from '../logger.js';
 
 export type { ListOptions, ListSpec, Listing, PageInfo } from './pagination.js';
-export type { LoggerLike, TransportStats as DigitalOceanClientStats } from './transport.js';
+export type { CallCounter, LoggerLike, TransportStats as DigitalOceanClientStats } from './transport.js';
 export { DigitalOceanError, isDigitalOceanError, type DigitalOceanErrorKind, type ListingProgress } from './errors.js';
 export type { Clock } from './rate-limit.js';
 
 export type DigitalOceanClientOptions = TransportOptions;
 
-/** Statuses that mean "this endpoint does not exist here", which is what sends reserved IPs to /v2/floating_ips. */
-const ENDPOINT_UNAVAILABLE = new Set([404, 405, 410, 501]);
+export interface SourcedListing<T> extends Listing<T> {
+  /** The path that answered: the spec's own, or its fallback's when the former is unavailable. */
+  path: string;
+}
 
 export interface ReservedIpListing extends Listing<ReservedIp> {
   /** Which endpoint answered: `reserved_ips`, or the legacy `floating_ips` when the former is unavailable. */
@@ -82,6 +82,8 @@ export interface InvoiceCsv {
 
 export interface GetOptions {
   signal?: AbortSignal;
+  /** Counts the request's attempts into it, also when it fails. */
+  counter?: CallCounter;
 }
 
 export interface DigitalOceanClient {
@@ -132,9 +134,10 @@ export interface DigitalOceanClient {
   getInvoiceCsv(invoiceUuid: string, options?: GetOptions): Promise<InvoiceCsv>;
   /**
    * Walks any declared list endpoint (see endpoints.ts), for code that drives kinds from a table. Same contract as
-   * the typed `list*` functions (which are this with a fixed spec; reserved IPs add the floating-IP fallback).
+   * the typed `list*` functions (which are this with a fixed spec). A spec with a `fallback` is listed from the
+   * fallback when its own endpoint answers 404/405/410/501 on the first page; `path` says which one answered.
    */
-  list<T>(spec: ListSpec<T>, options?: ListOptions<T>): Promise<Listing<T>>;
+  list<T>(spec: ListSpec<T>, options?: ListOptions<T>): Promise<SourcedListing<T>>;
   /** Counters since creation or the last `resetStats()` (a copy). */
   stats(): TransportStats;
   resetStats(): void;
@@ -157,8 +160,7 @@ function filenameOf(contentDisposition: string | undefined): string | undefined 
 }
 
 export function createDigitalOceanClient(options: DigitalOceanClientOptions): DigitalOceanClient {
-  const log: LoggerLike = options.logger ?? defaultLogger.child({ component: 'digitalocean' });
-  return digitalOceanClientOn(createTransport({ ...options, logger: log }));
+  return digitalOceanClientOn(createTransport(options));
 }
 
 /**
@@ -170,7 +172,7 @@ export function digitalOceanClientOn(transport: Transport): DigitalOceanClient {
 
   /** GET a single object; `key` picks a member (`account`, `project`), or the body itself when omitted. */
   async function getObject<T>(path: string, key: string | undefined, opts: GetOptions = {}): Promise<T> {
-    const response = await transport.getJson(path, opts.signal ? { signal: opts.signal } : {});
+    const response = await transport.getJson(path, { ...(opts.signal && { signal: opts.signal }), ...(opts.counter && { counter: opts.counter }) });
     const body = response.body as Record<string, unknown>;
     const value = key === undefined ? body : body[key];
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -187,26 +189,31 @@ export function digitalOceanClientOn(transport: Transport): DigitalOceanClient {
     return value as T;
   }
 
-  async function listReservedIps(options: ListOptions<ReservedIp> = {}): Promise<ReservedIpListing> {
-    const counter: CallCounter = { apiCalls: 0 };
+  async function list<T>(spec: ListSpec<T>, options: ListOptions<T> = {}): Promise<SourcedListing<T>> {
+    const counted = { ...options, counter: options.counter ?? { apiCalls: 0 } };
     try {
-      const listing = await walkList(transport, ep.reservedIps, options, counter);
-      return { ...listing, source: 'reserved_ips' };
+      return { ...(await walkList(transport, spec, counted)), path: spec.path };
     } catch (error) {
       // Fall back only when the endpoint itself is missing: decided by status, and only before any page arrived.
+      const { fallback } = spec;
       if (
+        fallback &&
         error instanceof DigitalOceanError &&
         error.kind === 'http' &&
         error.status !== undefined &&
-        ENDPOINT_UNAVAILABLE.has(error.status) &&
+        ep.ENDPOINT_UNAVAILABLE.has(error.status) &&
         (error.listing?.pages ?? 0) === 0
       ) {
-        log.info({ status: error.status }, 'digitalocean: /v2/reserved_ips unavailable, listing /v2/floating_ips');
-        const listing = await walkList(transport, ep.floatingIps, options, counter);
-        return { ...listing, source: 'floating_ips' };
+        log.info({ status: error.status, path: spec.path, fallback: fallback.path }, 'digitalocean: listing unavailable, using its fallback');
+        return { ...(await walkList(transport, fallback, counted)), path: fallback.path };
       }
       throw error;
     }
+  }
+
+  async function listReservedIps(options: ListOptions<ReservedIp> = {}): Promise<ReservedIpListing> {
+    const { path, ...listing } = await list(ep.reservedIps, options);
+    return { ...listing, source: path === ep.floatingIps.path ? 'floating_ips' : 'reserved_ips' };
   }
 
   async function listInvoices(options: ListOptions<InvoiceListItem> = {}): Promise<InvoiceListing> {
@@ -247,7 +254,7 @@ export function digitalOceanClientOn(transport: Transport): DigitalOceanClient {
     listLoadBalancers: (o) => walkList(transport, ep.loadBalancers, o),
     listDomains: (o) => walkList(transport, ep.domains, o),
     listProjects: (o) => walkList(transport, ep.projects, o),
-    getDefaultProject: (o) => getObject<Project>('/v2/projects/default', 'project', o),
+    getDefaultProject: (o) => getObject<Project>(ep.defaultProjectPath, 'project', o),
     listProjectResources: (projectId, o) => walkList(transport, ep.projectResources(projectId), o),
     listDatabases: (o) => walkList(transport, ep.databases, o),
     listKubernetesClusters: (o) => walkList(transport, ep.kubernetesClusters, o),
@@ -258,7 +265,7 @@ export function digitalOceanClientOn(transport: Transport): DigitalOceanClient {
     listInvoiceItems: (invoiceUuid, o) => walkList(transport, ep.invoiceItems(invoiceUuid), o),
     getInvoiceSummary: (invoiceUuid, o) => getObject<InvoiceSummary>(ep.invoiceSummaryPath(invoiceUuid), undefined, o),
     getInvoiceCsv,
-    list: (spec, o) => walkList(transport, spec, o),
+    list,
     stats: () => transport.stats(),
     resetStats: () => transport.resetStats(),
     baseUrl: transport.baseUrl,

@@ -1,6 +1,7 @@
 /**
- * Every DigitalOcean endpoint cloud-ops reads, declared once: path, list key, item identity, item transform.
- * The client (client.ts) turns these into typed functions; the sync engine can also walk them generically.
+ * Every DigitalOcean endpoint cloud-ops reads, declared once: path, list key, pagination, fallback, item identity,
+ * item transform. The client (client.ts) turns these into typed functions and walks any of them with `list`; the
+ * inventory's kind table points at these specs rather than restating them.
  */
 import {
   DATABASE_SECRET_FIELDS,
@@ -25,7 +26,12 @@ import type { ListSpec } from './pagination.js';
 
 const byId = (item: { id: string | number }): string => String(item.id);
 
+/** Statuses that mean "this endpoint does not exist here": what sends a listing to its `fallback`. */
+export const ENDPOINT_UNAVAILABLE: ReadonlySet<number> = new Set([404, 405, 410, 501]);
+
+/** Only non-GPU droplets: `/v2/droplets` leaves GPU droplets out unless asked for them (`gpuDroplets`). */
 export const droplets: ListSpec<Droplet> = { path: '/v2/droplets', key: 'droplets', idOf: byId };
+export const gpuDroplets: ListSpec<Droplet> = { ...droplets, query: { type: 'gpus' } };
 export const volumes: ListSpec<Volume> = { path: '/v2/volumes', key: 'volumes', idOf: byId };
 
 export function snapshots(resourceType?: 'droplet' | 'volume'): ListSpec<Snapshot> {
@@ -37,14 +43,20 @@ export function snapshots(resourceType?: 'droplet' | 'volume'): ListSpec<Snapsho
   };
 }
 
-export const reservedIps: ListSpec<ReservedIp> = { path: '/v2/reserved_ips', key: 'reserved_ips', idOf: (ip) => ip.ip };
-/** The legacy name of the same list, used only when /v2/reserved_ips is unavailable. */
+/** The legacy name of the reserved-IP list, used only when /v2/reserved_ips is unavailable. */
 export const floatingIps: ListSpec<ReservedIp> = { path: '/v2/floating_ips', key: 'floating_ips', idOf: (ip) => ip.ip };
+export const reservedIps: ListSpec<ReservedIp> = {
+  path: '/v2/reserved_ips',
+  key: 'reserved_ips',
+  idOf: (ip) => ip.ip,
+  fallback: floatingIps,
+};
 export const reservedIpv6s: ListSpec<ReservedIpv6> = { path: '/v2/reserved_ipv6', key: 'reserved_ipv6s', idOf: (ip) => ip.ip };
 export const firewalls: ListSpec<Firewall> = { path: '/v2/firewalls', key: 'firewalls', idOf: byId };
 export const loadBalancers: ListSpec<LoadBalancer> = { path: '/v2/load_balancers', key: 'load_balancers', idOf: byId };
 export const domains: ListSpec<Domain> = { path: '/v2/domains', key: 'domains', idOf: (d) => d.name };
 export const projects: ListSpec<Project> = { path: '/v2/projects', key: 'projects', idOf: byId };
+export const defaultProjectPath = '/v2/projects/default';
 
 /** Members of a project; `'default'` gives `/v2/projects/default/resources`. */
 export function projectResources(projectId: string | 'default'): ListSpec<ProjectResource> {

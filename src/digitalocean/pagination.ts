@@ -53,6 +53,8 @@ export interface ListOptions<T> {
   maxPages?: number;
   /** Cancels the walk (rejects with a DigitalOceanError of kind `aborted`). */
   signal?: AbortSignal;
+  /** Counts the listing's requests into it, also when the walk fails (a caller adding up several listings). */
+  counter?: CallCounter;
 }
 
 /**
@@ -102,6 +104,25 @@ export interface ListSpec<T> {
   map?: (raw: unknown) => T;
   /** Sees each raw body (e.g. to pick up `invoice_preview` from the invoices list). */
   inspectBody?: (body: Record<string, unknown>, page: number) => void;
+  /**
+   * Listed instead when this endpoint does not exist here (404/405/410/501 on its first page): same items, other
+   * path and key. The client's `list` follows it; `walkList` itself walks only `path`.
+   */
+  fallback?: ListSpec<T>;
+}
+
+/**
+ * The same endpoint (and its fallback), with every item turned into something else as it arrives, identified by
+ * `idOf` of the result. The endpoint's own `map` (e.g. credential stripping) still runs first.
+ */
+export function mapListSpec<T, U>(spec: ListSpec<T>, map: (item: T) => U, idOf: (item: U) => string): ListSpec<U> {
+  const { map: first, idOf: _idOf, inspectBody: _inspect, fallback, ...endpoint } = spec;
+  return {
+    ...endpoint,
+    map: first ? (raw) => map(first(raw)) : (raw) => map(raw as T),
+    idOf,
+    ...(fallback && { fallback: mapListSpec(fallback, map, idOf) }),
+  };
 }
 
 /** Reads the page number out of a `next` link; nothing else of the link is used. */
@@ -145,16 +166,9 @@ function totalOf(body: Record<string, unknown>): number | undefined {
   return typeof total === 'number' && Number.isFinite(total) && total >= 0 ? total : undefined;
 }
 
-/**
- * Walks every page of a list endpoint. See `Listing` for the result/error contract.
- * `counter` lets a caller that makes several walks (the reserved-IP fallback) report one call count.
- */
-export async function walkList<T>(
-  transport: Transport,
-  spec: ListSpec<T>,
-  options: ListOptions<T> = {},
-  counter: CallCounter = { apiCalls: 0 },
-): Promise<Listing<T>> {
+/** Walks every page of a list endpoint. See `Listing` for the result/error contract. */
+export async function walkList<T>(transport: Transport, spec: ListSpec<T>, options: ListOptions<T> = {}): Promise<Listing<T>> {
+  const counter = options.counter ?? { apiCalls: 0 };
   const collect = options.collect ?? true;
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   const paginated = spec.paginated ?? true;

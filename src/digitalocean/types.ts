@@ -1,11 +1,11 @@
 /**
  * Shapes of the DigitalOcean API v2 objects cloud-ops reads.
  *
- * Written from the official OpenAPI spec (digitalocean/openapi, `specification/resources/<name>/models/*.yml`),
- * see /work/shared/digitalocean/openapi and API-NOTES.md. Only the fields the service uses are declared; the API
+ * Written from the official OpenAPI spec (digitalocean/openapi, `specification/resources/<name>/models/*.yml`).
+ * Only the fields the service uses are declared; the API
  * returns more. Fields the spec lists under `required` are required here; everything else is optional, and
  * fields the spec marks `nullable` (or that real responses send as null, e.g. `droplet` on a reserved IP) also
- * admit `null`. Normalizers must still read every field defensively: the spec's `required` is not a promise.
+ * admit `null`. The inventory's normalizers do not rely on these: they take items as unknown JSON and check them.
  */
 
 // ---------------------------------------------------------------------------------------------------------------

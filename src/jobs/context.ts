@@ -1,16 +1,16 @@
+// What every job needs, built once per process by the entry point and closed over by the task list.
 import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { PrismaClient } from '../db/client.js';
+import type { RunTrigger } from '../domain/tasks.js';
+import type { Logger } from '../logger.js';
 
-/** What every task needs; built once per process and closed over by the task list. */
 export interface JobContext {
   config: Config;
   pool: pg.Pool;
   prisma: PrismaClient;
+  logger: Logger;
 }
-
-/** cron (the schedule), manual (triggerSync), cli (npm run sync), startup (the first sync of an empty mirror). */
-export type RunTrigger = 'cron' | 'manual' | 'cli' | 'startup';
 
 /** Who started a job: cron items carry `_cron`, manual and CLI enqueues say so in the payload. */
 export function triggerOf(payload: unknown): RunTrigger {

@@ -1,22 +1,27 @@
+// The worker: graphile-worker on the shared pool, running the task list and the crontab (tasks.ts).
 import { Logger as WorkerLogger, parseCronItems, run, type Runner } from 'graphile-worker';
 import { LOCAL_SIMULATOR_TOKEN } from '../config.js';
-import { logger } from '../logger.js';
-import { enqueueSync } from './enqueue.js';
+import { enqueueTask } from '../domain/queue.js';
+import { ALL_TASKS, SCHEDULED_TASKS, groupOf } from '../domain/tasks.js';
+import type { Logger } from '../logger.js';
 import type { JobContext } from './context.js';
-import { BILLING_TASKS } from './billing/tasks.js';
-import { ALL_TASKS, createCrontab, createTaskList } from './index.js';
+import { createCrontab, createTaskList } from './tasks.js';
 
-const workerLogger = new WorkerLogger((scope) => (level, message, meta) => {
-  const log = logger.child({ component: 'worker', ...(scope.taskIdentifier ? { task: scope.taskIdentifier } : {}) });
-  const fields = meta && Object.keys(meta).length > 0 ? { meta } : {};
-  if (level === 'error') log.error(fields, message);
-  else if (level === 'warning') log.warn(fields, message);
-  else if (level === 'info') log.info(fields, message);
-  else log.debug(fields, message);
-});
+/** graphile-worker's log lines, through our logger. */
+function workerLogger(logger: Logger): WorkerLogger {
+  return new WorkerLogger((scope) => (level, message, meta) => {
+    const log = logger.child({ component: 'worker', ...(scope.taskIdentifier ? { task: scope.taskIdentifier } : {}) });
+    const fields = meta && Object.keys(meta).length > 0 ? { meta } : {};
+    if (level === 'error') log.error(fields, message);
+    else if (level === 'warning') log.warn(fields, message);
+    else if (level === 'info') log.info(fields, message);
+    else log.debug(fields, message);
+  });
+}
 
 /** Starts graphile-worker on the shared pool: it migrates its own schema, then runs tasks and the crontab. */
 export async function startWorker(context: JobContext): Promise<Runner> {
+  const { logger } = context;
   const crontab = createCrontab(context);
   if (!context.config.digitalocean.token) {
     logger.info('DIGITALOCEAN_TOKEN is not set: no sync is scheduled (set it, or DIGITALOCEAN_API_URL to a simulator, to start mirroring)');
@@ -29,7 +34,7 @@ export async function startWorker(context: JobContext): Promise<Runner> {
     taskList: createTaskList(context),
     parsedCronItems: parseCronItems(crontab),
     noHandleSignals: true,
-    logger: workerLogger,
+    logger: workerLogger(logger),
     pollInterval: 2000,
   });
   if (context.config.digitalocean.token) await syncEmptyMirror(context);
@@ -37,7 +42,7 @@ export async function startWorker(context: JobContext): Promise<Runner> {
 }
 
 /**
- * A mirror that has never completed a sync gets one at once (the kinds, then projects, then every periodic billing
+ * A mirror that has never completed a sync gets one at once (every inventory task, then every scheduled billing
  * task: the balance poll and billing history), rather than at the next tick of each schedule. Job keys make this a
  * no-op when another process already queued it.
  */
@@ -47,6 +52,7 @@ async function syncEmptyMirror(context: JobContext): Promise<void> {
     [context.config.digitalocean.accountId],
   );
   if (rows[0]?.synced) return;
-  logger.info('the mirror has never been synced: syncing everything now');
-  for (const task of [ALL_TASKS, ...BILLING_TASKS]) await enqueueSync(context.pool, task, 'startup');
+  context.logger.info('the mirror has never been synced: syncing everything now');
+  const billing = SCHEDULED_TASKS.filter((task) => groupOf(task) === 'billing');
+  for (const name of [ALL_TASKS, ...billing]) await enqueueTask(context.pool, name, 'startup');
 }

@@ -2,8 +2,8 @@
 // syncProgress subscription (events from whichever process runs the jobs, through Postgres LISTEN).
 import type { SyncEvent } from '../events.js';
 import type { Prisma, SyncRun } from '../generated/prisma/client.js';
-import { enqueueSync } from '../jobs/enqueue.js';
-import { ALL_TASKS, isRunnableTask, nextScheduledRun, RUN_TASKS, TASK_NAME_FORMS, TASKS } from '../jobs/index.js';
+import { enqueueTask } from '../domain/queue.js';
+import { ALL_TASKS, isRunnableTask, nextScheduledRun, SCHEDULED_TASKS, TASK_NAME_FORMS, TASK_NAMES } from '../domain/tasks.js';
 import { badInput, builder } from './builder.js';
 
 const SYNC_RUN_STATUSES = ['running', 'succeeded', 'incomplete', 'failed'] as const;
@@ -64,8 +64,8 @@ const SyncRunConnection = builder.connectionObject(
  */
 function knownTask(task: string, argument: string, runnable = false): string {
   const value = task.trim();
-  if (runnable ? isRunnableTask(value) : RUN_TASKS.includes(value)) return value;
-  const expected = runnable ? `"${ALL_TASKS}" or one of ${TASK_NAME_FORMS.join(', ')}` : `one of ${RUN_TASKS.join(', ')}`;
+  if (runnable ? isRunnableTask(value) : (TASK_NAMES as readonly string[]).includes(value)) return value;
+  const expected = runnable ? `"${ALL_TASKS}" or one of ${TASK_NAME_FORMS.join(', ')}` : `one of ${TASK_NAMES.join(', ')}`;
   throw badInput(`Unknown sync task "${value.slice(0, 60)}": expected ${expected}`, argument);
 }
 
@@ -117,16 +117,16 @@ builder.queryFields((t) => ({
       // Two statements for every task together: the ids (DISTINCT ON uses the (task, started_at) index), then the rows.
       const latest = await ctx.prisma.$queryRaw<Array<{ which: 'last' | 'success'; id: number }>>`
         SELECT 'last' AS which, id FROM (
-          SELECT DISTINCT ON (task) id FROM sync_runs WHERE task = ANY(${[...TASKS]}::text[]) ORDER BY task, started_at DESC, id DESC
+          SELECT DISTINCT ON (task) id FROM sync_runs WHERE task = ANY(${[...SCHEDULED_TASKS]}::text[]) ORDER BY task, started_at DESC, id DESC
         ) last_run
         UNION ALL
         SELECT 'success' AS which, id FROM (
-          SELECT DISTINCT ON (task) id FROM sync_runs WHERE task = ANY(${[...TASKS]}::text[]) AND status = 'succeeded'
+          SELECT DISTINCT ON (task) id FROM sync_runs WHERE task = ANY(${[...SCHEDULED_TASKS]}::text[]) AND status = 'succeeded'
           ORDER BY task, started_at DESC, id DESC
         ) last_success`;
       const runs = latest.length === 0 ? [] : await ctx.prisma.syncRun.findMany({ where: { id: { in: latest.map((row) => row.id) } } });
       const byId = new Map(runs.map((run) => [run.id, run]));
-      const statuses = new Map<string, TaskStatus>(TASKS.map((task) => [task, { task, lastRun: null, lastSuccess: null }]));
+      const statuses = new Map<string, TaskStatus>(SCHEDULED_TASKS.map((task) => [task, { task, lastRun: null, lastSuccess: null }]));
       for (const row of latest) {
         const run = byId.get(row.id);
         const status = run && statuses.get(run.task);
@@ -163,7 +163,7 @@ builder.mutationFields((t) => ({
     args: { task: t.arg.string({ required: true, description: `"${ALL_TASKS}" or one of ${TASK_NAME_FORMS.join(', ')}.` }) },
     resolve: async (_root, args, ctx) => {
       const task = knownTask(args.task, 'task', true);
-      const { jobIds } = await enqueueSync(ctx.pool, task, 'manual');
+      const { jobIds } = await enqueueTask(ctx.pool, task, 'manual');
       return { task, jobIds };
     },
   }),

@@ -7,7 +7,8 @@ import { createPool, createPrisma, type PrismaClient } from '../../src/db/client
 import { digitalOceanClientOn, type DigitalOceanClient } from '../../src/digitalocean/client.js';
 import { startSimulator, type Faults, type Scale, type Simulator } from '../../tools/simulator/index.js';
 import type { BillingContext } from '../../src/jobs/billing/context.js';
-import { createSyncEngine, SYNC_TASK_NAMES, type SyncEngine } from '../../src/jobs/inventory/engine.js';
+import { INVENTORY_TASKS } from '../../src/domain/tasks.js';
+import { createSyncEngine, type SyncEngine } from '../../src/jobs/inventory/engine.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { json, pageOf, startStub, type Stub } from './http-stub.js';
 import { ACCOUNT, TEST_TOKEN, testTransport } from './sync.js';
@@ -49,7 +50,7 @@ export async function startBillingHarness(
   });
   const engine = createSyncEngine({ db: pool, accountId: ACCOUNT, transport: testTransport(sim.url) });
   const syncInventory = async (): Promise<void> => {
-    for (const task of SYNC_TASK_NAMES) {
+    for (const task of INVENTORY_TASKS) {
       const result = await engine.run(task, { trigger: 'manual' });
       if (result.status === 'failed') throw new Error(`sync ${task} failed: ${result.error}`);
     }

@@ -5,6 +5,7 @@ import type { QueryResult, QueryResultRow } from 'pg';
 import { createPool, createPrisma, type PrismaClient } from '../../src/db/client.js';
 import { startSimulator, type Faults, type Scale, type Simulator } from '../../tools/simulator/index.js';
 import { createTransport, type Transport, type TransportOptions } from '../../src/digitalocean/transport.js';
+import { INVENTORY_TASKS } from '../../src/domain/tasks.js';
 import { createSyncEngine, type SqlClient, type SyncEngine, type SyncEngineOptions } from '../../src/jobs/inventory/engine.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -75,7 +76,6 @@ export async function startSyncHarness(options: { seed?: number; scale?: Partial
   const makeEngine = (extra: Partial<SyncEngineOptions> = {}): SyncEngine =>
     createSyncEngine({ db: sql, accountId: ACCOUNT, transport, ...options.engine, ...extra });
   const engine = makeEngine();
-  const { SYNC_TASK_NAMES } = await import('../../src/jobs/inventory/engine.js');
   return {
     db,
     pool,
@@ -86,7 +86,7 @@ export async function startSyncHarness(options: { seed?: number; scale?: Partial
     engine,
     makeEngine,
     syncAll: async (e = engine) => {
-      for (const task of SYNC_TASK_NAMES) {
+      for (const task of INVENTORY_TASKS) {
         const result = await e.run(task, { trigger: 'manual' });
         if (result.status === 'failed') throw new Error(`sync ${task} failed: ${result.error}`);
       }

@@ -1,8 +1,11 @@
 // What the billing jobs need: a pool, the DigitalOcean billing endpoints, the account they mirror.
 import type pg from 'pg';
 import type { DigitalOceanClient } from '../../digitalocean/client.js';
+import { ENDPOINT_UNAVAILABLE } from '../../digitalocean/endpoints.js';
 import { DigitalOceanError } from '../../digitalocean/errors.js';
 import type { SyncEvent } from '../../events.js';
+import type { Logger } from '../../logger.js';
+import { silentLogger, type RunEnvironment } from '../run.js';
 
 /** The part of the DigitalOcean client that billing reads (a full client fits; tests may pass a stand-in). */
 export type BillingApi = Pick<
@@ -10,20 +13,13 @@ export type BillingApi = Pick<
   'getBalance' | 'listBillingHistory' | 'listInvoices' | 'listInvoiceItems' | 'getInvoiceSummary' | 'getInvoiceCsv'
 >;
 
-export interface BillingLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
 export interface BillingContext {
   pool: pg.Pool;
   /** Undefined when no DigitalOcean token is configured: every run then fails, saying so. */
   api: BillingApi | undefined;
   /** cloud_accounts.id */
   accountId: string;
-  logger?: BillingLogger;
+  logger?: Logger;
   /** Removes secrets from text that goes into a row or a log line (the client's errors carry none already). */
   redact?: (text: string) => string;
   /** Also gets every event of every run, in this process (the CLI's progress display). */
@@ -34,7 +30,15 @@ export interface BillingContext {
 
 export const DEFAULT_MAX_JSON_ITEMS = 10_000;
 
-export const silentLogger: BillingLogger = { debug() {}, info() {}, warn() {}, error() {} };
+/** Where a billing job's runs are recorded. */
+export function runEnvironment(context: BillingContext): RunEnvironment {
+  const { pool, accountId, redact, onEvent } = context;
+  return { db: pool, accountId, logger: loggerOf(context), redact, onEvent };
+}
+
+export function loggerOf(context: BillingContext): Logger {
+  return context.logger ?? silentLogger;
+}
 
 export class NoTokenError extends Error {
   override readonly name = 'NoTokenError';
@@ -50,5 +54,5 @@ export function requireApi(context: BillingContext): BillingApi {
 
 /** A 404 (or 405/410/501) from DigitalOcean: the thing is not offered here. */
 export function isNotOffered(error: unknown): boolean {
-  return error instanceof DigitalOceanError && error.kind === 'http' && [404, 405, 410, 501].includes(error.status ?? 0);
+  return error instanceof DigitalOceanError && error.kind === 'http' && ENDPOINT_UNAVAILABLE.has(error.status ?? 0);
 }

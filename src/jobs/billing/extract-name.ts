@@ -1,6 +1,6 @@
 // The resource name an invoice line talks about, taken from its description (or group description).
 //
-// Known description shapes (API-NOTES §3.6):
+// Known description shapes:
 //   Droplets      "eth (s-4vcpu-8gb)"                → "eth"
 //   Volumes       "volume-sfo2-01 (sfo2) 100GB"      → "volume-sfo2-01"
 //   Backups       "blog (s-1vcpu-2gb)"               → "blog" (the droplet's name)

@@ -1,4 +1,4 @@
-// Billing history entries have no id (API-NOTES §3.2), so each row is keyed by a hash of what
+// Billing history entries have no id, so each row is keyed by a hash of what
 // identifies it: (date, type, amount, description, invoice_uuid).
 
 import { createHash } from 'node:crypto';

@@ -13,11 +13,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { BillingHistoryEntry, InvoiceListItem } from '../../digitalocean/types.js';
-import type { BillingContext } from './context.js';
-import { requireApi } from './context.js';
+import type { RunTrigger } from '../../domain/tasks.js';
+import { withRun, type RunResult } from '../run.js';
+import { requireApi, runEnvironment, type BillingContext } from './context.js';
 import { normalizeDecimal } from './decimal.js';
 import { billingHistoryNaturalKey } from './history-key.js';
-import { errorMessage, finishRun, startRun, type RunTrigger } from './run.js';
 import { parseTimestamp } from './values.js';
 
 export interface HistoryOptions {
@@ -27,15 +27,15 @@ export interface HistoryOptions {
   enqueueInvoice: (invoiceUuid: string) => Promise<void>;
 }
 
-export interface HistoryOutcome {
-  status: 'succeeded' | 'incomplete' | 'failed';
-  runId: number;
+export interface HistoryTally {
   historyCreated: number;
   invoicesCreated: number;
   enqueued: string[];
   previewUuid: string | null;
-  error?: string;
 }
+
+/** The run, with what it wrote and enqueued (as far as it got, when it failed). */
+export type HistoryOutcome = RunResult & HistoryTally;
 
 const UPSERT_HISTORY = `
 INSERT INTO cloud_billing_history (account_id, natural_key, date, type, description, amount, invoice_id, invoice_uuid)
@@ -116,10 +116,9 @@ function invoiceRow(item: InvoiceListItem, provisional: boolean): Record<string,
 
 export async function syncBillingHistory(context: BillingContext, options: HistoryOptions): Promise<HistoryOutcome> {
   const { pool, accountId } = context;
-  const run = await startRun(pool, { accountId, task: 'billing_history', trigger: options.trigger, jobId: options.jobId ?? null, onEvent: context.onEvent });
-  const outcome: HistoryOutcome = { status: 'succeeded', runId: run.id, historyCreated: 0, invoicesCreated: 0, enqueued: [], previewUuid: null };
-  const incomplete: string[] = [];
-  try {
+  const outcome: HistoryTally = { historyCreated: 0, invoicesCreated: 0, enqueued: [], previewUuid: null };
+  const result = await withRun(runEnvironment(context), { task: 'billing_history', trigger: options.trigger, jobId: options.jobId }, async (run) => {
+    const incomplete: string[] = [];
     const api = requireApi(context);
 
     // 1. History entries, page by page.
@@ -199,14 +198,7 @@ export async function syncBillingHistory(context: BillingContext, options: Histo
       enqueued: outcome.enqueued.length,
       ...(incomplete.length > 0 ? { incomplete } : {}),
     });
-    outcome.status = incomplete.length > 0 ? 'incomplete' : 'succeeded';
-    await finishRun(pool, run, outcome.status, incomplete.length > 0 ? incomplete.join('; ') : undefined, context.logger);
-    return outcome;
-  } catch (error) {
-    const message = errorMessage(error, context.redact);
-    outcome.status = 'failed';
-    outcome.error = message;
-    await finishRun(pool, run, 'failed', message, context.logger);
-    return outcome;
-  }
+    if (incomplete.length > 0) run.incomplete(incomplete.join('; '));
+  });
+  return { ...result, ...outcome };
 }

@@ -22,12 +22,13 @@
 import type pg from 'pg';
 import { copyFrom, copyValue } from '../../db/copy.js';
 import type { InvoiceItem, InvoiceSummary } from '../../digitalocean/types.js';
-import { type BillingContext, type BillingApi, DEFAULT_MAX_JSON_ITEMS, isNotOffered, requireApi, silentLogger } from './context.js';
+import type { RunTrigger } from '../../domain/tasks.js';
+import { errorText, withRun, type ActiveRun } from '../run.js';
+import { type BillingContext, type BillingApi, DEFAULT_MAX_JSON_ITEMS, isNotOffered, loggerOf, requireApi, runEnvironment } from './context.js';
 import { parseInvoiceCsvBatches } from './csv.js';
 import { normalizeDecimal } from './decimal.js';
 import { buildCandidateIndex, matchLine, MatchSummaryBuilder, prepareLine, type CandidateIndex, type MatchCandidate, type MatchMethod } from './match.js';
 import { JsonItemIndex, jsonItemToLine, type ReconciliationStats, type SourceLine } from './reconcile.js';
-import { emit, errorMessage, finishRun, startRun, type BillingRun, type RunTrigger } from './run.js';
 
 export interface IngestOptions {
   trigger: RunTrigger;
@@ -147,7 +148,7 @@ class OverBudget extends Error {
 }
 
 /** The invoice's JSON items if they fit the budget (the first page's meta.total tells before the rest is read). */
-async function loadJsonItems(api: BillingApi, header: InvoiceHeader, budget: number, run: BillingRun): Promise<JsonPlan> {
+async function loadJsonItems(api: BillingApi, header: InvoiceHeader, budget: number, run: ActiveRun): Promise<JsonPlan> {
   if (budget <= 0) return { kind: 'over_budget', total: -1 };
   const items: SourceLine[] = [];
   try {
@@ -172,7 +173,7 @@ async function loadJsonItems(api: BillingApi, header: InvoiceHeader, budget: num
 }
 
 /** The JSON items of an invoice as a stream of lines, page by page (used when there is no CSV). */
-async function* streamJsonItems(api: BillingApi, header: InvoiceHeader, run: BillingRun): AsyncGenerator<SourceLine[]> {
+async function* streamJsonItems(api: BillingApi, header: InvoiceHeader, run: ActiveRun): AsyncGenerator<SourceLine[]> {
   let lineNo = 0;
   for await (const page of pagesOf<InvoiceItem>((onPage, signal) =>
     withPreviewKey(header, (key) => api.listInvoiceItems(key, { collect: false, onPage, signal })).then((listing) => {
@@ -255,7 +256,7 @@ interface LineSourcePlan {
 }
 
 /** Opens the CSV (its headers only); falls back to the JSON items when DigitalOcean offers no CSV. */
-async function openLineSource(api: BillingApi, header: InvoiceHeader, json: JsonPlan, run: BillingRun): Promise<LineSourcePlan> {
+async function openLineSource(api: BillingApi, header: InvoiceHeader, json: JsonPlan, run: ActiveRun): Promise<LineSourcePlan> {
   try {
     const csv = await withPreviewKey(header, (key) => api.getInvoiceCsv(key));
     run.counts.apiCalls += 1;
@@ -450,8 +451,7 @@ async function tryLock(client: pg.ClientBase, accountId: string, invoiceUuid: st
 /** Ingests one invoice (see the module comment). Failures are recorded and returned, not thrown. */
 export async function ingestInvoice(context: BillingContext, invoiceUuid: string, options: IngestOptions): Promise<IngestOutcome> {
   const { pool, accountId } = context;
-  const log = context.logger ?? silentLogger;
-  const redact = context.redact ?? ((text: string) => text);
+  const log = loggerOf(context);
   const client = await pool.connect();
   let clientBroken: Error | undefined;
   let lockKey: string | null = null;
@@ -468,50 +468,49 @@ export async function ingestInvoice(context: BillingContext, invoiceUuid: string
     const header = found.rows[0];
     if (!header) throw new InvoiceNotFoundError(invoiceUuid);
 
-    const run = await startRun(pool, { accountId, task: 'invoice', trigger: options.trigger, jobId: options.jobId ?? null, onEvent: context.onEvent });
-    run.details.invoiceUuid = invoiceUuid;
-    run.details.period = header.period;
-    run.details.provisional = header.provisional;
+    const result = await withRun(runEnvironment(context), { task: 'invoice', trigger: options.trigger, jobId: options.jobId }, async (run) => {
+      run.details.invoiceUuid = invoiceUuid;
+      run.details.period = header.period;
+      run.details.provisional = header.provisional;
 
-    if (header.provisional) {
-      const final = await client.query(
-        `SELECT 1 FROM cloud_invoices WHERE account_id = $1 AND period = $2 AND NOT provisional AND ingest_status = 'ingested' LIMIT 1`,
-        [accountId, header.period],
-      );
-      if (final.rowCount) {
-        await client.query('DELETE FROM cloud_invoices WHERE id = $1 AND provisional', [header.id]);
-        run.details.superseded = true;
-        await finishRun(pool, run, 'succeeded', undefined, context.logger);
-        return { status: 'superseded', invoiceUuid, runId: run.id };
-      }
-    }
-    await client.query(
-      `UPDATE cloud_invoices SET ingest_status = 'ingesting', ingest_attempts = ingest_attempts + 1, updated_at = now() WHERE id = $1`,
-      [header.id],
-    );
-
-    const transaction = { open: false };
-    try {
-      const result = await ingestLines(context, client, header, run, options, transaction);
-      const durationMs = await finishRun(pool, run, 'succeeded', undefined, context.logger);
-      return { status: 'ingested', invoiceUuid, runId: run.id, ...result, durationMs };
-    } catch (error) {
-      const message = errorMessage(error, redact);
-      log.warn({ invoiceUuid, runId: run.id, err: message }, 'billing: invoice ingest failed');
-      if (transaction.open) {
-        try {
-          await client.query('ROLLBACK');
-        } catch (rollbackError) {
-          clientBroken = rollbackError as Error;
+      if (header.provisional) {
+        const final = await client.query(
+          `SELECT 1 FROM cloud_invoices WHERE account_id = $1 AND period = $2 AND NOT provisional AND ingest_status = 'ingested' LIMIT 1`,
+          [accountId, header.period],
+        );
+        if (final.rowCount) {
+          await client.query('DELETE FROM cloud_invoices WHERE id = $1 AND provisional', [header.id]);
+          run.details.superseded = true;
+          return 'superseded' as const;
         }
       }
-      await pool.query(`UPDATE cloud_invoices SET ingest_status = 'failed', ingest_error = $2, updated_at = now() WHERE id = $1`, [
-        header.id,
-        message,
-      ]);
-      await finishRun(pool, run, 'failed', message, context.logger);
-      return { status: 'failed', invoiceUuid, runId: run.id, error: message };
-    }
+      await client.query(
+        `UPDATE cloud_invoices SET ingest_status = 'ingesting', ingest_attempts = ingest_attempts + 1, updated_at = now() WHERE id = $1`,
+        [header.id],
+      );
+
+      const transaction = { open: false };
+      try {
+        return await ingestLines(context, client, header, run, options, transaction);
+      } catch (error) {
+        if (transaction.open) {
+          try {
+            await client.query('ROLLBACK');
+          } catch (rollbackError) {
+            clientBroken = rollbackError as Error;
+          }
+        }
+        await pool.query(`UPDATE cloud_invoices SET ingest_status = 'failed', ingest_error = $2, updated_at = now() WHERE id = $1`, [
+          header.id,
+          errorText(error, context.redact),
+        ]);
+        throw error;
+      }
+    });
+    const { runId, value } = result;
+    if (result.status === 'failed' || value === undefined) return { status: 'failed', invoiceUuid, runId, error: result.error ?? 'failed' };
+    if (value === 'superseded') return { status: 'superseded', invoiceUuid, runId };
+    return { status: 'ingested', invoiceUuid, runId, ...value, durationMs: result.durationMs };
   } finally {
     if (lockKey !== null && !clientBroken) {
       await client.query('SELECT pg_advisory_unlock($1::bigint)', [lockKey]).catch((error: Error) => {
@@ -527,7 +526,7 @@ async function ingestLines(
   context: BillingContext,
   client: pg.PoolClient,
   header: InvoiceHeader,
-  run: BillingRun,
+  run: ActiveRun,
   options: IngestOptions,
   transaction: { open: boolean },
 ): Promise<{ lineCount: number; matchedCount: number; matchRate: string | null; lineSource: 'csv' | 'json' }> {
@@ -551,7 +550,7 @@ async function ingestLines(
   const tally: IngestTally = { summary: new MatchSummaryBuilder(), byMethod: { id: 0, name: 0, parent: 0 } };
   const total = json.kind === 'index' ? json.items.length : null;
   const onProgress = (done: number): void => {
-    void emit(pool, { type: 'progress', task: 'invoice', runId: run.id, done, total }, run.onEvent);
+    run.progress({ done, total });
   };
 
   let superseded = 0;
@@ -639,7 +638,7 @@ async function ingestLines(
       totalsAgree: invoiceAmountAgrees,
     });
     if (!invoiceAmountAgrees) {
-      (context.logger ?? silentLogger).warn(
+      loggerOf(context).warn(
         { invoiceUuid: header.invoice_uuid, linesAmount: summary.linesAmount, invoiceAmount: header.amount },
         'billing: the lines do not add up to the invoice amount',
       );

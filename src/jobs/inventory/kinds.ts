@@ -1,9 +1,12 @@
 /**
- * Every listable resource kind, declared once: where to list it, under which JSON key, how to normalize an item
- * and when to run. Data only, so one engine can do `client.list(path, listKey, { query, paginated })` →
- * normalize → upsert → mark-stale for all of them. Endpoint facts: API-NOTES.md §2 and the OpenAPI spec.
+ * The inventory kind table: for each kind task of the registry (domain/tasks.ts holds its schedule), the endpoints
+ * it lists (declared in digitalocean/endpoints.ts with their paths, keys, pagination and fallbacks), the normalizer
+ * that turns an item into a row, and how a resource in no project is attributed. One function (sync-kind.ts) does
+ * list → normalize → upsert → mark stale for every entry.
  */
-import type { NormalizedResource, ResourceKind } from './normalize.js';
+import * as ep from '../../digitalocean/endpoints.js';
+import { mapListSpec, type ListSpec } from '../../digitalocean/pagination.js';
+import type { KindTaskName } from '../../domain/tasks.js';
 import {
   normalizeApp,
   normalizeDatabase,
@@ -16,190 +19,69 @@ import {
   normalizeReservedIpv6,
   normalizeSnapshot,
   normalizeVolume,
+  type NormalizedResource,
 } from './normalize.js';
+import { URN_ONLY_KINDS, type ResourceKind } from './resource-kinds.js';
 
-export { RESOURCE_KINDS, isResourceKind } from './normalize.js';
-export type { ResourceKind, NormalizedResource } from './normalize.js';
-
-/** Cron strings (graphile-worker crontab syntax). */
-export const EVERY_15_MINUTES = '*/15 * * * *';
-export const HOURLY_AT_33 = '33 * * * *';
-
-/** One GET list endpoint: `{ [listKey]: item[] }` at `path`. */
-export interface Listing {
-  path: string;
-  listKey: string;
-  /** Extra query parameters (page/per_page are the client's business). */
-  query?: Readonly<Record<string, string>>;
-}
-
-export interface KindSpec extends Listing {
-  kind: ResourceKind;
-  /** graphile-worker task name and sync_runs.task. */
-  task: string;
-  /** false: one call returns everything and the response has no links/meta (`/v2/databases`). */
-  paginated: boolean;
+export interface KindSpec {
+  /** cloud_resources.kind of every item: the task's name. */
+  kind: KindTaskName & ResourceKind;
   /**
-   * Tried instead of the main listing when it is unavailable (404): same item shape, other path and key.
-   * Only the reserved-IP kind has one (`/v2/floating_ips`, the pre-2022 name).
+   * Every listing of the kind, each item normalized as it arrives and identified by its provider id. The kind is
+   * complete only when all of them were. `/v2/droplets` returns only non-GPU droplets unless `type=gpus` is passed,
+   * so droplets need two walks or GPU droplets would never be seen.
    */
-  fallback?: Listing;
-  /**
-   * Listed IN ADDITION to the main listing; their items belong to the same kind and the listing is complete only
-   * when all of them completed. `/v2/droplets` returns only non-GPU droplets unless `type=gpus` is passed (spec,
-   * droplets/parameters.yml `droplet_type`), so GPU droplets need a second walk or they would never be seen.
-   */
-  extraListings?: readonly Listing[];
-  /** Items come from the API as unknown JSON; normalizers read every field defensively. */
-  normalize: (item: unknown) => NormalizedResource;
-  schedule: string;
+  listings: readonly ListSpec<NormalizedResource>[];
   /**
    * false: a resource of this kind in no project is left unattributed (for an operator to classify) instead of
    * going to the configured fallback project/tenant. DNS zones: a zone in no project says nothing about its owner.
    */
-  fallbackAttribution?: boolean;
+  fallbackAttribution: boolean;
 }
 
-/** Wraps a typed normalizer for the table (the engine cannot know item types statically). */
-function asItem<T>(fn: (item: T) => NormalizedResource): (item: unknown) => NormalizedResource {
-  return (item) => fn(item as T);
+type KindDeclaration = Omit<KindSpec, 'kind'>;
+
+/** The endpoints' items as rows: the normalizer checks every field it reads (items arrive as unknown JSON). */
+function listedAs<T>(normalize: (item: unknown) => NormalizedResource, ...endpoints: ListSpec<T>[]): KindDeclaration {
+  return { listings: endpoints.map((endpoint) => mapListSpec(endpoint, normalize, (n) => n.providerId)), fallbackAttribution: true };
 }
 
-export const INVENTORY_KINDS: readonly KindSpec[] = Object.freeze([
-  {
-    kind: 'droplet',
-    task: 'droplet',
-    path: '/v2/droplets',
-    listKey: 'droplets',
-    paginated: true,
-    extraListings: [{ path: '/v2/droplets', listKey: 'droplets', query: { type: 'gpus' } }],
-    normalize: asItem(normalizeDroplet),
-    schedule: EVERY_15_MINUTES,
-  },
-  {
-    kind: 'volume',
-    task: 'volume',
-    path: '/v2/volumes',
-    listKey: 'volumes',
-    paginated: true,
-    normalize: asItem(normalizeVolume),
-    schedule: EVERY_15_MINUTES,
-  },
-  {
-    // Droplet and volume snapshots in one listing; attrs.resource_type tells them apart.
-    kind: 'snapshot',
-    task: 'snapshot',
-    path: '/v2/snapshots',
-    listKey: 'snapshots',
-    paginated: true,
-    normalize: asItem(normalizeSnapshot),
-    schedule: HOURLY_AT_33,
-  },
-  {
-    kind: 'floating_ip',
-    task: 'floating_ip',
-    path: '/v2/reserved_ips',
-    listKey: 'reserved_ips',
-    paginated: true,
-    fallback: { path: '/v2/floating_ips', listKey: 'floating_ips' },
-    normalize: asItem(normalizeReservedIp),
-    schedule: EVERY_15_MINUTES,
-  },
-  {
-    kind: 'reserved_ipv6',
-    task: 'reserved_ipv6',
-    path: '/v2/reserved_ipv6',
-    listKey: 'reserved_ipv6s',
-    paginated: true,
-    normalize: asItem(normalizeReservedIpv6),
-    schedule: EVERY_15_MINUTES,
-  },
-  {
-    kind: 'firewall',
-    task: 'firewall',
-    path: '/v2/firewalls',
-    listKey: 'firewalls',
-    paginated: true,
-    normalize: asItem(normalizeFirewall),
-    schedule: EVERY_15_MINUTES,
-  },
-  {
-    kind: 'load_balancer',
-    task: 'load_balancer',
-    path: '/v2/load_balancers',
-    listKey: 'load_balancers',
-    paginated: true,
-    normalize: asItem(normalizeLoadBalancer),
-    schedule: EVERY_15_MINUTES,
-  },
-  {
-    kind: 'dns_zone',
-    task: 'dns_zone',
-    path: '/v2/domains',
-    listKey: 'domains',
-    paginated: true,
-    normalize: asItem(normalizeDomain),
-    schedule: EVERY_15_MINUTES,
-    fallbackAttribution: false,
-  },
-  {
-    // Unpaginated: no page/per_page params, no links/meta. The body carries credentials; the client strips them
-    // and normalizeDatabase drops them again.
-    kind: 'managed_db',
-    task: 'managed_db',
-    path: '/v2/databases',
-    listKey: 'databases',
-    paginated: false,
-    normalize: asItem(normalizeDatabase),
-    schedule: EVERY_15_MINUTES,
-  },
-  {
-    kind: 'kubernetes_cluster',
-    task: 'kubernetes_cluster',
-    path: '/v2/kubernetes/clusters',
-    listKey: 'kubernetes_clusters',
-    paginated: true,
-    normalize: asItem(normalizeKubernetesCluster),
-    schedule: EVERY_15_MINUTES,
-  },
-  {
-    // with_projects=true makes the API fill in project_id.
-    kind: 'app',
-    task: 'app',
-    path: '/v2/apps',
-    listKey: 'apps',
-    paginated: true,
-    query: { with_projects: 'true' },
-    normalize: asItem(normalizeApp),
-    schedule: EVERY_15_MINUTES,
-  },
-] satisfies KindSpec[]);
+const KINDS: { readonly [K in KindTaskName]: KindDeclaration } = {
+  droplet: listedAs(normalizeDroplet, ep.droplets, ep.gpuDroplets),
+  volume: listedAs(normalizeVolume, ep.volumes),
+  // Droplet and volume snapshots in one listing; attrs.resource_type tells them apart.
+  snapshot: listedAs(normalizeSnapshot, ep.snapshots()),
+  floating_ip: listedAs(normalizeReservedIp, ep.reservedIps),
+  reserved_ipv6: listedAs(normalizeReservedIpv6, ep.reservedIpv6s),
+  firewall: listedAs(normalizeFirewall, ep.firewalls),
+  load_balancer: listedAs(normalizeLoadBalancer, ep.loadBalancers),
+  dns_zone: { ...listedAs(normalizeDomain, ep.domains), fallbackAttribution: false },
+  // The client strips the credentials of every cluster; normalizeDatabase drops them again.
+  managed_db: listedAs(normalizeDatabase, ep.databases),
+  kubernetes_cluster: listedAs(normalizeKubernetesCluster, ep.kubernetesClusters),
+  app: listedAs(normalizeApp, ep.apps),
+};
 
-/** Kinds that exist only through project URNs (`do:space:<bucket>`, `do:vpc:<uuid>`): never listed, never marked stale by a listing. */
-export const URN_ONLY_KINDS = ['spaces_bucket', 'vpc'] as const satisfies readonly ResourceKind[];
+/** The kind table, in registry order. */
+export const INVENTORY_KINDS: readonly KindSpec[] = (Object.keys(KINDS) as KindTaskName[]).map((kind) => ({ kind, ...KINDS[kind] }));
 
-/** Projects are synced by the engine itself (then each project's resources); declared here for the crontab. */
-export const PROJECTS_SYNC = Object.freeze({
-  task: 'projects',
-  path: '/v2/projects',
-  listKey: 'projects',
-  paginated: true,
-  /** Per-project membership; `{id}` is the project uuid (or `default`). Items are `ProjectResource`s. */
-  resourcesPath: '/v2/projects/{id}/resources',
-  resourcesListKey: 'resources',
-  schedule: EVERY_15_MINUTES,
-});
-
-/** The inventory crontab: one entry per task. */
-export const INVENTORY_SCHEDULES: readonly { task: string; schedule: string }[] = Object.freeze([
-  ...INVENTORY_KINDS.map(({ task, schedule }) => ({ task, schedule })),
-  { task: PROJECTS_SYNC.task, schedule: PROJECTS_SYNC.schedule },
-]);
-
-export function kindSpec(kind: string): KindSpec | undefined {
-  return INVENTORY_KINDS.find((k) => k.kind === kind);
+export function kindSpec(task: KindTaskName): KindSpec {
+  return { kind: task, ...KINDS[task] };
 }
 
-export function kindSpecByTask(task: string): KindSpec | undefined {
-  return INVENTORY_KINDS.find((k) => k.task === task);
+/** Kinds that listings cover; every other kind in cloud_resources comes from project URNs. */
+export const LISTED_KINDS: readonly string[] = INVENTORY_KINDS.map((k) => k.kind);
+
+/** Kinds that stay unattributed rather than going to the fallback (DNS zones). */
+export const NO_FALLBACK_KINDS: readonly string[] = INVENTORY_KINDS.filter((k) => !k.fallbackAttribution).map((k) => k.kind);
+
+const KNOWN_KINDS: ReadonlySet<string> = new Set([...LISTED_KINDS, ...URN_ONLY_KINDS]);
+
+/** A kind this service lists or knows from URNs (anything else came verbatim from an unknown URN type). */
+export function isKnownLocalKind(kind: string): boolean {
+  return KNOWN_KINDS.has(kind);
+}
+
+export function isKindTask(task: string): task is KindTaskName {
+  return Object.hasOwn(KINDS, task);
 }

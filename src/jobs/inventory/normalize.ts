@@ -1,9 +1,9 @@
 /**
- * One pure function per resource kind: a DigitalOcean API object in, one `cloud_resources` row (minus the
- * bookkeeping columns the sync owns) out. No database, no HTTP.
+ * One pure function per resource kind: a DigitalOcean API item in (unknown JSON), one `cloud_resources` row
+ * (minus the bookkeeping columns the sync owns) out. No database, no HTTP.
  *
- * Every reader here is defensive: the spec's `required` lists are not promises, so a missing or mistyped field
- * becomes null / [] rather than an exception. Decisions worth knowing:
+ * Every reader here checks what it reads: the spec's `required` lists are not promises, so a missing or mistyped
+ * field (or an item that is not an object at all) becomes null / [] rather than an exception. Decisions worth knowing:
  *
  * - `attrs` holds only what is useful AND reasonably stable: anything that changes without the resource changing
  *   (a droplet's next_backup_window, a domain's zone_file with its SOA serial, k8s node states) would make the
@@ -23,45 +23,8 @@
  */
 import { createHash } from 'node:crypto';
 
-import type {
-  App,
-  DatabaseCluster,
-  Domain,
-  Droplet,
-  Firewall,
-  KubernetesCluster,
-  LoadBalancer,
-  Project,
-  ReservedIp,
-  ReservedIpv6,
-  Snapshot,
-  Volume,
-} from '../../digitalocean/types.js';
 import type { ParsedUrn } from '../../digitalocean/urn.js';
-import { urnKindToLocalKind } from '../../digitalocean/urn.js';
-
-/** Every local resource kind, in display order. */
-export const RESOURCE_KINDS = [
-  'droplet',
-  'volume',
-  'snapshot',
-  'floating_ip',
-  'reserved_ipv6',
-  'firewall',
-  'load_balancer',
-  'dns_zone',
-  'managed_db',
-  'kubernetes_cluster',
-  'app',
-  'spaces_bucket',
-  'vpc',
-] as const;
-
-export type ResourceKind = (typeof RESOURCE_KINDS)[number];
-
-export function isResourceKind(value: string): value is ResourceKind {
-  return (RESOURCE_KINDS as readonly string[]).includes(value);
-}
+import { urnKindToLocalKind } from './resource-kinds.js';
 
 export interface NormalizedResource {
   /** A ResourceKind, or an unknown URN type kept verbatim (normalizeFromUrn). */
@@ -94,6 +57,11 @@ type Obj = Record<string, unknown>;
 
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** An API item as an object to read fields from; anything else reads as an object without fields. */
+function objectOf(item: unknown): Obj {
+  return isObj(item) ? item : {};
 }
 
 /** A non-empty string, or null. */
@@ -186,11 +154,16 @@ function scrub(value: unknown): unknown {
   return value;
 }
 
+/** The fields most kinds read the same way: id, name, region slug, creation time. */
+function commonFields(kind: string, o: Obj): Pick<NormalizedResource, 'kind' | 'providerId' | 'name' | 'region' | 'providerCreatedAt'> {
+  return { kind, providerId: idString(o.id) ?? '', name: str(o.name), region: regionSlug(o.region), providerCreatedAt: parseDate(o.created_at) };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Per-kind normalizers
 
-export function normalizeDroplet(d: Droplet): NormalizedResource {
-  const o = d as unknown as Obj;
+export function normalizeDroplet(item: unknown): NormalizedResource {
+  const o = objectOf(item);
   const networks = isObj(o.networks) ? o.networks : {};
   const v4 = Array.isArray(networks.v4) ? networks.v4.filter(isObj) : [];
   const v6 = Array.isArray(networks.v6) ? networks.v6.filter(isObj) : [];
@@ -200,10 +173,7 @@ export function normalizeDroplet(d: Droplet): NormalizedResource {
   const size = isObj(o.size) ? o.size : {};
   const gpu = isObj(o.gpu_info) ? o.gpu_info : null;
   return {
-    kind: 'droplet',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
-    region: regionSlug(o.region),
+    ...commonFields('droplet', o),
     status: str(o.status),
     size: str(o.size_slug) ?? str(size.slug),
     tags: normalizeTags(o.tags),
@@ -230,17 +200,13 @@ export function normalizeDroplet(d: Droplet): NormalizedResource {
       gpu_model: gpu ? str(gpu.model) : null,
       gpu_count: gpu ? num(gpu.count) : null,
     },
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 
-export function normalizeVolume(v: Volume): NormalizedResource {
-  const o = v as unknown as Obj;
+export function normalizeVolume(item: unknown): NormalizedResource {
+  const o = objectOf(item);
   return {
-    kind: 'volume',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
-    region: regionSlug(o.region),
+    ...commonFields('volume', o),
     // Volumes report no status in the list; attachment is in attrs.droplet_ids.
     status: null,
     size: formatGb(o.size_gigabytes),
@@ -252,13 +218,12 @@ export function normalizeVolume(v: Volume): NormalizedResource {
       filesystem_label: str(o.filesystem_label),
       description: str(o.description),
     },
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 
 /** Droplet and volume snapshots are one kind; attrs.resource_type tells them apart. */
-export function normalizeSnapshot(s: Snapshot): NormalizedResource {
-  const o = s as unknown as Obj;
+export function normalizeSnapshot(item: unknown): NormalizedResource {
+  const o = objectOf(item);
   const regions = arrayOf(o.regions, isString);
   return {
     kind: 'snapshot',
@@ -303,24 +268,22 @@ function normalizeIp(kind: 'floating_ip' | 'reserved_ipv6', o: Obj, region: stri
 }
 
 /** A reserved IPv4 (from /v2/reserved_ips or the legacy /v2/floating_ips; same shape). Kind `floating_ip`. */
-export function normalizeReservedIp(ip: ReservedIp): NormalizedResource {
-  const o = ip as unknown as Obj;
+export function normalizeReservedIp(item: unknown): NormalizedResource {
+  const o = objectOf(item);
   // Reserved IPv4 objects carry no creation time.
   return normalizeIp('floating_ip', o, regionSlug(o.region), undefined);
 }
 
 /** A reserved IPv6 (/v2/reserved_ipv6). `region_slug` is a string; `reserved_at` is the creation time. */
-export function normalizeReservedIpv6(ip: ReservedIpv6): NormalizedResource {
-  const o = ip as unknown as Obj;
+export function normalizeReservedIpv6(item: unknown): NormalizedResource {
+  const o = objectOf(item);
   return normalizeIp('reserved_ipv6', o, str(o.region_slug) ?? regionSlug(o.region), o.reserved_at);
 }
 
-export function normalizeFirewall(f: Firewall): NormalizedResource {
-  const o = f as unknown as Obj;
+export function normalizeFirewall(item: unknown): NormalizedResource {
+  const o = objectOf(item);
   return {
-    kind: 'firewall',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
+    ...commonFields('firewall', o),
     region: null,
     status: str(o.status),
     size: null,
@@ -334,12 +297,11 @@ export function normalizeFirewall(f: Firewall): NormalizedResource {
       tags: normalizeTags(o.tags),
       pending_changes: Array.isArray(o.pending_changes) ? o.pending_changes : [],
     },
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 
-export function normalizeLoadBalancer(lb: LoadBalancer): NormalizedResource {
-  const o = lb as unknown as Obj;
+export function normalizeLoadBalancer(item: unknown): NormalizedResource {
+  const o = objectOf(item);
   const sizeUnit = num(o.size_unit);
   const attrs: Obj = {
     type: str(o.type),
@@ -357,23 +319,19 @@ export function normalizeLoadBalancer(lb: LoadBalancer): NormalizedResource {
   // `algorithm` is deprecated and may be absent; record it only when the API sends it.
   if (str(o.algorithm) !== null) attrs.algorithm = o.algorithm;
   return {
-    kind: 'load_balancer',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
+    ...commonFields('load_balancer', o),
     // Global load balancers have no region.
-    region: regionSlug(o.region),
     status: str(o.status),
     size: sizeUnit !== null ? `${sizeUnit} node${sizeUnit === 1 ? '' : 's'}` : str(o.size),
     // DO load balancers have no tags of their own; `tag` selects droplets (attrs.tag).
     tags: [],
     attrs,
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 
 /** A DNS zone. The domain name is the key; zone_file is dropped (large, and changes with every record edit). */
-export function normalizeDomain(d: Domain): NormalizedResource {
-  const o = d as unknown as Obj;
+export function normalizeDomain(item: unknown): NormalizedResource {
+  const o = objectOf(item);
   const name = str(o.name);
   return {
     kind: 'dns_zone',
@@ -392,8 +350,8 @@ export function normalizeDomain(d: Domain): NormalizedResource {
  * A managed database cluster. Accepts the raw API object too: attrs come from an allow-list (so connection,
  * private_connection, standby_*, users never get in) and are deep-scrubbed again as a second line of defence.
  */
-export function normalizeDatabase(db: DatabaseCluster): NormalizedResource {
-  const o = db as unknown as Obj;
+export function normalizeDatabase(item: unknown): NormalizedResource {
+  const o = objectOf(item);
   const mw = isObj(o.maintenance_window) ? o.maintenance_window : null;
   const attrs: Obj = {
     engine: str(o.engine),
@@ -408,27 +366,20 @@ export function normalizeDatabase(db: DatabaseCluster): NormalizedResource {
     version_end_of_life: str(o.version_end_of_life),
   };
   return {
-    kind: 'managed_db',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
-    region: regionSlug(o.region),
+    ...commonFields('managed_db', o),
     status: str(o.status),
     size: str(o.size),
     tags: normalizeTags(o.tags),
     attrs: scrubSecrets(attrs),
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 
-export function normalizeKubernetesCluster(c: KubernetesCluster): NormalizedResource {
-  const o = c as unknown as Obj;
+export function normalizeKubernetesCluster(item: unknown): NormalizedResource {
+  const o = objectOf(item);
   const status = isObj(o.status) ? o.status : {};
   const pools = Array.isArray(o.node_pools) ? o.node_pools.filter(isObj) : [];
   return {
-    kind: 'kubernetes_cluster',
-    providerId: idString(o.id) ?? '',
-    name: str(o.name),
-    region: regionSlug(o.region),
+    ...commonFields('kubernetes_cluster', o),
     status: str(status.state),
     // A cluster has no single size; each pool's is in attrs.node_pools.
     size: null,
@@ -452,12 +403,11 @@ export function normalizeKubernetesCluster(c: KubernetesCluster): NormalizedReso
           .filter((id): id is string => id !== null),
       })),
     },
-    providerCreatedAt: parseDate(o.created_at),
   };
 }
 
-export function normalizeApp(a: App): NormalizedResource {
-  const o = a as unknown as Obj;
+export function normalizeApp(item: unknown): NormalizedResource {
+  const o = objectOf(item);
   const spec = isObj(o.spec) ? o.spec : {};
   const active = isObj(o.active_deployment) ? o.active_deployment : null;
   return {
@@ -514,8 +464,8 @@ function urnOnly(kind: string, providerId: string, name: string | null, urn: str
   };
 }
 
-export function normalizeProject(p: Project): NormalizedProject {
-  const o = p as unknown as Obj;
+export function normalizeProject(item: unknown): NormalizedProject {
+  const o = objectOf(item);
   return {
     providerId: idString(o.id) ?? '',
     name: str(o.name) ?? '',

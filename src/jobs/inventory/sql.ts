@@ -1,6 +1,6 @@
 /**
- * The inventory sync's SQL, one statement per job: the engine sends each page of a listing as ONE statement
- * (a JSON array unpacked by `jsonb_to_recordset`), never a statement per row.
+ * The inventory sync's SQL, one typed function per statement: each page of a listing goes to the database as ONE
+ * statement (a JSON array unpacked by `jsonb_to_recordset`), never a statement per row.
  *
  * Clock: every timestamp is the database's `now()`, and a run's start is the `started_at` the database gave its
  * `sync_runs` row. "Not seen in this run" is therefore `last_seen_at < started_at` on one clock, whatever the
@@ -11,6 +11,14 @@
  * `updated` means the fingerprint (hash of the normalized row) changed; a row seen again with the same fingerprint
  * is `unchanged` even though its last_seen_at moves.
  */
+
+import type { QueryResult, QueryResultRow } from 'pg';
+import { fingerprint, type NormalizedProject, type NormalizedResource } from './normalize.js';
+
+/** What the inventory needs from a database handle: `pg.Pool` fits, and so does a wrapper that counts statements. */
+export interface SqlClient {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+}
 
 /**
  * One page of one kind. $1 account, $2 kind, $3 JSON array of normalized rows
@@ -23,7 +31,7 @@
  * moves to this statement's time only when the fingerprint changed, so a conflicting row whose updated_at is now
  * was updated and any other one is unchanged. (`now()::timestamptz(3)` rounds exactly as the column stores it.)
  */
-export const UPSERT_RESOURCES = `
+const UPSERT_RESOURCES = `
 WITH upserted AS (
   INSERT INTO cloud_resources AS r (
     account_id, kind, provider_id, name, region, status, size, tags, attrs, fingerprint, provider_created_at,
@@ -72,16 +80,16 @@ SELECT count(*)::int AS missed, count(*) FILTER (WHERE miss_count = ${MISSES_BEF
  * third consecutive miss sets stale_at. Rows stay (deleted resources still appear on invoices). `missed` counts
  * the rows that missed, `marked_stale` those that became stale in this statement (their third miss).
  */
-export const MARK_STALE_RESOURCES = markStale('cloud_resources', 'account_id = $1 AND kind = ANY($2::text[]) AND last_seen_at < $3');
+const MARK_STALE_RESOURCES = markStale('cloud_resources', 'account_id = $1 AND kind = ANY($2::text[]) AND last_seen_at < $3');
 
 /** Like MARK_STALE_RESOURCES, for every kind NOT in $2: the rows the projects walk creates from URNs. */
-export const MARK_STALE_URN_RESOURCES = markStale('cloud_resources', 'account_id = $1 AND NOT (kind = ANY($2::text[])) AND last_seen_at < $3');
+const MARK_STALE_URN_RESOURCES = markStale('cloud_resources', 'account_id = $1 AND NOT (kind = ANY($2::text[])) AND last_seen_at < $3');
 
 /**
  * One page of projects. $1 account, $2 JSON array of normalized projects. tenant_id is never written (operators
  * own it) but returned, with the local id, so the membership walk can attribute without another query.
  */
-export const UPSERT_PROJECTS = `
+const UPSERT_PROJECTS = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(
     provider_id text, name text, description text, purpose text, environment text, is_default boolean,
@@ -125,7 +133,7 @@ JOIN input i ON i.provider_id = u.provider_id
 LEFT JOIN old o ON o.provider_id = u.provider_id`;
 
 /** After a complete projects listing: $1 account, $2 run start. Same rule as resources. */
-export const MARK_STALE_PROJECTS = markStale('cloud_projects', 'account_id = $1 AND last_seen_at < $2');
+const MARK_STALE_PROJECTS = markStale('cloud_projects', 'account_id = $1 AND last_seen_at < $2');
 
 /**
  * One page of a project's members, in one statement. $1 account, $2 local project id, $3 the project's tenant,
@@ -139,7 +147,7 @@ export const MARK_STALE_PROJECTS = markStale('cloud_projects', 'account_id = $1 
  *
  * `attributed` counts the rows whose project, tenant or attribution source changed (new URN rows included).
  */
-export const ATTRIBUTE_MEMBERS = `
+const ATTRIBUTE_MEMBERS = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($4::jsonb) AS x(
     kind text, provider_id text, create_row boolean, name text, attrs jsonb, fingerprint text)
@@ -203,7 +211,7 @@ SELECT
  * Left alone: manual classifications, stale rows and rows already missed by a listing (a deleted resource leaves
  * its projects before its listing notices; it keeps its last attribution for the invoices that still bill it).
  */
-export const ATTRIBUTE_UNPLACED = `
+const ATTRIBUTE_UNPLACED = `
 WITH target AS (
   SELECT r.id,
     CASE WHEN $5::boolean AND NOT (r.kind = ANY($6::text[])) THEN $3::int END AS project_id,
@@ -230,5 +238,142 @@ SELECT
   (SELECT count(*) FROM changed WHERE source IS NULL)::int AS unattributed`;
 
 /** The local id and tenant of the configured fallback project (by its DigitalOcean id). */
-export const FIND_PROJECT = `
+const FIND_PROJECT = `
 SELECT id, tenant_id FROM cloud_projects WHERE account_id = $1 AND provider_id = $2`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The statements as functions
+
+export interface WriteCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface StaleCounts {
+  missed: number;
+  markedStale: number;
+}
+
+function staleCounts(result: QueryResult<{ missed: number; marked_stale: number }>): StaleCounts {
+  const row = result.rows[0];
+  return { missed: row?.missed ?? 0, markedStale: row?.marked_stale ?? 0 };
+}
+
+function isoOrNull(date: Date | null): string | null {
+  return date ? date.toISOString() : null;
+}
+
+/** Writes one page of one kind (provider ids unique within the page). */
+export async function upsertResources(db: SqlClient, accountId: string, kind: string, resources: readonly NormalizedResource[]): Promise<WriteCounts> {
+  const rows = resources.map((n) => {
+    // name, region, status, size, tags, attrs go as they are.
+    const { kind: _kind, providerId, providerCreatedAt, ...fields } = n;
+    return { provider_id: providerId, ...fields, fingerprint: fingerprint(n), provider_created_at: isoOrNull(providerCreatedAt) };
+  });
+  const result = await db.query<WriteCounts>(UPSERT_RESOURCES, [accountId, kind, JSON.stringify(rows)]);
+  return result.rows[0] ?? { created: 0, updated: 0, unchanged: 0 };
+}
+
+/** After a complete listing of `kinds`: their rows not seen since `since` miss once more. */
+export async function markStaleResources(db: SqlClient, accountId: string, kinds: readonly string[], since: Date): Promise<StaleCounts> {
+  return staleCounts(await db.query(MARK_STALE_RESOURCES, [accountId, kinds, since]));
+}
+
+/** After a complete walk of every project: rows of kinds NOT in `listedKinds` (made from URNs) not seen since `since`. */
+export async function markStaleUrnResources(db: SqlClient, accountId: string, listedKinds: readonly string[], since: Date): Promise<StaleCounts> {
+  return staleCounts(await db.query(MARK_STALE_URN_RESOURCES, [accountId, listedKinds, since]));
+}
+
+export interface ProjectRow {
+  id: number;
+  providerId: string;
+  tenantId: string | null;
+  isDefault: boolean;
+  change: 'created' | 'updated' | 'unchanged';
+  revived: boolean;
+}
+
+/** Writes one page of projects; returns each with its local id and tenant. */
+export async function upsertProjects(db: SqlClient, accountId: string, projects: readonly NormalizedProject[]): Promise<ProjectRow[]> {
+  const rows = projects.map((p) => ({
+    provider_id: p.providerId,
+    name: p.name,
+    description: p.description,
+    purpose: p.purpose,
+    environment: p.environment,
+    is_default: p.isDefault,
+    provider_created_at: isoOrNull(p.providerCreatedAt),
+    provider_updated_at: isoOrNull(p.providerUpdatedAt),
+  }));
+  const result = await db.query<{ id: number; provider_id: string; tenant_id: string | null; is_default: boolean; change: ProjectRow['change']; revived: boolean }>(
+    UPSERT_PROJECTS,
+    [accountId, JSON.stringify(rows)],
+  );
+  return result.rows.map((r) => ({ id: r.id, providerId: r.provider_id, tenantId: r.tenant_id, isDefault: r.is_default, change: r.change, revived: r.revived }));
+}
+
+/** After a complete projects listing: projects not seen since `since` miss once more. */
+export async function markStaleProjects(db: SqlClient, accountId: string, since: Date): Promise<StaleCounts> {
+  return staleCounts(await db.query(MARK_STALE_PROJECTS, [accountId, since]));
+}
+
+/** One member of a project, as ATTRIBUTE_MEMBERS reads it. */
+export interface MemberRow {
+  kind: string;
+  provider_id: string;
+  /** True for kinds no listing covers: the row is made from the URN. */
+  create_row: boolean;
+  name: string | null;
+  attrs: Record<string, unknown> | null;
+  fingerprint: string | null;
+}
+
+export interface MemberCounts extends WriteCounts {
+  attributed: number;
+  matched: number;
+}
+
+/** Attributes one page of a project's members to it (and upserts the members made from URNs). */
+export async function attributeMembers(
+  db: SqlClient,
+  accountId: string,
+  project: { id: number; tenantId: string | null },
+  members: readonly MemberRow[],
+): Promise<MemberCounts | undefined> {
+  const result = await db.query<MemberCounts>(ATTRIBUTE_MEMBERS, [accountId, project.id, project.tenantId, JSON.stringify(members)]);
+  return result.rows[0];
+}
+
+export interface Fallback {
+  configured: boolean;
+  projectId: number | null;
+  tenantId: string | null;
+}
+
+/** Resources placed in no project go to the fallback (or lose an attribution DigitalOcean no longer gives). */
+export async function attributeUnplaced(
+  db: SqlClient,
+  accountId: string,
+  placed: ReadonlyArray<{ kind: string; provider_id: string }>,
+  fallback: Fallback,
+  noFallbackKinds: readonly string[],
+): Promise<{ unplaced: number; toFallback: number; unattributed: number }> {
+  const result = await db.query<{ unplaced: number; to_fallback: number; unattributed: number }>(ATTRIBUTE_UNPLACED, [
+    accountId,
+    JSON.stringify(placed),
+    fallback.projectId,
+    fallback.tenantId,
+    fallback.configured,
+    noFallbackKinds,
+  ]);
+  const row = result.rows[0];
+  return { unplaced: row?.unplaced ?? 0, toFallback: row?.to_fallback ?? 0, unattributed: row?.unattributed ?? 0 };
+}
+
+/** The local id and tenant of a project, by its DigitalOcean id. */
+export async function findProject(db: SqlClient, accountId: string, providerId: string): Promise<{ id: number; tenantId: string | null } | undefined> {
+  const result = await db.query<{ id: number; tenant_id: string | null }>(FIND_PROJECT, [accountId, providerId]);
+  const row = result.rows[0];
+  return row && { id: row.id, tenantId: row.tenant_id };
+}

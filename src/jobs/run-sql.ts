@@ -1,0 +1,106 @@
+// The statements of a run's sync_runs row, one typed function each.
+import type { RunTrigger } from '../domain/tasks.js';
+
+/** What run bookkeeping needs from a database handle: a pg Pool fits, and so does a statement-counting wrapper. */
+export interface Queryable {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+export type RunStatus = 'succeeded' | 'incomplete' | 'failed';
+
+export interface RunCounts {
+  pages: number;
+  apiCalls: number;
+  listed: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  markedStale: number;
+}
+
+/** Makes sure the account row exists (sync rows reference it). */
+export async function ensureAccount(db: Queryable, accountId: string): Promise<void> {
+  await db.query(`INSERT INTO cloud_accounts (id, created_at, updated_at) VALUES ($1, now(), now()) ON CONFLICT (id) DO NOTHING`, [accountId]);
+}
+
+/**
+ * Opens a run (`running`, started on the database's clock). In the same statement, runs of the task still
+ * `running` six hours after they started are closed as failed: their process died without finishing them (no sync
+ * takes that long), so they would otherwise say "running" forever.
+ */
+export async function insertRun(
+  db: Queryable,
+  run: { accountId: string; task: string; trigger: RunTrigger; jobId: string | null },
+): Promise<{ id: number; startedAt: Date }> {
+  const { rows } = await db.query(
+    `WITH abandoned AS (
+       UPDATE sync_runs SET status = 'failed', complete = false, finished_at = now(),
+         error = 'interrupted: the process running this sync stopped before it finished'
+       WHERE account_id = $1 AND task = $2 AND status = 'running' AND started_at < now() - interval '6 hours'
+     )
+     INSERT INTO sync_runs (account_id, task, trigger, status, job_id, started_at)
+     VALUES ($1, $2, $3, 'running', $4, now())
+     RETURNING id, started_at`,
+    [run.accountId, run.task, run.trigger, run.jobId],
+  );
+  const row = rows[0] as { id: number; started_at: Date };
+  return { id: row.id, startedAt: row.started_at };
+}
+
+/** Closes a run; `complete` is true only for a succeeded run. Returns its duration in milliseconds. */
+export async function finishRun(
+  db: Queryable,
+  runId: number,
+  outcome: { status: RunStatus; counts: RunCounts; error: string | undefined; details: Record<string, unknown> },
+): Promise<number> {
+  const c = outcome.counts;
+  const { rows } = await db.query(
+    `UPDATE sync_runs SET
+       status = $2, complete = $3, pages = $4, api_calls = $5, listed = $6, created = $7, updated = $8,
+       unchanged = $9, marked_stale = $10, error = $11, details = $12::jsonb,
+       finished_at = now(),
+       duration_ms = GREATEST(0, round(extract(epoch FROM (now() - started_at)) * 1000))::int
+     WHERE id = $1
+     RETURNING duration_ms`,
+    [
+      runId,
+      outcome.status,
+      outcome.status === 'succeeded',
+      c.pages,
+      c.apiCalls,
+      c.listed,
+      c.created,
+      c.updated,
+      c.unchanged,
+      c.markedStale,
+      outcome.error ?? null,
+      JSON.stringify(outcome.details),
+    ],
+  );
+  return (rows[0] as { duration_ms?: number } | undefined)?.duration_ms ?? 0;
+}
+
+export interface RunRow {
+  id: number;
+  status: RunStatus | 'running';
+  complete: boolean | null;
+  duration_ms: number | null;
+  pages: number;
+  api_calls: number;
+  listed: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  marked_stale: number;
+  error: string | null;
+  details: Record<string, unknown> | null;
+}
+
+export async function selectRuns(db: Queryable, runIds: readonly number[]): Promise<RunRow[]> {
+  const { rows } = await db.query(
+    `SELECT id, status, complete, duration_ms, pages, api_calls, listed, created, updated, unchanged, marked_stale, error, details
+     FROM sync_runs WHERE id = ANY($1::int[])`,
+    [runIds],
+  );
+  return rows as RunRow[];
+}
