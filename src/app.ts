@@ -13,7 +13,7 @@ import { applyMigrations } from './db/migrate.js';
 import { EventListener } from './events.js';
 import { createHttpServer } from './http/server.js';
 import { startWorker } from './jobs/runner.js';
-import { logger as temporaryDefaultLogger, type Logger } from './logger.js';
+import type { Logger } from './logger.js';
 
 export interface App {
   config: Config;
@@ -31,12 +31,11 @@ export interface AppOptions {
   worker: boolean;
 }
 
-// TEMPORARY: removed at integration: the logger's default, once `npm run sync` passes its own logger.
 /**
  * `logger` is the process's logger, created by the entry point from config.log; everything started here logs
  * through it.
  */
-export async function startApp(config: Config, options: AppOptions, logger: Logger = temporaryDefaultLogger): Promise<App> {
+export async function startApp(config: Config, options: AppOptions, logger: Logger): Promise<App> {
   const cleanup: Array<() => Promise<void>> = [];
   const runCleanup = async (): Promise<void> => {
     for (const step of cleanup.reverse()) await step().catch((error) => logger.warn({ err: String(error) }, 'shutdown step failed'));

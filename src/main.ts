@@ -3,7 +3,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { StartupError } from './db/errors.js';
 import { startApp, type App, type AppOptions } from './app.js';
-import { createLogger, useAsDefaultLogger, type Logger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 
 export async function main(options: (config: Config) => AppOptions): Promise<App | undefined> {
   let app: App | undefined;
@@ -36,7 +36,6 @@ export async function main(options: (config: Config) => AppOptions): Promise<App
   try {
     const config = loadConfig();
     logger = createLogger(config.log);
-    useAsDefaultLogger(logger); // TEMPORARY: removed at integration
     app = await startApp(config, options(config), logger);
     return app;
   } catch (error) {

@@ -12,7 +12,7 @@ import { HistoryKeyer, syncBillingHistory } from '../src/jobs/billing/history.js
 import { ingestInvoice, type IngestOutcome } from '../src/jobs/billing/ingest.js';
 import { enqueueTask } from '../src/domain/queue.js';
 import { jobIdentifier, parseTaskTarget } from '../src/domain/tasks.js';
-import { silentLogger } from '../src/jobs/run.js';
+import { silentLogger } from '../src/logger.js';
 import { createCrontab, createTaskList } from '../src/jobs/tasks.js';
 import { createPool, createPrisma } from '../src/db/client.js';
 import { createTestDatabase } from './helpers/database.js';

@@ -8,8 +8,8 @@ import { resolveJwtSecret, signToken } from '../src/auth.js';
 import { startApp, type App } from '../src/app.js';
 import { ConfigError, loadConfig, loadLogOptions } from '../src/config.js';
 import { StartupError } from '../src/db/errors.js';
-import { enqueueSync } from '../src/jobs/enqueue.js';
-import { createLogger, useAsDefaultLogger } from '../src/logger.js';
+import { enqueueTask } from '../src/domain/queue.js';
+import { createLogger } from '../src/logger.js';
 import { startSimulator, type Simulator } from './simulator/index.js';
 
 const INTERVAL_SECONDS = Number(process.env.DEMO_INTERVAL_SECONDS ?? 20);
@@ -22,7 +22,6 @@ async function main(): Promise<void> {
   if (process.env.NODE_ENV === 'production') throw new Error('the demo signs its own tokens and is not for production');
   // The demo's own banner stays readable: warnings still show; LOG_LEVEL=info brings back every sync's log line.
   const logger = createLogger(loadLogOptions({ LOG_LEVEL: 'warn', ...process.env }));
-  useAsDefaultLogger(logger); // TEMPORARY: removed at integration
   sim = await startSimulator({ seed: Number(process.env.SIMULATOR_SEED ?? 1), logger });
   const config = loadConfig({
     PORT: '4005',
@@ -39,7 +38,7 @@ async function main(): Promise<void> {
 
   const sync = (): void => {
     churn(sim!);
-    enqueueSync(app!.pool, 'all', 'cli').catch((error: unknown) => logger.warn({ err: String(error) }, 'demo: could not queue the syncs'));
+    enqueueTask(app!.pool, 'all', 'cli').catch((error: unknown) => logger.warn({ err: String(error) }, 'demo: could not queue the syncs'));
   };
   sync();
   timer = setInterval(sync, INTERVAL_SECONDS * 1000);

@@ -11,14 +11,15 @@
  * Exit status: 0 when every run succeeded, 2 when some were incomplete (nothing failed; staleness not updated for
  * them), 1 on a failed run, a missing token, bad arguments or a startup problem.
  */
-import '../env-file.js';
-import type { InventoryTaskName } from '../domain/tasks.js';
-
-// Logs would tear through the progress display: only warnings and errors, unless the user (or the .env) asked otherwise.
-process.env.LOG_LEVEL ??= 'warn';
-
-const { ConfigError, loadConfig } = await import('../config.js');
-const { ALL_TASKS, groupOf, INVENTORY_TASKS, isRunnableTask, parseTaskTarget, TASK_NAME_FORMS, TASK_NAMES } = await import('../domain/tasks.js');
+import { startApp } from '../app.js';
+import { ConfigError, loadConfig, loadEnvFile, type Config } from '../config.js';
+import { StartupError } from '../db/errors.js';
+import { ALL_TASKS, groupOf, INVENTORY_TASKS, isRunnableTask, parseTaskTarget, TASK_NAME_FORMS, TASK_NAMES, type InventoryTaskName } from '../domain/tasks.js';
+import { billingRunTasks, runBillingNow } from '../jobs/billing/now.js';
+import { readRunResults } from '../jobs/run.js';
+import { createJobServices } from '../jobs/services.js';
+import { createLogger } from '../logger.js';
+import { SyncDisplay, summaryTable } from './sync-display.js';
 
 const USAGE = `usage: npm run sync -- [task ...|${ALL_TASKS}]\n  tasks: ${TASK_NAME_FORMS.join(', ')}\n  ${ALL_TASKS} (the default): every inventory task (${INVENTORY_TASKS.join(', ')})\n`;
 const KIND_CONCURRENCY = 3;
@@ -42,9 +43,12 @@ async function main(): Promise<number> {
     return help ? 0 : 1;
   }
 
-  let config: ReturnType<typeof loadConfig>;
+  loadEnvFile();
+  let config: Config;
   try {
-    config = loadConfig();
+    // Logs would tear through the progress display: only warnings and errors, unless the environment or the .env
+    // asks for another level.
+    config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`cloud-ops sync: ${error.message}\n`);
@@ -57,17 +61,10 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const { startApp } = await import('../app.js');
-  const { StartupError } = await import('../db/errors.js');
-  const { createJobServices } = await import('../jobs/services.js');
-  const { billingRunTasks, runBillingNow } = await import('../jobs/billing/now.js');
-  const { readRunResults } = await import('../jobs/run.js');
-  const { logger } = await import('../logger.js');
-  const { SyncDisplay, summaryTable } = await import('./sync-display.js');
-
+  const logger = createLogger(config.log);
   let app: Awaited<ReturnType<typeof startApp>>;
   try {
-    app = await startApp(config, { http: false, worker: false });
+    app = await startApp(config, { http: false, worker: false }, logger);
   } catch (error) {
     if (error instanceof StartupError) {
       process.stderr.write(`cloud-ops sync: ${error.message}\n`);

@@ -5,16 +5,12 @@
  * `finished` or `failed`, and logs one line. A failed run is recorded and returned, never thrown; `failedRunError`
  * is the one place that turns it into the error a queued job fails with.
  */
-import { pino } from 'pino';
 import type { RunTrigger, TaskName } from '../domain/tasks.js';
 import { publishEvent, type SyncEvent } from '../events.js';
-import type { Logger } from '../logger.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { ensureAccount, finishRun, insertRun, selectRuns, type Queryable, type RunCounts, type RunStatus } from './run-sql.js';
 
 export type { Queryable, RunCounts, RunStatus };
-
-/** The logger of a caller that passed none. */
-export const silentLogger: Logger = pino({ level: 'silent' });
 
 /** Where runs are recorded and told about. */
 export interface RunEnvironment {

@@ -5,7 +5,8 @@ import { ENDPOINT_UNAVAILABLE } from '../../digitalocean/endpoints.js';
 import { DigitalOceanError } from '../../digitalocean/errors.js';
 import type { SyncEvent } from '../../events.js';
 import type { Logger } from '../../logger.js';
-import { silentLogger, type RunEnvironment } from '../run.js';
+import { silentLogger } from '../../logger.js';
+import type { RunEnvironment } from '../run.js';
 
 /** The part of the DigitalOcean client that billing reads (a full client fits; tests may pass a stand-in). */
 export type BillingApi = Pick<

@@ -29,10 +29,9 @@
 import { decimalToMicros, microsToDecimal, ratio } from './decimal.js';
 import { classifyLine, type LineKind } from './derive-kind.js';
 import { extractResourceName } from './extract-name.js';
+import { UNMATCHED_REASONS, type UnmatchedReason } from '../../domain/billing.js';
 
 export type MatchMethod = 'id' | 'name' | 'parent';
-export type UnmatchedReason = 'historic' | 'ambiguous' | 'kind_not_synced' | 'tax' | 'credit' | 'unknown_product';
-export const UNMATCHED_REASONS: readonly UnmatchedReason[] = ['historic', 'ambiguous', 'kind_not_synced', 'tax', 'credit', 'unknown_product'];
 
 /** A cloud_resources row as the matcher needs it. */
 export interface MatchCandidate {
