@@ -114,4 +114,25 @@ describe('compiled server (the image command)', () => {
     const jobs = await pool.query(`SELECT task_identifier, locked_at, attempts, last_error FROM graphile_worker.jobs`);
     expect(jobs.rows).toEqual([]);
   });
+
+  it('runs the compiled worker entry (npm run worker:prod) and stops it with SIGTERM', async () => {
+    const worker = spawn(process.execPath, ['--enable-source-maps', 'dist/worker.js'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = worker;
+    let output = '';
+    worker.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    worker.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => worker.on('exit', (code) => resolve(code)));
+    const started = Date.now();
+    while (!/looking for jobs/.test(output)) {
+      if (worker.exitCode !== null) throw new Error(`worker exited (${worker.exitCode}):\n${output}`);
+      if (Date.now() - started > 30_000) throw new Error(`worker not ready after 30 s:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    worker.kill('SIGTERM');
+    expect(await exited, output).toBe(0);
+  });
 });
