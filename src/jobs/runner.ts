@@ -36,6 +36,10 @@ export async function startWorker(context: JobContext): Promise<Runner> {
     noHandleSignals: true,
     logger: workerLogger(logger),
     pollInterval: 2000,
+    // Without batching, graphile-worker marks a finished job complete without waiting for it, so a shutdown right
+    // after a job ends could close the pool first and leave the job locked (it would run again hours later). A
+    // batcher is flushed on shutdown, and a 0 ms one costs no latency.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
   });
   if (context.config.digitalocean.token) await syncEmptyMirror(context);
   return runner;
