@@ -149,7 +149,7 @@ export async function verifyToken(token: string, jwt: Config['jwt'], secret: Uin
   }
   // Guardian puts the token type in the claims; only access tokens open the API (never a refresh token).
   if (payload.typ !== undefined && payload.typ !== 'access') {
-    throw new AuthError(`Invalid token: token type "${String(payload.typ)}" is not accepted (expected "access")`, 'UNAUTHENTICATED');
+    throw new AuthError(`Invalid token: token type "${typeof payload.typ === 'string' ? payload.typ : JSON.stringify(payload.typ)}" is not accepted (expected "access")`, 'UNAUTHENTICATED');
   }
   if (typeof payload.sub !== 'string' || payload.sub === '') throw new AuthError('Invalid token: "sub" must be a non-empty string', 'UNAUTHENTICATED');
   const roles = readRoles(payload, jwt.rolesClaim);

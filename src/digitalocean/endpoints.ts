@@ -59,7 +59,7 @@ export const projects: ListSpec<Project> = { path: '/v2/projects', key: 'project
 export const defaultProjectPath = '/v2/projects/default';
 
 /** Members of a project; `'default'` gives `/v2/projects/default/resources`. */
-export function projectResources(projectId: string | 'default'): ListSpec<ProjectResource> {
+export function projectResources(projectId: string): ListSpec<ProjectResource> {
   return { path: `/v2/projects/${encodeURIComponent(projectId)}/resources`, key: 'resources', idOf: (r) => r.urn };
 }
 

@@ -260,7 +260,7 @@ export function createTransport(options: TransportOptions): Transport {
     path: string,
     req: RequestOptions,
     accept: string,
-    onOk: (response: Response, attempt: Attempt, attempts: number) => Promise<R>,
+    onOk: (response: Response, attempt: Attempt, attempts: number) => R | Promise<R>,
   ): Promise<R> {
     if (!path.startsWith('/')) throw new TypeError(`DigitalOcean client: path must start with "/": ${path}`);
     const endpoint = endpointOf(path, req.query);
@@ -430,7 +430,7 @@ export function createTransport(options: TransportOptions): Transport {
   }
 
   async function getStream(path: string, req: RequestOptions = {}): Promise<StreamResponse> {
-    return execute(path, req, 'text/csv, */*', async (response, attempt, attempts) => {
+    return execute(path, req, 'text/csv, */*', (response, attempt, attempts) => {
       attempt.disarm();
       const endpoint = endpointOf(path, req.query);
       const body = response.body;

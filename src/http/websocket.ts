@@ -2,7 +2,7 @@
 // limits and masking as HTTP. A connection authenticates once, at connection_init.
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { AuthError, type Authenticator, type Viewer } from '../auth.js';
@@ -43,10 +43,13 @@ export function createWebSocketBridge(options: { yoga: GraphQLHandler; authentic
       },
       onSubscribe: async (ctx, _id, payload) => {
         const initial: SocketContext & Record<string, unknown> = { socketViewer: ctx.extra.viewer ?? null, params: payload };
-        const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial);
+        const enveloped = yoga.getEnveloped(initial);
+        const { execute, subscribe, contextFactory, parse, validate } = enveloped;
+        // envelop types the schema and the parse/validate results loosely (plugins may swap them); they are graphql-js's.
+        const envelopedSchema = enveloped.schema as GraphQLSchema;
         try {
-          const document = parse(payload.query);
-          const errors = validate(envelopedSchema, document);
+          const document = parse(payload.query) as DocumentNode;
+          const errors = validate(envelopedSchema, document) as readonly GraphQLError[];
           if (errors.length > 0) return errors;
           const rootValue: RootValue = { execute, subscribe };
           return {

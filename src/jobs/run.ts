@@ -7,7 +7,7 @@
  */
 import type { RunTrigger, TaskName } from '../domain/tasks.js';
 import { publishEvent, type SyncEvent } from '../events.js';
-import { silentLogger, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import { ensureAccount, finishRun, insertRun, selectRuns, type Queryable, type RunCounts, type RunStatus } from './run-sql.js';
 
 export type { Queryable, RunCounts, RunStatus };

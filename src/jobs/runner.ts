@@ -12,9 +12,10 @@ function workerLogger(logger: Logger): WorkerLogger {
   return new WorkerLogger((scope) => (level, message, meta) => {
     const log = logger.child({ component: 'worker', ...(scope.taskIdentifier ? { task: scope.taskIdentifier } : {}) });
     const fields = meta && Object.keys(meta).length > 0 ? { meta } : {};
-    if (level === 'error') log.error(fields, message);
-    else if (level === 'warning') log.warn(fields, message);
-    else if (level === 'info') log.info(fields, message);
+    const name: string = level;
+    if (name === 'error') log.error(fields, message);
+    else if (name === 'warning') log.warn(fields, message);
+    else if (name === 'info') log.info(fields, message);
     else log.debug(fields, message);
   });
 }

@@ -28,7 +28,7 @@ builder.scalarType('JSON', {
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 function decimalOut(value: unknown): string {
-  const text = typeof value === 'string' ? value : value !== null && typeof value === 'object' ? String(value) : undefined;
+  const text = typeof value === 'string' ? value : value !== null && typeof value === 'object' ? (value as { toString(): string }).toString() : undefined;
   if (text === undefined || !DECIMAL.test(text)) throw new GraphQLError(`Decimal cannot represent ${typeof value}`);
   return text;
 }

@@ -70,7 +70,7 @@ class Tokenizer {
   constructor(private readonly maxRecordSize: number) {}
 
   push(chunk: string | Uint8Array, out: CsvRecord[]): void {
-    let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk as Buffer);
+    let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     if (!this.started && text.length > 0) {
       this.started = true;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);

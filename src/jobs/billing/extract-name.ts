@@ -11,7 +11,6 @@
 // itself contains parentheses, "web (old) (s-1vcpu-1gb)" → "web (old)", survives.
 
 import { isIP } from 'node:net';
-import type { LineKind } from './derive-kind.js';
 
 const TRAILING_SIZE = /\s+\d+(?:\.\d+)?\s*(?:[KMGTP]i?B)$/i;
 
@@ -62,7 +61,7 @@ function orNull(text: string | null | undefined): string | null {
  * the account-wide Spaces subscription). `product` is accepted for future product-specific shapes.
  */
 export function extractResourceName(
-  kind: LineKind | string | null,
+  kind: string | null,
   _product: string,
   description: string | null,
   groupDescription: string | null,

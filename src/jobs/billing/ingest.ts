@@ -250,7 +250,7 @@ type LineFields = Omit<SourceLine, 'source' | 'resourceUuid' | 'resourceProvider
 interface LineSourcePlan {
   lineSource: 'csv' | 'json';
   /** Lines in batches (one per CSV chunk or JSON page): one await per batch, not per line. */
-  batches: AsyncIterable<readonly LineFields[]>;
+  batches: AsyncIterable<readonly LineFields[]> | Iterable<readonly LineFields[]>;
   /** Closes an opened download that was not consumed. */
   close(): void;
 }
@@ -270,7 +270,7 @@ async function openLineSource(api: BillingApi, header: InvoiceHeader, json: Json
   return { lineSource: 'json', batches, close: () => undefined };
 }
 
-async function* inBatches<T>(items: readonly T[], size: number): AsyncGenerator<T[]> {
+function* inBatches<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
@@ -296,7 +296,7 @@ interface IngestTally {
 
 /** The COPY payload: every line enriched, classified, matched, counted and rendered as one text row. */
 async function* copyRows(
-  batches: AsyncIterable<readonly LineFields[]>,
+  batches: AsyncIterable<readonly LineFields[]> | Iterable<readonly LineFields[]>,
   lineSource: 'csv' | 'json',
   invoice: InvoiceHeader,
   candidates: CandidateIndex,

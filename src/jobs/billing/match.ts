@@ -49,7 +49,8 @@ export interface MatchCandidate {
 
 /** What the matcher reads from a line (see prepareLine). */
 export interface MatchableLine {
-  kind: LineKind | string | null;
+  /** A LineKind, or whatever else a line's kind column holds. */
+  kind: string | null;
   /** Extracted resource name (extractResourceName). */
   name: string | null;
   isTax: boolean;

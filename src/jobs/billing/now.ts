@@ -26,7 +26,11 @@ export async function runBillingNow(
   const runs: Array<{ task: string; runId: number }> = [];
   const invoices: string[] = [];
   if (target.task === 'billing_history') {
-    const history = await syncBillingHistory(context, { trigger, enqueueInvoice: async (uuid) => void invoices.push(uuid) });
+    const history = await syncBillingHistory(context, { trigger, enqueueInvoice: (uuid) => {
+        invoices.push(uuid);
+        return Promise.resolve();
+      },
+    });
     runs.push({ task: target.task, runId: history.runId });
   } else if (target.task === 'invoice' && target.argument !== undefined) {
     invoices.push(target.argument);

@@ -40,7 +40,8 @@ export class InvoiceItemError extends Error {
 
 function text(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  const out = String(value).trim();
+  const scalar = typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean';
+  const out = (typeof value === 'string' ? value : scalar ? String(value) : (JSON.stringify(value) ?? '')).trim();
   return out === '' ? null : out;
 }
 
