@@ -209,10 +209,10 @@ function describeJoseError(error: unknown): string {
 
 export interface TokenOptions {
   subject: string;
-  admin?: boolean;
-  tenantId?: string;
+  admin?: boolean | undefined;
+  tenantId?: string | undefined;
   /** Lifetime in seconds. */
-  ttlSeconds?: number;
+  ttlSeconds?: number | undefined;
 }
 
 /** Signs a token the way the identity service does; for `npm run token`, the demo and tests, never production. */

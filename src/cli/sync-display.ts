@@ -14,7 +14,7 @@ interface TaskLine {
   page: number;
   phase?: string;
   startedAt?: number;
-  elapsedMs?: number;
+  elapsedMs?: number | undefined;
 }
 
 export interface DisplayOutput {

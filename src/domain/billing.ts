@@ -34,9 +34,9 @@ export function boundedKinds(kinds: readonly string[]): readonly string[] {
 }
 
 export interface CostLineFilter {
-  kind?: readonly string[] | null;
-  matched?: boolean | null;
-  unmatchedReason?: UnmatchedReason | null;
+  kind?: readonly string[] | null | undefined;
+  matched?: boolean | null | undefined;
+  unmatchedReason?: UnmatchedReason | null | undefined;
 }
 
 export function costLineWhere(filter: CostLineFilter): Prisma.CloudCostLineWhereInput[] {
@@ -51,14 +51,14 @@ export function costLineWhere(filter: CostLineFilter): Prisma.CloudCostLineWhere
 /** The cost lines of a period, filtered, optionally only those attributed to a project. */
 export async function periodLinesWhere(
   prisma: PrismaClient,
-  filter: CostLineFilter & { period: string; projectId?: string | number | null },
+  filter: CostLineFilter & { period: string; projectId?: string | number | null | undefined },
 ): Promise<Prisma.CloudCostLineWhereInput> {
   const and: Prisma.CloudCostLineWhereInput[] = [{ period: parsePeriod(filter.period) }, ...costLineWhere(filter)];
   if (filter.projectId != null) and.push(await projectLinesWhere(prisma, parseId(filter.projectId, 'projectId')));
   return { AND: and };
 }
 
-export function invoiceWhere(filter: { period?: string | null; status?: string | null; provisional?: boolean | null }): Prisma.CloudInvoiceWhereInput {
+export function invoiceWhere(filter: { period?: string | null | undefined; status?: string | null | undefined; provisional?: boolean | null | undefined }): Prisma.CloudInvoiceWhereInput {
   return {
     ...(filter.period != null ? { period: parsePeriod(filter.period) } : {}),
     ...(filter.status != null ? { ingestStatus: filter.status } : {}),

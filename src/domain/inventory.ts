@@ -8,17 +8,17 @@ import { assertTenantFilter, projectVisibility, resourceVisibility, visibleTenan
 
 /** Which resources a listing asks for; every field is optional ("any"). Argument names in errors: filter.<field>. */
 export interface ResourceFilter {
-  kind?: readonly string[] | null;
-  status?: readonly string[] | null;
-  region?: readonly string[] | null;
-  state?: 'LIVE' | 'STALE' | 'ALL' | null;
-  projectId?: string | number | null;
+  kind?: readonly string[] | null | undefined;
+  status?: readonly string[] | null | undefined;
+  region?: readonly string[] | null | undefined;
+  state?: 'LIVE' | 'STALE' | 'ALL' | null | undefined;
+  projectId?: string | number | null | undefined;
   /** true: neither a project nor a tenant; false: one of them. */
-  unattributed?: boolean | null;
-  tenantId?: string | null;
-  tag?: string | null;
+  unattributed?: boolean | null | undefined;
+  tenantId?: string | null | undefined;
+  tag?: string | null | undefined;
   /** Case-insensitive part of the name, or the exact provider id. */
-  search?: string | null;
+  search?: string | null | undefined;
 }
 
 /** The filter as a Prisma where, always combined with what the viewer may see. */
@@ -52,7 +52,7 @@ export type ResourceOrderField = 'id' | 'kind' | 'name' | 'region' | 'status' | 
 
 /** A total order (the id breaks ties), so cursors page without gaps or repeats; nulls sort last either way. */
 export function resourceOrder(
-  order: { field: ResourceOrderField; direction?: 'ASC' | 'DESC' | null } | null | undefined,
+  order: { field: ResourceOrderField; direction?: 'ASC' | 'DESC' | null | undefined } | null | undefined,
 ): Prisma.CloudResourceOrderByWithRelationInput[] {
   const direction = order?.direction === 'DESC' ? 'desc' : 'asc';
   const field = order?.field ?? 'id';
@@ -76,13 +76,13 @@ export const RESOURCE_COLUMNS = {
 } as const satisfies Prisma.CloudResourceSelect;
 
 export interface ProjectFilter {
-  tenantId?: string | null;
+  tenantId?: string | null | undefined;
   /** true: projects without a tenant; false: with one. */
-  unassigned?: boolean | null;
+  unassigned?: boolean | null | undefined;
   /** Case-insensitive part of the name. */
-  search?: string | null;
+  search?: string | null | undefined;
   /** false: only projects still listed by DigitalOcean. */
-  includeStale?: boolean | null;
+  includeStale?: boolean | null | undefined;
 }
 
 export function projectWhere(filter: ProjectFilter | null | undefined, viewer: Viewer | null): Prisma.CloudProjectWhereInput {

@@ -12,7 +12,7 @@ export function countedConnection<Type extends OutputType<Types>>(type: Type, na
       name: `${name}Connection`,
       fields: (t) => ({
         totalCount: t.int({
-          description: totalCountDescription,
+          ...(totalCountDescription !== undefined && { description: totalCountDescription }),
           resolve: (connection) => (typeof connection.totalCount === 'function' ? connection.totalCount() : (connection.totalCount ?? 0)),
         }),
       }),

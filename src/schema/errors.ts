@@ -18,5 +18,11 @@ export function fromDomainError(error: unknown): unknown {
         : undefined;
   if (!mapped) return error;
   // Where it happened (path, locations) stays; what it says comes from the mapped error.
-  return new GraphQLError(mapped.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: mapped.extensions });
+  return new GraphQLError(mapped.message, {
+    ...(error.nodes && { nodes: error.nodes }),
+    ...(error.source && { source: error.source }),
+    ...(error.positions && { positions: error.positions }),
+    ...(error.path && { path: error.path }),
+    extensions: mapped.extensions,
+  });
 }

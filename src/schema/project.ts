@@ -5,7 +5,7 @@ import { parseId, parseTenantId } from '../domain/arguments.js';
 import { isRecordNotFound } from '../domain/errors.js';
 import { projectWhere, resourceWhere, type KindCount } from '../domain/inventory.js';
 import { canSeeTenant, projectVisibility } from '../domain/visibility.js';
-import type { CloudProject } from '../generated/prisma/client.js';
+import type { CloudProject, Prisma } from '../generated/prisma/client.js';
 import { badInput, builder } from './builder.js';
 import { countedConnection } from './connection.js';
 import { ResourceConnection, ResourceFilter, ResourceRef } from './resource.js';
@@ -140,7 +140,8 @@ builder.mutationFields((t) => ({
         // One transaction: the project and its project-attributed resources never disagree.
         const [project, resources] = await ctx.prisma.$transaction([
           ctx.prisma.cloudProject.update({
-            ...queryFromInfo({ context: ctx, info, path: ['project'], select: { id: true } }),
+            // Given a select, queryFromInfo answers with a select (its type also allows an include form).
+            ...(queryFromInfo({ context: ctx, info, path: ['project'], select: { id: true } }) as { select: Prisma.CloudProjectSelect }),
             where: { id: projectId },
             data: { tenantId },
           }),

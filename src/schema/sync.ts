@@ -139,7 +139,7 @@ builder.queryFields((t) => ({
   }),
 }));
 
-function syncRunWhere(args: { task?: string | null; status?: string | null }): Prisma.SyncRunWhereInput {
+function syncRunWhere(args: { task?: string | null | undefined; status?: string | null | undefined }): Prisma.SyncRunWhereInput {
   return {
     ...(args.task != null ? { task: knownTask(args.task, 'task') } : {}),
     ...(args.status != null ? { status: args.status } : {}),

@@ -97,7 +97,7 @@ export interface MatchExpectation {
 
 export interface BillingOptions {
   /** Adds one extra closed invoice (the oldest) with this many lines, streamed, for benchmarks. */
-  largeInvoiceLines?: number;
+  largeInvoiceLines?: number | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -16,29 +16,29 @@ import { KINDS, SimAccount, type Scale } from './state.js';
 
 export interface SimulatorOptions {
   /** TCP port; 0 (default) picks a free one. */
-  port?: number;
+  port?: number | undefined;
   /** Interface to listen on. Default 127.0.0.1. */
-  host?: string;
+  host?: string | undefined;
   /** Seed of the generated account. Same seed, same account. Default 1. */
-  seed?: number;
+  seed?: number | undefined;
   /** Resource counts (see DEFAULT_SCALE). */
-  scale?: Partial<Scale>;
+  scale?: Partial<Scale> | undefined;
   /** The account's clock (created_at of new resources, the month-to-date invoice). Default DEFAULT_NOW. */
-  now?: string | Date;
+  now?: string | Date | undefined;
   /** When set, only `Authorization: Bearer <token>` is accepted; otherwise any bearer token is. */
-  token?: string;
+  token?: string | undefined;
   /** Initial faults (see faults.ts); change them later with `sim.setFaults`. */
-  faults?: Faults;
+  faults?: Faults | undefined;
   /** Scheme and host written into `links.pages` URLs. Default `https://api.digitalocean.com`. */
-  linkBase?: string;
+  linkBase?: string | undefined;
   /** Adds an extra closed invoice with this many lines (CSV streamed), for benchmarks. */
-  largeInvoiceLines?: number;
+  largeInvoiceLines?: number | undefined;
   /** Render every listable record once at start, so the first walk is as fast as later ones. Default true. */
-  prewarm?: boolean;
+  prewarm?: boolean | undefined;
   /** Where a failing route is reported, and each request when `log` is set. Default: nowhere. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Log each request (info). Default false. */
-  log?: boolean;
+  log?: boolean | undefined;
 }
 
 export interface RequestLogEntry {

@@ -320,9 +320,9 @@ const DAY = 86_400_000;
 
 export interface AccountOptions {
   seed: number;
-  scale?: Partial<Scale>;
+  scale?: Partial<Scale> | undefined;
   /** The account's "now" (ISO string or Date). Default DEFAULT_NOW. */
-  now?: string | Date;
+  now?: string | Date | undefined;
 }
 
 type Store = { [K in Kind]: Map<string, KindRecords[K]> };
