@@ -50,9 +50,8 @@ import type {
 } from './types.js';
 
 export type { ListOptions, ListSpec, Listing, PageInfo } from './pagination.js';
-export type { CallCounter, LoggerLike, TransportStats as DigitalOceanClientStats } from './transport.js';
-export { DigitalOceanError, isDigitalOceanError, type DigitalOceanErrorKind, type ListingProgress } from './errors.js';
-export type { Clock } from './rate-limit.js';
+export type { CallCounter } from './transport.js';
+export { DigitalOceanError } from './errors.js';
 
 export type DigitalOceanClientOptions = TransportOptions;
 

@@ -87,10 +87,6 @@ export class DigitalOceanError extends Error {
   }
 }
 
-export function isDigitalOceanError(error: unknown): error is DigitalOceanError {
-  return error instanceof DigitalOceanError;
-}
-
 function describe(init: DigitalOceanErrorInit): string {
   const what =
     init.kind === 'http'

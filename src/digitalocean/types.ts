@@ -1,53 +1,16 @@
 /**
  * Shapes of the DigitalOcean API v2 objects cloud-ops reads.
  *
- * Written from the official OpenAPI spec (digitalocean/openapi, `specification/resources/<name>/models/*.yml`).
- * Only the fields the service uses are declared; the API
- * returns more. Fields the spec lists under `required` are required here; everything else is optional, and
+ * Written from DigitalOcean's official OpenAPI specification. Only the fields the service uses are declared; the
+ * API returns more. Fields the spec lists under `required` are required here; everything else is optional, and
  * fields the spec marks `nullable` (or that real responses send as null, e.g. `droplet` on a reserved IP) also
  * admit `null`. The inventory's normalizers do not rely on these: they take items as unknown JSON and check them.
  */
 
 // ---------------------------------------------------------------------------------------------------------------
-// Pagination envelope (shared/pages.yml, shared/meta.yml)
-
-export interface PageLinks {
-  first?: string;
-  prev?: string;
-  next?: string;
-  last?: string;
-}
-
-/** `links` is `{}` when everything fits in one page; `pages` holds only the links that apply. */
-export interface Links {
-  pages?: PageLinks;
-}
-
-/** `total` is required on most lists, optional on billing_history (meta_optional_total.yml). */
-export interface Meta {
-  total?: number;
-}
-
-/**
- * A list response: `{ <listKey>: T[], links?, meta? }`. `/v2/databases` has neither links nor meta.
- * Example: `ListResponse<'droplets', Droplet>`.
- */
-export type ListResponse<K extends string, T> = { [P in K]: T[] } & {
-  links?: Links;
-  meta?: Meta;
-};
-
-/** Error body (`shared/models/error.yml`). */
-export interface ApiError {
-  id: string;
-  message: string;
-  request_id?: string;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Shared sub-objects
 
-/** regions/models/region.yml (embedded in droplets, volumes, IPs, load balancers). */
+/** Embedded in droplets, volumes, IPs, load balancers. */
 export interface Region {
   slug: string;
   name: string;
@@ -56,7 +19,7 @@ export interface Region {
   sizes?: string[];
 }
 
-/** sizes/models/size.yml (embedded in droplets). */
+/** Embedded in droplets. */
 export interface Size {
   slug: string;
   memory?: number;
@@ -70,7 +33,7 @@ export interface Size {
   description?: string;
 }
 
-/** images/models/image.yml (embedded in droplets). `slug` is null for custom images and snapshots. */
+/** Embedded in droplets. `slug` is null for custom images and snapshots. */
 export interface Image {
   id?: number;
   name?: string;
@@ -89,7 +52,7 @@ export interface Image {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Account (account/models/account.yml)
+// Account
 
 export interface Account {
   uuid: string;
@@ -104,7 +67,7 @@ export interface Account {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Droplets (droplets/models/droplet.yml, network_v4.yml, network_v6.yml)
+// Droplets
 
 export interface NetworkV4 {
   ip_address: string;
@@ -148,7 +111,7 @@ export interface Droplet {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Volumes (volumes/models/volume_full.yml)
+// Volumes
 
 export interface Volume {
   id: string;
@@ -164,7 +127,7 @@ export interface Volume {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Snapshots (snapshots/models/snapshots.yml)
+// Snapshots
 
 export interface Snapshot {
   /** Numeric string for droplet snapshots, UUID for volume snapshots. */
@@ -181,7 +144,7 @@ export interface Snapshot {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Reserved IPs (reserved_ips/models/reserved_ip.yml; /v2/floating_ips has the same shape)
+// Reserved IPs (/v2/floating_ips has the same shape)
 
 export interface ReservedIp {
   ip: string;
@@ -192,10 +155,7 @@ export interface ReservedIp {
   project_id?: string;
 }
 
-/** The legacy name; same object. */
-export type FloatingIp = ReservedIp;
-
-/** reserved_ipv6/models/reserved_ipv6.yml. Note `region_slug` (a string), not a region object. */
+/** Note `region_slug` (a string), not a region object. */
 export interface ReservedIpv6 {
   ip: string;
   region_slug: string;
@@ -205,7 +165,7 @@ export interface ReservedIpv6 {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Firewalls (firewalls/models/firewall.yml, firewall_rule.yml)
+// Firewalls
 
 export interface FirewallRuleTarget {
   addresses?: string[];
@@ -248,7 +208,7 @@ export interface Firewall {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Load balancers (load_balancers/models/load_balancer.yml, load_balancer_base.yml, forwarding_rule.yml)
+// Load balancers
 
 export interface ForwardingRule {
   entry_protocol: 'http' | 'https' | 'http2' | 'http3' | 'tcp' | 'udp' | (string & {});
@@ -296,7 +256,7 @@ export interface LoadBalancer {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Domains (domains/models/domain.yml)
+// Domains
 
 export interface Domain {
   /** The key: domains have no numeric id. */
@@ -306,21 +266,8 @@ export interface Domain {
   ip_address?: string;
 }
 
-export interface DomainRecord {
-  id: number;
-  type: string;
-  name: string;
-  data: string;
-  priority?: number | null;
-  port?: number | null;
-  ttl?: number;
-  weight?: number | null;
-  flags?: number | null;
-  tag?: string | null;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
-// Projects (projects/models/project.yml, resource.yml)
+// Projects
 
 export interface Project {
   id: string;
@@ -344,9 +291,9 @@ export interface ProjectResource {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Managed databases (databases/models/database_cluster_read.yml)
+// Managed databases
 
-/** databases/models/database_connection.yml: carries secrets. */
+/** Carries secrets. */
 export interface DatabaseConnection {
   uri?: string;
   database?: string;
@@ -357,7 +304,7 @@ export interface DatabaseConnection {
   ssl?: boolean;
 }
 
-/** databases/models/database_user.yml: carries secrets. */
+/** Carries secrets. */
 export interface DatabaseUser {
   name: string;
   role?: 'primary' | 'normal' | (string & {});
@@ -422,7 +369,7 @@ export interface RawDatabaseCluster extends DatabaseCluster {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Kubernetes (kubernetes/models/cluster_read.yml, node_pool.yml, node.yml)
+// Kubernetes
 
 export interface KubernetesNode {
   id: string;
@@ -474,7 +421,7 @@ export interface KubernetesCluster {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Apps (apps/models/app.yml, apps_deployment.yml, apps_region.yml)
+// Apps
 
 export type AppDeploymentPhase =
   | 'UNKNOWN'
@@ -498,7 +445,7 @@ export interface AppDeployment {
   spec?: AppSpec;
 }
 
-/** apps/models/app_spec.yml: only `name` is required; the rest (services, workers, ...) is kept opaque. */
+/** Only `name` is required; the rest (services, workers, ...) is kept opaque. */
 export interface AppSpec {
   name: string;
   /** In a deployment's spec, the region slug ("fra"). */
@@ -541,15 +488,7 @@ export interface App {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Tags (tags/models/tags.yml)
-
-export interface Tag {
-  name: string;
-  resources?: { count?: number; last_tagged_uri?: string; [kind: string]: unknown };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Billing (billing/models/*.yml). Money is a decimal string in USD, never a number.
+// Billing. Money is a decimal string in USD, never a number.
 
 export interface Balance {
   month_to_date_balance: string;
@@ -593,10 +532,6 @@ export interface InvoiceListItem {
 /** The month-to-date invoice, regenerated daily (its uuid also works as `preview`). */
 export interface InvoicePreview extends InvoiceListItem {
   updated_at?: string;
-}
-
-export interface InvoiceListResponse extends ListResponse<'invoices', InvoiceListItem> {
-  invoice_preview?: InvoicePreview;
 }
 
 export interface InvoiceItem {

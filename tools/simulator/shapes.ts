@@ -1,6 +1,6 @@
 /**
- * Renders account records into DigitalOcean's response shapes (checked against the official spec's examples,
- * `openapi/resources/<kind>/responses/*.yml`), and caches each record's JSON text per revision so that a
+ * Renders account records into DigitalOcean's response shapes (checked against the official spec's examples),
+ * and caches each record's JSON text per revision so that a
  * 10,000-item listing is mostly string joins.
  */
 import { IMAGES, REGION_FEATURES, REGIONS, SIZE_SLUGS, regionInfo, sizeInfo } from './catalog.js';

@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { CsvSyntaxError, tokenizeCsv, type CsvRecord } from './csv-tokenizer.js';
 import { parseHours, parseTimestamp, parseUsdAmount, ValueFormatError } from './values.js';
 
-export { parseHours, parseTimestamp, parseUsdAmount, ValueFormatError } from './values.js';
+export { parseHours, parseTimestamp, parseUsdAmount } from './values.js';
 
 /** One invoice line, as the CSV gives it (kind, name and match are derived later). */
 export interface InvoiceCsvLine {

@@ -82,6 +82,3 @@ export function isKnownLocalKind(kind: string): boolean {
   return KNOWN_KINDS.has(kind);
 }
 
-export function isKindTask(task: string): task is KindTaskName {
-  return Object.hasOwn(KINDS, task);
-}

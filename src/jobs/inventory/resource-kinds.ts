@@ -25,10 +25,6 @@ export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 /** A local kind, or an unknown URN type kept verbatim. */
 export type LocalKind = ResourceKind | (string & {});
 
-export function isResourceKind(value: string): value is ResourceKind {
-  return (RESOURCE_KINDS as readonly string[]).includes(value);
-}
-
 /** Kinds that exist only through project URNs (`do:space:<bucket>`, `do:vpc:<uuid>`): never listed. */
 export const URN_ONLY_KINDS = ['spaces_bucket', 'vpc'] as const satisfies readonly ResourceKind[];
 
