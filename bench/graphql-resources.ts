@@ -82,7 +82,7 @@ async function serve(kind: ServerKind, dbUrl: string): Promise<void> {
   const pool = createPool(dbUrl);
   let server: http.Server;
   if (kind === 'floor') {
-    server = bareServer(async () => (await pool.query(FLOOR_SQL)).rows);
+    server = bareServer(async () => (await pool.query<Record<string, unknown>>(FLOOR_SQL)).rows);
   } else if (kind === 'prisma') {
     const prisma = createPrisma(pool);
     server = bareServer(async () => {
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
       if (errors > 0) fail(`${name}: ${errors} failed requests`);
     }
     for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
+    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve())));
 
     const edges = (name: Case) => JSON.stringify((JSON.parse(results[name].body) as { data: { resources: { edges: unknown[] } } }).data.resources.edges);
     if (edges('graphql') !== edges('floor')) fail('GraphQL rows differ from the floor’s');

@@ -22,7 +22,6 @@
 //
 // Nothing this script prints contains a database password: every message goes through redact().
 
-/* global WebAssembly */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// The billing read path: GraphQL fields and the seed's REST routes over data ingested from the simulator (inventory
+// The billing read path: GraphQL fields and the REST routes over data ingested from the simulator (inventory
 // synced by the inventory engine, history + every invoice ingested by the billing jobs). Platform admin only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../tools/simulator/index.js';
@@ -40,9 +40,9 @@ describe('billing API', () => {
     const engine = createSyncEngine({ db: api.pool, accountId: ACCOUNT, transport: testTransport(sim.url) });
     for (const task of SYNC_TASK_NAMES) expect((await engine.run(task, { trigger: 'manual' })).status).not.toBe('failed');
     // Two projects get tenants, so cost can be split by tenant.
-    const projects = await api.pool.query(`SELECT id FROM cloud_projects ORDER BY id LIMIT 2`);
-    await api.pool.query(`UPDATE cloud_projects SET tenant_id = 'acme' WHERE id = $1`, [projects.rows[0].id]);
-    await api.pool.query(`UPDATE cloud_projects SET tenant_id = 'globex' WHERE id = $1`, [projects.rows[1].id]);
+    const projects = await api.pool.query<{ id: number }>(`SELECT id FROM cloud_projects ORDER BY id LIMIT 2`);
+    await api.pool.query(`UPDATE cloud_projects SET tenant_id = 'acme' WHERE id = $1`, [projects.rows[0]!.id]);
+    await api.pool.query(`UPDATE cloud_projects SET tenant_id = 'globex' WHERE id = $1`, [projects.rows[1]!.id]);
     await api.pool.query(
       `UPDATE cloud_resources r SET tenant_id = p.tenant_id FROM cloud_projects p WHERE p.id = r.cloud_project_id AND p.tenant_id IS NOT NULL`,
     );
@@ -51,7 +51,13 @@ describe('billing API', () => {
     await syncBalance(context, { trigger: 'manual' });
     await syncBalance(context, { trigger: 'manual' });
     uuids = [];
-    await syncBillingHistory(context, { trigger: 'manual', enqueueInvoice: async (uuid) => void uuids.push(uuid) });
+    await syncBillingHistory(context, {
+      trigger: 'manual',
+      enqueueInvoice: (uuid) => {
+        uuids.push(uuid);
+        return Promise.resolve();
+      },
+    });
     for (const uuid of uuids) expect((await ingestInvoice(context, uuid, { trigger: 'manual' })).status).toBe('ingested');
     period = sim.billing.invoices[0]!.period; // the newest closed month
     admin = await token({ admin: true, sub: 'ops' });
@@ -242,10 +248,10 @@ describe('billing API', () => {
          costByKind(period: $period) { amount lineCount kind matchedCount } }`,
       { period },
     );
-    const total = await api.pool.query(`SELECT sum(amount)::text AS amount, count(*)::int AS n FROM cloud_cost_lines WHERE period = $1`, [period]);
+    const total = await api.pool.query<{ amount: string; n: number }>(`SELECT sum(amount)::text AS amount, count(*)::int AS n FROM cloud_cost_lines WHERE period = $1`, [period]);
     for (const rows of [data.costByProject, data.costByTenant, data.costByKind]) {
-      expect(same(sum(rows.map((r) => r.amount)), total.rows[0].amount)).toBe(true);
-      expect(rows.reduce((n, r) => n + r.lineCount, 0)).toBe(total.rows[0].n);
+      expect(same(sum(rows.map((r) => r.amount)), total.rows[0]!.amount)).toBe(true);
+      expect(rows.reduce((n, r) => n + r.lineCount, 0)).toBe(total.rows[0]!.n);
     }
     for (const row of data.costByProject) {
       expect(row.period).toBe(period);
@@ -256,17 +262,17 @@ describe('billing API', () => {
     expect(data.costByKind.find((r) => r.kind === null)?.matchedCount).toBe(0); // taxes and the like
     expect(data.costByKind.map((r) => r.kind)).toEqual(expect.arrayContaining(['droplet', 'snapshot', 'droplet_backup']));
 
-    const droplet = await api.pool.query(
+    const droplet = await api.pool.query<{ id: number; n: number; amount: string }>(
       `SELECT r.id, count(*)::int AS n, sum(l.amount)::text AS amount FROM cloud_cost_lines l JOIN cloud_resources r ON r.id = l.resource_id
         WHERE r.kind = 'droplet' GROUP BY r.id ORDER BY count(*) DESC, r.id LIMIT 1`,
     );
-    const { id, n } = droplet.rows[0];
+    const { id, n } = droplet.rows[0]!;
     const resource = await adminQuery<{ resource: { costLines: Page<{ amount: string; period: string }> } }>(
       'query($id: ID!) { resource(id: $id) { costLines(first: 100) { totalCount edges { node { amount period } } } } }',
       { id: String(id) },
     );
     expect(resource.resource.costLines.totalCount).toBe(n);
-    expect(same(sum(resource.resource.costLines.edges.map((e) => e.node.amount)), droplet.rows[0].amount)).toBe(true);
+    expect(same(sum(resource.resource.costLines.edges.map((e) => e.node.amount)), droplet.rows[0]!.amount)).toBe(true);
     const periods = resource.resource.costLines.edges.map((e) => e.node.period);
     expect(periods).toEqual([...periods].sort().reverse());
   });

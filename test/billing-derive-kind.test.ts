@@ -3,7 +3,7 @@ import { classifyLine, deriveKind, deriveKindDetailed } from '../src/jobs/billin
 
 describe('deriveKind', () => {
   it.each([
-    // The seed's bug: these contain "Droplet" but are not droplets.
+    // These contain "Droplet" but are not droplets.
     ['Droplet Snapshots', 'snapshot'],
     ['Droplet Backups', 'droplet_backup'],
     ['Snapshots', 'snapshot'],

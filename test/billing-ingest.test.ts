@@ -30,7 +30,13 @@ import {
 
 const collect = (): { uuids: string[]; enqueue: (uuid: string) => Promise<void> } => {
   const uuids: string[] = [];
-  return { uuids, enqueue: async (uuid) => void uuids.push(uuid) };
+  return {
+    uuids,
+    enqueue: (uuid) => {
+      uuids.push(uuid);
+      return Promise.resolve();
+    },
+  };
 };
 
 async function ingestAll(context: BillingContext, uuids: readonly string[]): Promise<IngestOutcome[]> {
@@ -39,32 +45,53 @@ async function ingestAll(context: BillingContext, uuids: readonly string[]): Pro
   return outcomes;
 }
 
-async function header(h: { pool: import('pg').Pool }, uuid: string) {
-  const { rows } = await h.pool.query(
+/** The `summary` an ingest stores on the invoice (JSONB): the parts these tests read. */
+interface StoredSummary {
+  provider: Record<string, unknown> & { amount?: string | null };
+  reconciliation: Record<string, unknown>;
+  totals: { linesAmount: string; invoiceAmount: string; agrees: boolean };
+  match: { byMethod: Record<string, number>; byReason: Record<string, { count: number; amount: string }> };
+}
+
+interface InvoiceHeaderRow {
+  id: number;
+  period: string;
+  provisional: boolean;
+  ingest_status: string;
+  csv_ingested: boolean;
+  items_ingested: boolean;
+  ingested_at: Date | null;
+  ingest_attempts: number;
+  ingest_error: string | null;
+  line_count: number;
+  matched_count: number;
+  lines_amount: string;
+  matched_amount: string;
+  match_rate: string | null;
+  summary: StoredSummary;
+}
+
+async function header(h: { pool: import('pg').Pool }, uuid: string): Promise<InvoiceHeaderRow | undefined> {
+  const { rows } = await h.pool.query<InvoiceHeaderRow>(
     `SELECT id, period, provisional, ingest_status, csv_ingested, items_ingested, ingested_at, ingest_attempts, ingest_error,
             line_count, matched_count, lines_amount::text, matched_amount::text, match_rate::text, summary
        FROM cloud_invoices WHERE invoice_uuid = $1`,
     [uuid],
   );
-  return rows[0] as
-    | {
-        id: number;
-        period: string;
-        provisional: boolean;
-        ingest_status: string;
-        csv_ingested: boolean;
-        items_ingested: boolean;
-        ingested_at: Date | null;
-        ingest_attempts: number;
-        ingest_error: string | null;
-        line_count: number;
-        matched_count: number;
-        lines_amount: string;
-        matched_amount: string;
-        match_rate: string | null;
-        summary: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-      }
-    | undefined;
+  return rows[0];
+}
+
+/** A count(*)::int AS n query's row. */
+interface CountRow {
+  n: number;
+}
+
+/** A cost line joined to the resource it matched, as the matching assertions read it. */
+interface MatchedLineRow {
+  line_no: number;
+  provider_id: string | null;
+  match_method: string | null;
+  unmatched_reason: string | null;
 }
 
 /** The provider id the inventory stores for a simulator line's resource. */
@@ -124,19 +151,25 @@ describe('billing against the simulator', () => {
     const counts = await h.pool.query(`SELECT (SELECT count(*)::int FROM cloud_billing_history) AS history, (SELECT count(*)::int FROM cloud_invoices) AS invoices`);
     expect(counts.rows[0]).toEqual({ history: sim.history.length, invoices: sim.invoices.length + 1 });
 
-    const stored = await h.pool.query(`SELECT invoice_uuid, invoice_id, period, amount::text, provisional, ingest_status FROM cloud_invoices`);
-    const byUuid = new Map(stored.rows.map((r) => [r.invoice_uuid as string, r]));
+    const stored = await h.pool.query<{ invoice_uuid: string; invoice_id: string; period: string; amount: string; provisional: boolean; ingest_status: string }>(
+      `SELECT invoice_uuid, invoice_id, period, amount::text, provisional, ingest_status FROM cloud_invoices`,
+    );
+    const byUuid = new Map(stored.rows.map((r) => [r.invoice_uuid, r]));
     for (const inv of [...sim.invoices, sim.preview()]) {
       const row = byUuid.get(inv.uuid)!;
       expect(row).toMatchObject({ invoice_id: inv.id, period: inv.period, provisional: inv.preview, ingest_status: 'pending' });
       expect(Number(row.amount) * 100).toBeCloseTo(inv.totalCents, 6);
     }
-    const history = await h.pool.query(`SELECT type, amount::text, invoice_uuid FROM cloud_billing_history WHERE type = 'Payment' LIMIT 1`);
-    expect(history.rows[0].amount.startsWith('-')).toBe(true);
+    const history = await h.pool.query<{ type: string; amount: string; invoice_uuid: string | null }>(
+      `SELECT type, amount::text, invoice_uuid FROM cloud_billing_history WHERE type = 'Payment' LIMIT 1`,
+    );
+    expect(history.rows[0]!.amount.startsWith('-')).toBe(true);
 
-    const runs = await h.pool.query(`SELECT status, listed, created, unchanged FROM sync_runs WHERE task = 'billing_history' ORDER BY id`);
+    const runs = await h.pool.query<{ status: string; listed: number; created: number; unchanged: number }>(
+      `SELECT status, listed, created, unchanged FROM sync_runs WHERE task = 'billing_history' ORDER BY id`,
+    );
     expect(runs.rows[0]).toMatchObject({ status: 'succeeded', created: sim.history.length + sim.invoices.length + 1 });
-    expect(runs.rows[1]).toMatchObject({ status: 'succeeded', created: 0, unchanged: runs.rows[1].listed });
+    expect(runs.rows[1]).toMatchObject({ status: 'succeeded', created: 0, unchanged: runs.rows[1]!.listed });
     uuids = first.uuids;
   });
 
@@ -165,7 +198,7 @@ describe('billing against the simulator', () => {
       expect(row.summary.provider.amount).toBeDefined();
       expect(JSON.stringify(row.summary)).not.toMatch(/Sammy|Shark Row|@/); // no personal data from the summary
 
-      const stored = await h.pool.query(
+      const stored = await h.pool.query<MatchedLineRow>(
         `SELECT l.line_no, r.provider_id, l.match_method, l.unmatched_reason FROM cloud_cost_lines l
            LEFT JOIN cloud_resources r ON r.id = l.resource_id WHERE l.invoice_id = $1 ORDER BY l.line_no`,
         [row.id],
@@ -183,20 +216,22 @@ describe('billing against the simulator', () => {
         if (truth.status === 'credit') expect(line.unmatched_reason).toBe('credit');
       }
     }
-    const runs = await h.pool.query(`SELECT count(*)::int AS n FROM sync_runs WHERE task = 'invoice' AND status = 'succeeded'`);
-    expect(runs.rows[0].n).toBe(uuids.length);
+    const runs = await h.pool.query<CountRow>(`SELECT count(*)::int AS n FROM sync_runs WHERE task = 'invoice' AND status = 'succeeded'`);
+    expect(runs.rows[0]!.n).toBe(uuids.length);
   });
 
   it('stores the derived kind: "Droplet Snapshots" are snapshots and backups droplet_backup, never droplet', async () => {
-    const { rows } = await h.pool.query(`SELECT product, array_agg(DISTINCT coalesce(kind, '-')) AS kinds FROM cloud_cost_lines GROUP BY product`);
-    const kinds = Object.fromEntries(rows.map((r) => [r.product as string, r.kinds as string[]]));
+    const { rows } = await h.pool.query<{ product: string; kinds: string[] }>(
+      `SELECT product, array_agg(DISTINCT coalesce(kind, '-')) AS kinds FROM cloud_cost_lines GROUP BY product`,
+    );
+    const kinds = Object.fromEntries(rows.map((r) => [r.product, r.kinds]));
     expect(kinds['Droplet Snapshots']).toEqual(['snapshot']);
     expect(kinds['Volume Snapshots']).toEqual(['snapshot']);
     expect(kinds['Backups']).toEqual(['droplet_backup']);
     expect(kinds['Droplets']).toEqual(['droplet']);
     expect(kinds['Taxes']).toEqual(['-']);
-    const wrong = await h.pool.query(`SELECT count(*)::int AS n FROM cloud_cost_lines WHERE kind = 'droplet' AND product <> 'Droplets'`);
-    expect(wrong.rows[0].n).toBe(0);
+    const wrong = await h.pool.query<CountRow>(`SELECT count(*)::int AS n FROM cloud_cost_lines WHERE kind = 'droplet' AND product <> 'Droplets'`);
+    expect(wrong.rows[0]!.n).toBe(0);
     // Backups are attributed to the droplet they back up.
     const backups = await h.pool.query(
       `SELECT DISTINCT r.kind, l.match_method FROM cloud_cost_lines l JOIN cloud_resources r ON r.id = l.resource_id WHERE l.product = 'Backups'`,
@@ -234,7 +269,7 @@ describe('billing against the simulator', () => {
     expect(row.summary.reconciliation).toMatchObject({ lineSource: 'csv', json: 'skipped_over_budget' });
     const inv = h.sim.billing.find(uuid)!;
     const expected = h.sim.billing.expectedMatches(uuid);
-    const stored = await h.pool.query(
+    const stored = await h.pool.query<Omit<MatchedLineRow, 'line_no'>>(
       `SELECT r.provider_id, l.match_method, l.unmatched_reason FROM cloud_cost_lines l
          LEFT JOIN cloud_resources r ON r.id = l.resource_id WHERE l.invoice_id = $1 ORDER BY l.line_no`,
       [row.id],
@@ -261,8 +296,10 @@ describe('billing against the simulator', () => {
     const victim = droplets.find((d) => names.get(d.name) === 1 && !d.tags.some((t) => t.startsWith('k8s:')))!;
     h.sim.account.deleteDroplet(victim.id);
     for (let i = 0; i < 3; i++) expect((await h.engine.run('droplet', { trigger: 'manual' })).status).toBe('succeeded');
-    const stale = await h.pool.query(`SELECT id, stale_at FROM cloud_resources WHERE kind = 'droplet' AND provider_id = $1`, [String(victim.id)]);
-    expect(stale.rows[0].stale_at).not.toBeNull();
+    const stale = await h.pool.query<{ id: number; stale_at: Date | null }>(`SELECT id, stale_at FROM cloud_resources WHERE kind = 'droplet' AND provider_id = $1`, [
+      String(victim.id),
+    ]);
+    expect(stale.rows[0]!.stale_at).not.toBeNull();
 
     const preview = h.sim.billing.previewUuid;
     for (const context of [h.billing, { ...h.billing, maxJsonItems: 0 }]) {
@@ -273,7 +310,7 @@ describe('billing against the simulator', () => {
         [preview, victim.name],
       );
       expect(lines.rows.length).toBe(1);
-      expect(lines.rows[0]).toEqual({ resource_id: stale.rows[0].id, match_method: context.maxJsonItems === 0 ? 'name' : 'id' });
+      expect(lines.rows[0]).toEqual({ resource_id: stale.rows[0]!.id, match_method: context.maxJsonItems === 0 ? 'name' : 'id' });
     }
   });
 
@@ -298,7 +335,7 @@ describe('a failure in the middle of an ingest (simulator, 50,000-line invoice)'
 
   beforeAll(async () => {
     h = await startBillingHarness({ seed: 12, scale: { months: 2 }, largeInvoiceLines: 50_000 });
-    await syncBillingHistory(h.billing, { trigger: 'manual', enqueueInvoice: async () => undefined });
+    await syncBillingHistory(h.billing, { trigger: 'manual', enqueueInvoice: () => Promise.resolve() });
     big = h.sim.billing.invoices.at(-1)!.uuid; // the extra, oldest invoice
   });
   afterAll(async () => {
@@ -344,7 +381,7 @@ const PERIOD_START = '2026-10-01 00:00:00 +0000';
 const PERIOD_END = '2026-10-31 23:59:59 +0000';
 const crlf = (...lines: string[]): string => lines.join('\r\n') + '\r\n';
 
-/** Every quirk of the invoice CSV at once (API-NOTES §3.6), with lines for every matching case. */
+/** Every quirk of the invoice CSV at once, with lines for every matching case. */
 const QUIRKY_CSV =
   '\uFEFF' +
   crlf(
@@ -387,12 +424,12 @@ async function seedResources(pool: import('pg').Pool): Promise<Map<string, numbe
   await pool.query(`INSERT INTO cloud_accounts (id, created_at, updated_at) VALUES ($1, now(), now()) ON CONFLICT DO NOTHING`, [ACCOUNT]);
   const ids = new Map<string, number>();
   for (const [kind, providerId, name, staleAt, createdAt] of RESOURCES) {
-    const { rows } = await pool.query(
+    const { rows } = await pool.query<{ id: number }>(
       `INSERT INTO cloud_resources (account_id, kind, provider_id, name, stale_at, provider_created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING id`,
       [ACCOUNT, kind, providerId, name, staleAt, createdAt],
     );
-    ids.set(`${kind}:${providerId}`, rows[0].id);
+    ids.set(`${kind}:${providerId}`, rows[0]!.id);
   }
   return ids;
 }
@@ -450,9 +487,9 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
     const first = await syncBillingHistory(context, { trigger: 'manual', enqueueInvoice: enqueued.enqueue });
     expect(first).toMatchObject({ status: 'succeeded', historyCreated: 2, invoicesCreated: 1, previewUuid: null });
     expect(enqueued.uuids).toEqual([UUID]);
-    const again = await syncBillingHistory(context, { trigger: 'manual', enqueueInvoice: async () => undefined });
+    const again = await syncBillingHistory(context, { trigger: 'manual', enqueueInvoice: () => Promise.resolve() });
     expect(again.historyCreated).toBe(0);
-    const keys = await pool.query(`SELECT natural_key FROM cloud_billing_history`);
+    const keys = await pool.query<{ natural_key: string }>(`SELECT natural_key FROM cloud_billing_history`);
     expect(new Set(keys.rows.map((r) => r.natural_key)).size).toBe(2);
     // The keyer: the second repetition of an entry gets a key of its own, the same one every time.
     const entry = { date: '2026-11-01T08:00:00Z', type: 'Invoice', amount: '1.00', description: 'x', invoice_uuid: null };
@@ -465,7 +502,7 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
   it('ingests every line: amounts, hours, dates, escaping, kinds, names, matches and reasons', async () => {
     const outcome = await ingestInvoice(context, UUID, { trigger: 'manual' });
     expect(outcome.status, JSON.stringify(outcome)).toBe('ingested');
-    const { rows } = await pool.query(
+    const { rows } = await pool.query<{ description: string; resource_id: number | null } & Record<string, unknown>>(
       `SELECT line_no, source, period, product, group_description, description, kind, resource_name, resource_provider_id,
               hours::text, start_at, end_at, amount::text, project_name, category, resource_id, match_method, unmatched_reason
          FROM cloud_cost_lines ORDER BY line_no`,
@@ -479,7 +516,7 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
       hours: '744.00', amount: '1234.560000', project_name: 'Marketing, Growth', category: 'iaas', resource_id: id('droplet:1001'), match_method: 'name',
       start_at: new Date('2026-10-01T00:00:00Z'), end_at: new Date('2026-10-31T23:59:59Z'),
     });
-    // The seed's regression: backups and snapshots of droplets are not droplets.
+    // Backups and snapshots of droplets mention "Droplet" but are not droplets.
     expect(by('web, main (s-2vcpu-4gb)', 1)).toMatchObject({ product: 'Droplet Backups', kind: 'droplet_backup', hours: null, resource_id: id('droplet:1001'), match_method: 'parent' });
     expect(by('web-main-1760000000 (4.2GB)')).toMatchObject({ product: 'Droplet Snapshots', kind: 'snapshot', resource_name: 'web-main-1760000000', resource_id: id('snapshot:5001'), match_method: 'name' });
     expect(by('vol-snap (nyc3) 10GB')).toMatchObject({ kind: 'snapshot', resource_id: null, unmatched_reason: 'historic' });
@@ -540,7 +577,9 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
     try {
       const outcome = await ingestInvoice(context, UUID, { trigger: 'manual' });
       expect(outcome).toMatchObject({ status: 'ingested', lineSource: 'json', lineCount: 3 });
-      const { rows } = await pool.query(`SELECT source, resource_provider_id, resource_uuid, match_method, hours::text FROM cloud_cost_lines ORDER BY line_no`);
+      const { rows } = await pool.query<{ source: string; resource_provider_id: string | null; resource_uuid: string | null; match_method: string | null; hours: string | null }>(
+        `SELECT source, resource_provider_id, resource_uuid, match_method, hours::text FROM cloud_cost_lines ORDER BY line_no`,
+      );
       expect(rows.map((r) => r.source)).toEqual(['json', 'json', 'json']);
       expect(rows[0]).toMatchObject({ resource_provider_id: '1003', match_method: 'id', hours: '744.00' });
       expect((await header({ pool }, UUID))!).toMatchObject({ csv_ingested: false, items_ingested: true, line_count: 3 });
@@ -563,7 +602,7 @@ describe('the month-to-date preview is provisional and replaced by the final inv
   const csvOf = (...amounts: string[]): string =>
     [CSV_HEADER, ...amounts.map((a, i) => `Droplets,,web-${i} (s-1vcpu-1gb),744,${PERIOD_START},${PERIOD_END},$${a},,iaas`)].join('\n') + '\n';
   const periodTotal = async (period: string) =>
-    (await pool.query(`SELECT coalesce(sum(amount), 0)::text AS total, count(*)::int AS n FROM cloud_cost_lines WHERE period = $1`, [period])).rows[0];
+    (await pool.query<{ total: string; n: number }>(`SELECT coalesce(sum(amount), 0)::text AS total, count(*)::int AS n FROM cloud_cost_lines WHERE period = $1`, [period])).rows[0];
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -608,8 +647,8 @@ describe('the month-to-date preview is provisional and replaced by the final inv
     expect(await header({ pool }, OCT_PREVIEW)).toBeUndefined();
     expect(await periodTotal('2026-10')).toEqual({ total: '7.500000', n: 2 });
     expect((await header({ pool }, OCT_FINAL))!).toMatchObject({ provisional: false, ingest_status: 'ingested' });
-    const run = await pool.query(`SELECT details FROM sync_runs WHERE task = 'invoice' ORDER BY id DESC LIMIT 1`);
-    expect(run.rows[0].details).toMatchObject({ invoiceUuid: OCT_FINAL, supersededProvisional: 1 });
+    const run = await pool.query<{ details: Record<string, unknown> }>(`SELECT details FROM sync_runs WHERE task = 'invoice' ORDER BY id DESC LIMIT 1`);
+    expect(run.rows[0]!.details).toMatchObject({ invoiceUuid: OCT_FINAL, supersededProvisional: 1 });
 
     expect((await ingestInvoice(context, NOV_PREVIEW, { trigger: 'manual' })).status).toBe('ingested');
     expect((await header({ pool }, NOV_PREVIEW))!).toMatchObject({ provisional: true, period: '2026-11' });
@@ -672,8 +711,8 @@ describe('billing through the queue', () => {
     const drain = async (): Promise<void> => {
       for (let i = 0; i < 20; i++) {
         await runOnce({ pgPool: h.pool, taskList, noHandleSignals: true });
-        const left = await h.pool.query(`SELECT count(*)::int AS n FROM graphile_worker.jobs`);
-        if (left.rows[0].n === 0) return;
+        const left = await h.pool.query<CountRow>(`SELECT count(*)::int AS n FROM graphile_worker.jobs`);
+        if (left.rows[0]!.n === 0) return;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       throw new Error('jobs left in the queue');
@@ -681,12 +720,12 @@ describe('billing through the queue', () => {
     await enqueueTask(h.pool, 'billing_history', 'manual');
     await enqueueTask(h.pool, 'balance', 'manual');
     await drain();
-    const invoices = await h.pool.query(`SELECT invoice_uuid, ingest_status FROM cloud_invoices ORDER BY period`);
+    const invoices = await h.pool.query<{ invoice_uuid: string; ingest_status: string }>(`SELECT invoice_uuid, ingest_status FROM cloud_invoices ORDER BY period`);
     expect(invoices.rows.length).toBe(h.sim.billing.invoices.length + 1);
     expect(new Set(invoices.rows.map((r) => r.ingest_status))).toEqual(new Set(['ingested']));
-    expect((await h.pool.query(`SELECT count(*)::int AS n FROM cloud_balance_snapshots`)).rows[0].n).toBe(1);
+    expect((await h.pool.query<CountRow>(`SELECT count(*)::int AS n FROM cloud_balance_snapshots`)).rows[0]!.n).toBe(1);
 
-    const one = invoices.rows[0].invoice_uuid as string;
+    const one = invoices.rows[0]!.invoice_uuid;
     const { jobIds } = await enqueueTask(h.pool, `invoice:${one}`, 'manual');
     expect(jobIds).toHaveLength(1);
     await drain();

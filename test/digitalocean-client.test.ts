@@ -72,7 +72,7 @@ function findSecret(value: unknown, path = '$', seen = new Set<unknown>()): stri
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
   if (seen.has(value)) return undefined;
   seen.add(value);
-  for (const key of Reflect.ownKeys(value as object)) {
+  for (const key of Reflect.ownKeys(value)) {
     let child: unknown;
     try {
       child = (value as Record<string | symbol, unknown>)[key];

@@ -8,7 +8,7 @@ import { EventHub } from '../src/schema/event-hub.js';
 const at = new Date(0).toISOString();
 const progress = (done: number, runId = 1, task = 'droplet'): SyncEvent => ({ type: 'progress', task, runId, done, total: 100, at });
 
-async function drain(iterator: AsyncIterator<SyncEvent>, count: number): Promise<SyncEvent[]> {
+async function drain(iterator: AsyncIterator<SyncEvent, unknown>, count: number): Promise<SyncEvent[]> {
   const out: SyncEvent[] = [];
   for (let i = 0; i < count; i += 1) {
     const { value, done } = await iterator.next();
@@ -21,7 +21,7 @@ async function drain(iterator: AsyncIterator<SyncEvent>, count: number): Promise
 describe('EventHub', () => {
   it('delivers what the filter accepts, in order', async () => {
     const source = new EventEmitter();
-    const hub = new EventHub(source as never);
+    const hub = new EventHub(source);
     const droplets = hub.subscribe((e) => e.task === 'droplet');
     source.emit('event', { type: 'started', task: 'volume', at });
     source.emit('event', { type: 'started', task: 'droplet', runId: 1, at });
@@ -32,7 +32,7 @@ describe('EventHub', () => {
 
   it('replaces a waiting progress event by the newer one of the same run, and keeps every other event', async () => {
     const source = new EventEmitter();
-    const hub = new EventHub(source as never);
+    const hub = new EventHub(source);
     const sub = hub.subscribe(() => true);
     source.emit('event', { type: 'started', task: 'droplet', runId: 1, at });
     for (let done = 1; done <= 5; done += 1) source.emit('event', progress(done));
@@ -54,7 +54,7 @@ describe('EventHub', () => {
 
   it('hands an event straight to a reader that is waiting', async () => {
     const source = new EventEmitter();
-    const hub = new EventHub(source as never);
+    const hub = new EventHub(source);
     const sub = hub.subscribe(() => true);
     const pending = sub.next();
     source.emit('event', progress(1));
@@ -66,7 +66,7 @@ describe('EventHub', () => {
 
   it('ends a subscription when its token expires, when the client leaves, and on close', async () => {
     const source = new EventEmitter();
-    const hub = new EventHub(source as never);
+    const hub = new EventHub(source);
     const expiring = hub.subscribe(() => true, Date.now() + 30);
     const leaving = hub.subscribe(() => true);
     const staying = hub.subscribe(() => true, Date.now() + 40 * 86_400_000); // beyond setTimeout's range

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, token, type Api } from './helpers/api.js';
 import { gql, type GraphQLResponse } from './helpers/graphql.js';
 import { seedInventory, type InventoryFixture } from './helpers/inventory-fixture.js';
+import { stringContaining, stringMatching } from './helpers/matchers.js';
 
 interface Edge<T> {
   node: T;
@@ -81,7 +82,7 @@ describe('GraphQL API', () => {
         expect(body.errors).toBeUndefined();
         return body.data!.resources.totalCount;
       };
-      const sql = async (where: string): Promise<number> => Number((await api.pool.query(`SELECT count(*) FROM cloud_resources WHERE ${where}`)).rows[0].count);
+      const sql = async (where: string): Promise<number> => Number((await api.pool.query<{ count: string }>(`SELECT count(*) FROM cloud_resources WHERE ${where}`)).rows[0]!.count);
 
       expect(await count({ kind: ['droplet'] })).toBe(await sql(`kind = 'droplet'`));
       expect(await count({ kind: ['droplet', 'volume'], status: ['off'] })).toBe(await sql(`kind IN ('droplet','volume') AND status = 'off'`));
@@ -104,7 +105,7 @@ describe('GraphQL API', () => {
       const other = await gql<{ resource: unknown }>(api.url, query, { token: acme, variables: { id: String(fx.globexResources[0]) } });
       expect(other.body).toEqual({ data: { resource: null } });
       const bad = await gql(api.url, query, { token: acme, variables: { id: 'abc' } });
-      expect(bad.body.errors?.[0]).toMatchObject({ message: expect.stringContaining('id must be a positive integer'), extensions: { code: 'BAD_USER_INPUT' } });
+      expect(bad.body.errors?.[0]).toMatchObject({ message: stringContaining('id must be a positive integer'), extensions: { code: 'BAD_USER_INPUT' } });
     });
 
     it('loads a page of 100 with nested projects in at most 2 SQL statements', async () => {
@@ -146,10 +147,10 @@ describe('GraphQL API', () => {
       expect(acmeProject.resources.totalCount).toBe(fx.acmeResources.length - 1);
       expect(acmeProject.resources.edges).toHaveLength(5);
       const byKind = Object.fromEntries(acmeProject.resourceCounts.map((c) => [c.kind, c]));
-      const droplets = (await api.pool.query(
+      const droplets = (await api.pool.query<{ total: number; live: number }>(
         `SELECT count(*)::int AS total, count(*) FILTER (WHERE stale_at IS NULL)::int AS live FROM cloud_resources WHERE cloud_project_id = $1 AND kind = 'droplet'`,
         [fx.projects.acme],
-      )).rows[0];
+      )).rows[0]!;
       expect(byKind.droplet).toEqual({ kind: 'droplet', total: droplets.total, live: droplets.live, stale: droplets.total - droplets.live });
       // projects page + totalCount + one grouped count for every project: 3, whatever the number of projects.
       expect(statements).toBeLessThanOrEqual(3);
@@ -251,7 +252,7 @@ describe('GraphQL API', () => {
 
     it('triggerSync validates the task name', async () => {
       const { body } = await gql(api.url, `mutation { triggerSync(task: "droplets") { jobIds } }`, { token: admin });
-      expect(body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^Unknown sync task "droplets": expected "all" or one of droplet, /), extensions: { code: 'BAD_USER_INPUT' } });
+      expect(body.errors?.[0]).toMatchObject({ message: stringMatching(/^Unknown sync task "droplets": expected "all" or one of droplet, /), extensions: { code: 'BAD_USER_INPUT' } });
     });
 
     it('triggerSync’s unknown-task error lists every name it accepts, billing and the invoice form included', async () => {

@@ -7,6 +7,7 @@ import { publishEvent } from '../src/events.js';
 import { startApi, TEST_JWT_SECRET, token, unsignedToken, type Api } from './helpers/api.js';
 import { gql, sseSubscribe, wsClient, wsSubscribe, type GraphQLResponse } from './helpers/graphql.js';
 import { seedInventory, type InventoryFixture } from './helpers/inventory-fixture.js';
+import { anyString, stringContaining } from './helpers/matchers.js';
 
 const QUERY = `{ resources(first: 5) { totalCount edges { node { id tenantId } } } }`;
 const MUTATION = `mutation { setProjectTenant(projectId: "1", tenantId: "x") { resourcesUpdated } }`;
@@ -55,12 +56,12 @@ describe('authentication and tenant isolation', () => {
 
   describe('without a token', () => {
     it('serves the public fields only', async () => {
-      expect((await gql(api.url, '{ serviceVersion }')).body).toEqual({ data: { serviceVersion: expect.any(String) } });
+      expect((await gql(api.url, '{ serviceVersion }')).body).toEqual({ data: { serviceVersion: anyString() } });
       for (const operation of [QUERY, MUTATION, '{ viewer { subject } }', '{ syncStatus { task } }']) {
         const { status, body } = await gql(api.url, operation);
         expect(status).toBe(401);
         expect(body.data ?? null).toBeNull();
-        expect(body.errors?.[0]).toMatchObject({ message: expect.stringContaining('Authentication required'), extensions: { code: 'UNAUTHENTICATED' } });
+        expect(body.errors?.[0]).toMatchObject({ message: stringContaining('Authentication required'), extensions: { code: 'UNAUTHENTICATED' } });
       }
     });
 
@@ -221,8 +222,8 @@ describe('authentication and tenant isolation', () => {
         expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
         expect(body.data ?? null).toBeNull();
       }
-      const unchanged = await api.pool.query(`SELECT tenant_id FROM cloud_resources WHERE id = $1`, [fx.unattributed[0]]);
-      expect(unchanged.rows[0].tenant_id).toBeNull();
+      const unchanged = await api.pool.query<{ tenant_id: string | null }>(`SELECT tenant_id FROM cloud_resources WHERE id = $1`, [fx.unattributed[0]]);
+      expect(unchanged.rows[0]!.tenant_id).toBeNull();
     });
 
     it('without a tenant, is FORBIDDEN every data field', async () => {
@@ -232,7 +233,7 @@ describe('authentication and tenant isolation', () => {
       });
       for (const query of [QUERY, '{ projects { totalCount } }', '{ syncStatus { task } }']) {
         const { body } = await gql(api.url, query, { token: nobody });
-        expect(body.errors?.[0]).toMatchObject({ message: expect.stringContaining('names no tenant'), extensions: { code: 'FORBIDDEN' } });
+        expect(body.errors?.[0]).toMatchObject({ message: stringContaining('names no tenant'), extensions: { code: 'FORBIDDEN' } });
       }
     });
 
@@ -240,7 +241,7 @@ describe('authentication and tenant isolation', () => {
       const sse = await sseSubscribe<{ data: { syncProgress: { task: string; done: number } } }>(api.url, SUBSCRIPTION, { token: acme });
       const client = wsClient(api.url, globex);
       const ws = wsSubscribe<{ data: { syncProgress: { task: string; done: number } } }>(client, SUBSCRIPTION);
-      await waitFor(async () => (await hubSize(api)) >= 2);
+      await waitFor(() => hubSize(api) >= 2);
       await publishEvent(api.pool, { type: 'progress', task: 'droplet', done: 5, total: 10 });
       expect((await sse.next()).data.syncProgress).toMatchObject({ task: 'droplet', done: 5 });
       expect((await ws.next()).data.syncProgress).toMatchObject({ task: 'droplet', done: 5 });
@@ -334,11 +335,11 @@ describe('token verification (configuration variants)', () => {
   });
 });
 
-async function hubSize(api: Api): Promise<number> {
+function hubSize(api: Api): number {
   return api.service.subscriptions();
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

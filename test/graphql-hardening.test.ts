@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, token, type Api } from './helpers/api.js';
 import { gql, wsClient, wsSubscribe } from './helpers/graphql.js';
+import { stringMatching } from './helpers/matchers.js';
 
 describe('GraphQL hardening (defaults)', () => {
   let api: Api;
@@ -46,7 +47,7 @@ describe('GraphQL hardening (defaults)', () => {
       // A variable counts as the largest page: the limit holds whatever value is sent.
       const { body } = await gql(api.url, query, { token: admin, variables: { n } });
       expect(body.data).toBeUndefined();
-      expect(body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^Query cost \d+ exceeds the limit of 5000/), extensions: { code: 'QUERY_TOO_COSTLY' } });
+      expect(body.errors?.[0]).toMatchObject({ message: stringMatching(/^Query cost \d+ exceeds the limit of 5000/), extensions: { code: 'QUERY_TOO_COSTLY' } });
     }
     // an ordinary page of 100 with nested projects passes
     const ok = await gql(api.url, `{ resources(first: 100) { totalCount edges { node { id kind name region status tags project { id name tenantId } } } } }`, { token: admin });

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminDatabaseUrl, createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { freePort, spawnEntry, waitForHealthy, type ServiceProcess } from './helpers/process.js';
+import { anyString, stringMatching } from './helpers/matchers.js';
 
 /**
  * A login role with a password of its own, a member of the admin role (so it may use everything the admin owns), and
@@ -63,7 +64,7 @@ describe('server', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({
       service: 'cloud-ops',
-      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      version: stringMatching(/^\d+\.\d+\.\d+/),
       status: 'ok',
       database: { reachable: true },
       worker: { enabled: true, running: true },
@@ -85,13 +86,13 @@ describe('server', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: '{ serviceVersion }' }),
     });
-    expect(await response.json()).toEqual({ data: { serviceVersion: expect.any(String) } });
+    expect(await response.json()).toEqual({ data: { serviceVersion: anyString() } });
   });
 
   it('logs JSON lines without secrets', () => {
     const lines = service.output().trim().split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
     // The service connected with this password (it is healthy), so it had the chance to log it.
     expect(new URL(login.url).password).toBe(login.password);
     expect(login.password.length).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 
-// Keys of the official spec's example objects (openapi/resources/<kind>/responses/*.yml), which every simulated
+// Keys of the official spec's example response objects, which every simulated
 // object must carry.
 const SPEC_KEYS = {
   account: ['droplet_limit', 'floating_ip_limit', 'email', 'uuid', 'email_verified', 'status', 'status_message', 'team'],
@@ -38,23 +38,53 @@ const SPEC_KEYS = {
 const CSV_HEADER = 'product,group_description,description,hours,start,end,USD,project_name,category';
 const AUTH = { authorization: 'Bearer test-token' };
 
-type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A JSON object as the simulator sends it; the types below name the fields the tests read. */
+type Body = Record<string, unknown>;
 
-interface Got {
+interface Pages { first?: string; prev?: string; next?: string; last?: string }
+/** The envelope of a DO listing: `links.pages` only when there is more than one page. */
+interface Listing extends Body { links: { pages?: Pages }; meta: { total: number } }
+/** A listing's page whose pages the test reads (a page that has neighbours). */
+interface PagedListing extends Listing { links: { pages: Pages } }
+
+interface Droplet extends Body { id: number; name: string; volume_ids: string[] }
+interface Project extends Body { id: string; is_default: boolean }
+interface ProjectResource extends Body { urn: string; status: string }
+interface ReservedIp extends Body { droplet: { id: number } | null }
+interface Database extends Body { connection: { password: string; uri: string }; private_connection: { user: string }; project_id: string }
+interface NodePool extends Body { nodes: Array<Body & { droplet_id: string }> }
+interface Snapshot extends Body { id: string; resource_type: string }
+interface Volume extends Body { droplet_ids: number[] }
+interface App extends Body { project_id?: string }
+interface Amount extends Body { amount: string }
+interface BillingHistoryEntry extends Amount { type: string; invoice_uuid?: string }
+interface Invoice extends Amount { invoice_uuid: string }
+interface InvoiceItem extends Amount { product: string; resource_id?: string; resource_uuid?: string }
+interface Balance extends Body { month_to_date_balance: string; account_balance: string; month_to_date_usage: string; generated_at: string }
+interface InvoiceSummary extends Amount {
+  billing_period: string;
+  product_charges: Amount;
+  overages: Amount;
+  taxes: Amount;
+  credits_and_adjustments: Amount;
+}
+
+interface Got<T extends object = Body> {
   status: number;
   headers: Headers;
-  body: Body;
+  body: T;
   text: string;
 }
 
-async function get(sim: Simulator, pathOrUrl: string, headers: Record<string, string> = AUTH): Promise<Got> {
+/** GET a path (or a link); the body is typed as the caller expects, `{}` when the response is not JSON. */
+async function get<T extends object = Body>(sim: Simulator, pathOrUrl: string, headers: Record<string, string> = AUTH): Promise<Got<T>> {
   // Links name the public host: follow only their path and query, as a real client must.
   const url = pathOrUrl.startsWith('http') ? new URL(pathOrUrl) : new URL(pathOrUrl, sim.url);
   const res = await fetch(`${sim.url}${url.pathname}${url.search}`, { headers });
   const text = await res.text();
-  let body: Body = {};
+  let body = {} as T;
   try {
-    body = JSON.parse(text) as Body;
+    body = JSON.parse(text) as T;
   } catch {
     /* CSV, PDF, HTML */
   }
@@ -62,18 +92,18 @@ async function get(sim: Simulator, pathOrUrl: string, headers: Record<string, st
 }
 
 /** Follow `links.pages.next` to the end; returns every item and the number of requests. */
-async function walk(sim: Simulator, path: string, key: string): Promise<{ items: Body[]; requests: number; total: number }> {
+async function walk<T extends object = Body>(sim: Simulator, path: string, key: string): Promise<{ items: T[]; requests: number; total: number }> {
   let next: string | undefined = path;
-  const items: Body[] = [];
+  const items: T[] = [];
   let requests = 0;
   let total = 0;
   while (next) {
-    const r = await get(sim, next);
+    const r: Got<Partial<Listing>> = await get(sim, next);
     expect(r.status).toBe(200);
     requests += 1;
-    items.push(...(r.body[key] as Body[]));
+    items.push(...(r.body[key] as T[]));
     total = r.body.meta?.total as number;
-    next = r.body.links?.pages?.next as string | undefined;
+    next = r.body.links?.pages?.next;
     if (requests > 1000) throw new Error('runaway walk');
   }
   return { items, requests, total };
@@ -142,14 +172,14 @@ describe('simulator: shapes and endpoints', () => {
   });
 
   it('serves single objects: account, default project, balance, summary', async () => {
-    expect(Object.keys((await get(sim, '/v2/account')).body.account)).toEqual(expect.arrayContaining(SPEC_KEYS.account));
-    const def = await get(sim, '/v2/projects/default');
+    expect(Object.keys((await get<{ account: Body }>(sim, '/v2/account')).body.account)).toEqual(expect.arrayContaining(SPEC_KEYS.account));
+    const def = await get<{ project: Project }>(sim, '/v2/projects/default');
     expect(def.body.project.is_default).toBe(true);
-    const byId = await get(sim, `/v2/projects/${def.body.project.id}`);
+    const byId = await get<{ project: Project }>(sim, `/v2/projects/${def.body.project.id}`);
     expect(byId.body.project).toEqual(def.body.project);
     expect(Object.keys((await get(sim, '/v2/customers/my/balance')).body)).toEqual(SPEC_KEYS.balance);
     const droplet = sim.account.list('droplet')[0]!;
-    expect((await get(sim, `/v2/droplets/${droplet.id}`)).body.droplet.name).toBe(droplet.name);
+    expect((await get<{ droplet: Droplet }>(sim, `/v2/droplets/${droplet.id}`)).body.droplet.name).toBe(droplet.name);
   });
 
   it('answers unknown paths and ids with DO\'s not_found body', async () => {
@@ -161,16 +191,16 @@ describe('simulator: shapes and endpoints', () => {
   });
 
   it('kubernetes nodes carry droplet ids that exist in /v2/droplets', async () => {
-    const clusters = (await get(sim, '/v2/kubernetes/clusters')).body.kubernetes_clusters as Body[];
-    const droplets = new Set((await walk(sim, '/v2/droplets?per_page=200', 'droplets')).items.map((d) => String(d.id)));
+    const clusters = (await get<{ kubernetes_clusters: Array<Body & { node_pools: NodePool[] }> }>(sim, '/v2/kubernetes/clusters')).body.kubernetes_clusters;
+    const droplets = new Set((await walk<Droplet>(sim, '/v2/droplets?per_page=200', 'droplets')).items.map((d) => String(d.id)));
     let nodes = 0;
     for (const c of clusters) {
-      for (const pool of c.node_pools as Body[]) {
+      for (const pool of c.node_pools) {
         expect(Object.keys(pool)).toEqual(expect.arrayContaining(SPEC_KEYS.nodePool));
-        for (const n of pool.nodes as Body[]) {
+        for (const n of pool.nodes) {
           expect(Object.keys(n)).toEqual(expect.arrayContaining(SPEC_KEYS.node));
           expect(typeof n.droplet_id).toBe('string');
-          expect(droplets.has(n.droplet_id as string)).toBe(true);
+          expect(droplets.has(n.droplet_id)).toBe(true);
           nodes++;
         }
       }
@@ -179,9 +209,9 @@ describe('simulator: shapes and endpoints', () => {
   });
 
   it('databases are unpaginated and leak connection secrets like the real API', async () => {
-    const r = await get(sim, '/v2/databases?per_page=1&page=2');
+    const r = await get<{ databases: Database[] }>(sim, '/v2/databases?per_page=1&page=2');
     expect(Object.keys(r.body)).toEqual(['databases']);
-    const dbs = r.body.databases as Body[];
+    const dbs = r.body.databases;
     expect(dbs.length).toBe(sim.account.count('database'));
     for (const db of dbs) {
       expect(Object.keys(db)).toEqual(expect.arrayContaining(SPEC_KEYS.database));
@@ -193,11 +223,11 @@ describe('simulator: shapes and endpoints', () => {
   });
 
   it('snapshots: numeric string ids for droplets, uuids for volumes; resource_type filter', async () => {
-    const d = await walk(sim, '/v2/snapshots?resource_type=droplet&per_page=5', 'snapshots');
-    const v = await walk(sim, '/v2/snapshots?resource_type=volume&per_page=5', 'snapshots');
+    const d = await walk<Snapshot>(sim, '/v2/snapshots?resource_type=droplet&per_page=5', 'snapshots');
+    const v = await walk<Snapshot>(sim, '/v2/snapshots?resource_type=volume&per_page=5', 'snapshots');
     expect(d.items.length + v.items.length).toBe(sim.account.count('snapshot'));
-    expect(d.items.every((s) => s.resource_type === 'droplet' && /^\d+$/.test(s.id as string))).toBe(true);
-    expect(v.items.every((s) => s.resource_type === 'volume' && /^[0-9a-f-]{36}$/.test(s.id as string))).toBe(true);
+    expect(d.items.every((s) => s.resource_type === 'droplet' && /^\d+$/.test(s.id))).toBe(true);
+    expect(v.items.every((s) => s.resource_type === 'volume' && /^[0-9a-f-]{36}$/.test(s.id))).toBe(true);
   });
 
   it('droplets: GPU droplets only under ?type=gpus, like DigitalOcean', async () => {
@@ -205,7 +235,7 @@ describe('simulator: shapes and endpoints', () => {
     expect((await walk(sim, '/v2/droplets?type=gpus&per_page=200', 'droplets')).items).toEqual([]);
     const gpu = sim.account.createDroplet({ name: 'trainer', size_slug: 'gpu-h100x1-80gb' });
     try {
-      const gpus = (await walk(sim, '/v2/droplets?type=gpus&per_page=200', 'droplets')).items;
+      const gpus = (await walk<Droplet>(sim, '/v2/droplets?type=gpus&per_page=200', 'droplets')).items;
       expect(gpus.map((d) => d.id)).toEqual([gpu.id]);
       expect((await walk(sim, '/v2/droplets?per_page=200', 'droplets')).items.length).toBe(before);
     } finally {
@@ -214,44 +244,44 @@ describe('simulator: shapes and endpoints', () => {
   });
 
   it('reserved IPs: assigned and unassigned, same data under the legacy floating_ips key', async () => {
-    const reserved = (await get(sim, '/v2/reserved_ips?per_page=200')).body.reserved_ips as Body[];
-    const floating = (await get(sim, '/v2/floating_ips?per_page=200')).body.floating_ips as Body[];
+    const reserved = (await get<{ reserved_ips: ReservedIp[] }>(sim, '/v2/reserved_ips?per_page=200')).body.reserved_ips;
+    const floating = (await get<{ floating_ips: ReservedIp[] }>(sim, '/v2/floating_ips?per_page=200')).body.floating_ips;
     expect(floating).toEqual(reserved);
     expect(reserved.some((ip) => ip.droplet === null)).toBe(true);
     expect(reserved.some((ip) => ip.droplet && typeof ip.droplet.id === 'number')).toBe(true);
-    const v6 = (await get(sim, '/v2/reserved_ipv6')).body.reserved_ipv6s as Body[];
+    const v6 = (await get<{ reserved_ipv6s: Body[] }>(sim, '/v2/reserved_ipv6')).body.reserved_ipv6s;
     expect(v6.length).toBeGreaterThan(0);
   });
 
   it('apps carry project_id only with with_projects=true', async () => {
-    const plain = (await get(sim, '/v2/apps')).body.apps as Body[];
-    const withProjects = (await get(sim, '/v2/apps?with_projects=true')).body.apps as Body[];
+    const plain = (await get<{ apps: App[] }>(sim, '/v2/apps')).body.apps;
+    const withProjects = (await get<{ apps: App[] }>(sim, '/v2/apps?with_projects=true')).body.apps;
     expect(plain.every((a) => !('project_id' in a))).toBe(true);
     expect(withProjects.every((a) => typeof a.project_id === 'string')).toBe(true);
   });
 
   it('inventory: one default project, duplicate names, attached volumes, URN kinds, odd memberships', async () => {
-    const projects = (await get(sim, '/v2/projects')).body.projects as Body[];
+    const projects = (await get<{ projects: Project[] }>(sim, '/v2/projects')).body.projects;
     expect(projects.filter((p) => p.is_default)).toHaveLength(1);
     expect(projects.length).toBeGreaterThanOrEqual(4);
 
-    const droplets = (await walk(sim, '/v2/droplets?per_page=200', 'droplets')).items;
-    const names = droplets.map((d) => d.name as string);
+    const droplets = (await walk<Droplet>(sim, '/v2/droplets?per_page=200', 'droplets')).items;
+    const names = droplets.map((d) => d.name);
     expect(new Set(names).size).toBeLessThan(names.length);
-    const volumes = (await get(sim, '/v2/volumes?per_page=200')).body.volumes as Body[];
-    expect(volumes.some((v) => (v.droplet_ids as number[]).length > 0)).toBe(true);
-    expect(volumes.some((v) => (v.droplet_ids as number[]).length === 0)).toBe(true);
-    const withVolumes = droplets.filter((d) => (d.volume_ids as string[]).length > 0);
+    const volumes = (await get<{ volumes: Volume[] }>(sim, '/v2/volumes?per_page=200')).body.volumes;
+    expect(volumes.some((v) => v.droplet_ids.length > 0)).toBe(true);
+    expect(volumes.some((v) => v.droplet_ids.length === 0)).toBe(true);
+    const withVolumes = droplets.filter((d) => d.volume_ids.length > 0);
     expect(withVolumes.length).toBeGreaterThan(0);
 
-    const urns: Body[] = [];
-    for (const p of projects) urns.push(...(await walk(sim, `/v2/projects/${p.id}/resources?per_page=200`, 'resources')).items);
-    const kinds = new Set(urns.map((r) => (r.urn as string).split(':')[1]));
+    const urns: ProjectResource[] = [];
+    for (const p of projects) urns.push(...(await walk<ProjectResource>(sim, `/v2/projects/${p.id}/resources?per_page=200`, 'resources')).items);
+    const kinds = new Set(urns.map((r) => r.urn.split(':')[1]));
     for (const k of ['droplet', 'volume', 'floatingip', 'floatingipv6', 'loadbalancer', 'dbaas', 'domain', 'space', 'kubernetes', 'app', 'vpc', 'task']) {
       expect(kinds, k).toContain(k);
     }
     expect(urns.some((r) => r.status !== 'ok')).toBe(true);
-    const viaDefault = (await walk(sim, '/v2/projects/default/resources', 'resources')).items;
+    const viaDefault = (await walk<ProjectResource>(sim, '/v2/projects/default/resources', 'resources')).items;
     const defaultId = projects.find((p) => p.is_default)!.id;
     expect(viaDefault).toEqual((await walk(sim, `/v2/projects/${defaultId}/resources`, 'resources')).items);
 
@@ -259,7 +289,7 @@ describe('simulator: shapes and endpoints', () => {
     const inProjects = new Set(urns.map((r) => r.urn));
     expect(droplets.some((d) => !inProjects.has(`do:droplet:${d.id}`))).toBe(true);
     // Spaces buckets exist only as URNs.
-    expect(urns.filter((r) => (r.urn as string).startsWith('do:space:')).length).toBe(sim.account.count('space'));
+    expect(urns.filter((r) => r.urn.startsWith('do:space:')).length).toBe(sim.account.count('space'));
   });
 });
 
@@ -272,24 +302,24 @@ describe('simulator: pagination, headers, auth', () => {
     const total = sim.account.count('droplet');
     expect(total).toBeGreaterThan(40);
     const lastPage = Math.ceil(total / 20);
-    const p1 = await get(sim, '/v2/droplets');
+    const p1 = await get<PagedListing>(sim, '/v2/droplets');
     expect(p1.body.droplets).toHaveLength(20);
     expect(p1.body.meta).toEqual({ total });
     expect(p1.body.links.pages).toEqual({
       next: 'https://api.digitalocean.com/v2/droplets?page=2&per_page=20',
       last: `https://api.digitalocean.com/v2/droplets?page=${lastPage}&per_page=20`,
     });
-    const p2 = await get(sim, p1.body.links.pages.next as string);
+    const p2 = await get<PagedListing>(sim, p1.body.links.pages.next!);
     expect(p2.body.links.pages).toEqual({
       first: 'https://api.digitalocean.com/v2/droplets?page=1&per_page=20',
       prev: 'https://api.digitalocean.com/v2/droplets?page=1&per_page=20',
       next: 'https://api.digitalocean.com/v2/droplets?page=3&per_page=20',
       last: `https://api.digitalocean.com/v2/droplets?page=${lastPage}&per_page=20`,
     });
-    const last = await get(sim, `/v2/droplets?page=${lastPage}`);
+    const last = await get<PagedListing>(sim, `/v2/droplets?page=${lastPage}`);
     expect(last.body.droplets).toHaveLength(total - 20 * (lastPage - 1));
     expect(Object.keys(last.body.links.pages)).toEqual(['first', 'prev']);
-    const all = await walk(sim, '/v2/droplets', 'droplets');
+    const all = await walk<Droplet>(sim, '/v2/droplets', 'droplets');
     expect(all.requests).toBe(lastPage);
     expect(new Set(all.items.map((d) => d.id)).size).toBe(total);
   });
@@ -301,7 +331,7 @@ describe('simulator: pagination, headers, auth', () => {
   });
 
   it('keeps filters in page links', async () => {
-    const r = await get(sim, '/v2/snapshots?resource_type=droplet&per_page=2');
+    const r = await get<PagedListing>(sim, '/v2/snapshots?resource_type=droplet&per_page=2');
     expect(r.body.links.pages.next).toBe('https://api.digitalocean.com/v2/snapshots?page=2&per_page=2&resource_type=droplet');
   });
 
@@ -337,7 +367,7 @@ describe('simulator: pagination, headers, auth', () => {
   it('uses the configured link host', async () => {
     const local = await startSimulator({ linkBase: 'http://example.test:1234', scale: { droplets: 30 } });
     try {
-      const r = await get(local, '/v2/droplets');
+      const r = await get<PagedListing>(local, '/v2/droplets');
       expect(r.body.links.pages.next).toBe('http://example.test:1234/v2/droplets?page=2&per_page=20');
     } finally {
       await local.close();
@@ -377,34 +407,34 @@ describe('simulator: determinism and churn', () => {
   it('create, rename, resize, power off and delete show up in the next listing', async () => {
     const sim = await startSimulator({ seed: 3 });
     try {
-      const before = await walk(sim, '/v2/droplets?per_page=200', 'droplets');
+      const before = await walk<Droplet>(sim, '/v2/droplets?per_page=200', 'droplets');
       const created = sim.account.createDroplet({ name: 'churn-new', size_slug: 's-2vcpu-4gb', region: 'fra1' });
       const victim = sim.account.list('droplet').find((d) => sim.account.list('reserved_ip').some((ip) => ip.droplet_id === d.id))!;
       const renamed = sim.account.list('droplet')[3]!;
       sim.account.updateDroplet(renamed.id, { name: 'churn-renamed', size_slug: 'm-2vcpu-16gb', status: 'off' });
       sim.account.deleteDroplet(victim.id);
 
-      const after = await walk(sim, '/v2/droplets?per_page=200', 'droplets');
+      const after = await walk<Droplet>(sim, '/v2/droplets?per_page=200', 'droplets');
       expect(after.total).toBe(before.total);
       const byId = new Map(after.items.map((d) => [d.id, d]));
       expect(byId.get(created.id)).toMatchObject({ name: 'churn-new', size_slug: 's-2vcpu-4gb', region: { slug: 'fra1' } });
       expect(byId.get(renamed.id)).toMatchObject({ name: 'churn-renamed', size_slug: 'm-2vcpu-16gb', status: 'off', memory: 16384 });
       expect(byId.has(victim.id)).toBe(false);
-      const ips = (await get(sim, '/v2/reserved_ips?per_page=200')).body.reserved_ips as Body[];
+      const ips = (await get<{ reserved_ips: ReservedIp[] }>(sim, '/v2/reserved_ips?per_page=200')).body.reserved_ips;
       expect(ips.some((ip) => ip.droplet?.id === victim.id)).toBe(false);
 
       // New droplets land in the default project; deleted ones leave it.
-      const def = (await walk(sim, '/v2/projects/default/resources?per_page=200', 'resources')).items.map((r) => r.urn);
+      const def = (await walk<ProjectResource>(sim, '/v2/projects/default/resources?per_page=200', 'resources')).items.map((r) => r.urn);
       expect(def).toContain(`do:droplet:${created.id}`);
       expect(def).not.toContain(`do:droplet:${victim.id}`);
 
       // Generic API over kinds.
       const vol = sim.account.create('volume', { name: 'churn-vol', droplet_ids: [created.id], region: 'fra1' });
-      expect((await get(sim, `/v2/droplets/${created.id}`)).body.droplet.volume_ids).toEqual([vol.id]);
+      expect((await get<{ droplet: Droplet }>(sim, `/v2/droplets/${created.id}`)).body.droplet.volume_ids).toEqual([vol.id]);
       sim.account.assign('volume', vol.id, null);
-      expect((await walk(sim, '/v2/projects/default/resources?per_page=200', 'resources')).items.map((r) => r.urn)).not.toContain(`do:volume:${vol.id}`);
+      expect((await walk<ProjectResource>(sim, '/v2/projects/default/resources?per_page=200', 'resources')).items.map((r) => r.urn)).not.toContain(`do:volume:${vol.id}`);
       expect(sim.account.delete('volume', vol.id)).toBe(true);
-      expect((await get(sim, `/v2/droplets/${created.id}`)).body.droplet.volume_ids).toEqual([]);
+      expect((await get<{ droplet: Droplet }>(sim, `/v2/droplets/${created.id}`)).body.droplet.volume_ids).toEqual([]);
 
       // The month-to-date invoice still bills the deleted droplet; closed invoices are unchanged.
       const preview = await get(sim, '/v2/customers/my/invoices/preview/csv');
@@ -422,37 +452,37 @@ describe('simulator: billing', () => {
   afterAll(async () => { await sim.close(); });
 
   it('balance: month_to_date_balance = account_balance + month_to_date_usage, usage = preview amount', async () => {
-    const b = (await get(sim, '/v2/customers/my/balance')).body;
-    expect(cents(b.month_to_date_balance as string)).toBe(cents(b.account_balance as string) + cents(b.month_to_date_usage as string));
-    const list = (await get(sim, '/v2/customers/my/invoices')).body;
+    const b = (await get<Balance>(sim, '/v2/customers/my/balance')).body;
+    expect(cents(b.month_to_date_balance)).toBe(cents(b.account_balance) + cents(b.month_to_date_usage));
+    const list = (await get<{ invoice_preview: Amount }>(sim, '/v2/customers/my/invoices')).body;
     expect(Object.keys(list.invoice_preview)).toEqual(SPEC_KEYS.invoicePreview);
     expect(list.invoice_preview.amount).toBe(b.month_to_date_usage);
     expect(b.generated_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 
   it('billing history: invoices with uuid/id, negative payments, a credit; sums to account_balance', async () => {
-    const h = await walk(sim, '/v2/customers/my/billing_history?per_page=5', 'billing_history');
+    const h = await walk<BillingHistoryEntry>(sim, '/v2/customers/my/billing_history?per_page=5', 'billing_history');
     expect(h.items.length).toBe(h.total);
     const invoices = h.items.filter((e) => e.type === 'Invoice');
     expect(invoices.length).toBe(12);
     for (const e of invoices) expect(Object.keys(e)).toEqual(SPEC_KEYS.billingHistoryInvoice);
-    expect(h.items.filter((e) => e.type === 'Payment').every((e) => (e.amount as string).startsWith('-') && !('invoice_uuid' in e))).toBe(true);
-    expect(h.items.some((e) => e.type === 'Credit' && (e.amount as string).startsWith('-'))).toBe(true);
-    const sum = h.items.reduce((s, e) => s + cents(e.amount as string), 0);
-    expect(sum).toBe(cents((await get(sim, '/v2/customers/my/balance')).body.account_balance as string));
-    const list = await walk(sim, '/v2/customers/my/invoices?per_page=5', 'invoices');
+    expect(h.items.filter((e) => e.type === 'Payment').every((e) => e.amount.startsWith('-') && !('invoice_uuid' in e))).toBe(true);
+    expect(h.items.some((e) => e.type === 'Credit' && e.amount.startsWith('-'))).toBe(true);
+    const sum = h.items.reduce((s, e) => s + cents(e.amount), 0);
+    expect(sum).toBe(cents((await get<Balance>(sim, '/v2/customers/my/balance')).body.account_balance));
+    const list = await walk<Invoice>(sim, '/v2/customers/my/invoices?per_page=5', 'invoices');
     expect(list.items.map((i) => [i.invoice_uuid, i.amount])).toEqual(invoices.map((e) => [e.invoice_uuid, e.amount]));
   });
 
   it('every invoice: JSON items, CSV and summary agree with the invoice amount', async () => {
-    const list = (await get(sim, '/v2/customers/my/invoices?per_page=200')).body;
-    const all = [...(list.invoices as Body[]), list.invoice_preview as Body];
+    const list = (await get<{ invoices: Invoice[]; invoice_preview: Invoice }>(sim, '/v2/customers/my/invoices?per_page=200')).body;
+    const all = [...list.invoices, list.invoice_preview];
     let sawCredit = false;
     for (const inv of all) {
-      const uuid = inv.invoice_uuid as string;
-      const items = await walk(sim, `/v2/customers/my/invoices/${uuid}?per_page=50`, 'invoice_items');
+      const uuid = inv.invoice_uuid;
+      const items = await walk<InvoiceItem>(sim, `/v2/customers/my/invoices/${uuid}?per_page=50`, 'invoice_items');
       for (const item of items.items) expect(Object.keys(item)).toEqual(expect.arrayContaining(SPEC_KEYS.invoiceItem));
-      expect(items.items.reduce((s, i) => s + cents(i.amount as string), 0)).toBe(cents(inv.amount as string));
+      expect(items.items.reduce((s, i) => s + cents(i.amount), 0)).toBe(cents(inv.amount));
 
       const csv = await get(sim, `/v2/customers/my/invoices/${uuid}/csv`);
       expect(csv.headers.get('content-type')).toBe('text/csv');
@@ -472,12 +502,12 @@ describe('simulator: billing', () => {
         }
         if (r[6]!.startsWith('-')) sawCredit = true;
       }
-      expect(body.reduce((s, r) => s + csvCents(r[6]!), 0)).toBe(cents(inv.amount as string));
+      expect(body.reduce((s, r) => s + csvCents(r[6]!), 0)).toBe(cents(inv.amount));
 
-      const summary = (await get(sim, `/v2/customers/my/invoices/${uuid}/summary`)).body;
+      const summary = (await get<InvoiceSummary>(sim, `/v2/customers/my/invoices/${uuid}/summary`)).body;
       expect(Object.keys(summary)).toEqual(SPEC_KEYS.summary);
       const parts = cents(summary.product_charges.amount) + cents(summary.overages.amount) + cents(summary.taxes.amount) + cents(summary.credits_and_adjustments.amount);
-      expect(parts).toBe(cents(summary.amount as string));
+      expect(parts).toBe(cents(summary.amount));
       expect(summary.amount).toBe(inv.amount);
     }
     expect(sawCredit).toBe(true);
@@ -518,7 +548,7 @@ describe('simulator: billing', () => {
 
   it('JSON items carry resource ids, and the expected matching truth is exposed', async () => {
     const inv = sim.billing.invoices[0]!;
-    const items = (await walk(sim, `/v2/customers/my/invoices/${inv.uuid}?per_page=200`, 'invoice_items')).items;
+    const items = (await walk<InvoiceItem>(sim, `/v2/customers/my/invoices/${inv.uuid}?per_page=200`, 'invoice_items')).items;
     const dropletIds = new Set(sim.account.list('droplet').map((d) => String(d.id)));
     const dropletItems = items.filter((i) => i.product === 'Droplets');
     expect(dropletItems.every((i) => /^\d+$/.test(i.resource_id as string))).toBe(true);
@@ -554,7 +584,7 @@ describe('simulator: billing', () => {
       expect(rows[0]!.join(',')).toBe(CSV_HEADER);
       expect(rows).toHaveLength(100_001);
       expect(rows.slice(1).reduce((sum, r) => sum + csvCents(r[6]!), 0)).toBe(inv.totalCents);
-      const page = await get(big, `/v2/customers/my/invoices/${inv.uuid}?page=500&per_page=200`);
+      const page = await get<Listing>(big, `/v2/customers/my/invoices/${inv.uuid}?page=500&per_page=200`);
       expect(page.body.invoice_items).toHaveLength(200);
       expect(page.body.meta.total).toBe(100_000);
     } finally {
@@ -673,10 +703,10 @@ describe('simulator: faults', () => {
     const seen: unknown[] = [];
     let next: string | undefined = '/v2/droplets?per_page=20';
     for (let i = 0; i < 8 && next; i++) {
-      const r = await get(sim, next);
-      seen.push(...(r.body.droplets as Body[]).map((d) => d.id));
+      const r: Got<PagedListing & { droplets: Droplet[] }> = await get(sim, next);
+      seen.push(...r.body.droplets.map((d) => d.id));
       expect(r.body.meta.total).toBe(total);
-      next = r.body.links.pages.next as string | undefined;
+      next = r.body.links.pages.next;
     }
     expect(next).toBeDefined();
     expect(seen.length).toBeGreaterThan(total);
@@ -687,7 +717,7 @@ describe('simulator: faults', () => {
   it('repeatPage: page 2 repeats page 1', async () => {
     sim.setFaults({ repeatPage: { path: '/v2/droplets', page: 1 } });
     const p1 = await get(sim, '/v2/droplets?page=1');
-    const p2 = await get(sim, '/v2/droplets?page=2');
+    const p2 = await get<PagedListing>(sim, '/v2/droplets?page=2');
     expect(p2.body.droplets).toEqual(p1.body.droplets);
     expect(p2.body.links.pages.prev).toContain('page=1');
     sim.setFaults({});
@@ -707,7 +737,7 @@ describe('simulator: scale', () => {
     const sim = await startSimulator({ seed: 1, scale: { droplets: 10_000, snapshots: 20_000 } });
     try {
       expect(sim.account.count('droplet')).toBeGreaterThanOrEqual(10_000);
-      const droplets = await walk(sim, '/v2/droplets?per_page=200', 'droplets');
+      const droplets = await walk<Droplet>(sim, '/v2/droplets?per_page=200', 'droplets');
       const snapshots = await walk(sim, '/v2/snapshots?per_page=200', 'snapshots');
       expect(droplets.items).toHaveLength(sim.account.count('droplet'));
       expect(new Set(droplets.items.map((d) => d.id)).size).toBe(droplets.items.length);

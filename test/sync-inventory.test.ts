@@ -180,7 +180,7 @@ describe('inventory sync: pipelined and sequential writing', () => {
 
   /** The mirrored rows, without surrogate ids and write times (projects named by their DigitalOcean id). */
   async function mirroredRows(pool: pg.Pool): Promise<unknown[]> {
-    const { rows } = await pool.query(`
+    const { rows } = await pool.query<Record<string, unknown>>(`
       SELECT r.kind, r.provider_id, r.name, r.region, r.status, r.size, r.tags, r.attrs, r.fingerprint,
              p.provider_id AS project, r.tenant_id, r.attribution_source, r.provider_created_at, r.miss_count, r.stale_at IS NOT NULL AS stale
       FROM cloud_resources r LEFT JOIN cloud_projects p ON p.id = r.cloud_project_id

@@ -283,7 +283,7 @@ describe('sync CLI display', () => {
   it('draws plain lines when not on a terminal', () => {
     const out: string[] = [];
     const display = new SyncDisplay(['volume'], { write: (t) => out.push(t), isTTY: false }, () => 0);
-    const ev = (e: Partial<SyncEvent>): SyncEvent => ({ type: 'progress', task: 'volume', at: '', ...e }) as SyncEvent;
+    const ev = (e: Partial<SyncEvent>): SyncEvent => ({ type: 'progress', task: 'volume', at: '', ...e });
     display.onEvent(ev({ type: 'started', runId: 7 }));
     display.onEvent(ev({ type: 'progress', done: 200, total: 450, page: 1 }));
     display.onEvent(ev({ type: 'finished', message: 'succeeded' }));

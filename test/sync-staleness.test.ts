@@ -31,7 +31,7 @@ describe('inventory sync: churn over runs', () => {
     const doomed = sim.list('droplet')[10]!;
     const renamed = sim.list('droplet')[20]!;
     const resized = sim.list('droplet')[30]!;
-    const snapshotOfDoomed = structuredClone(doomed) as DropletRec;
+    const snapshotOfDoomed = structuredClone<DropletRec>(doomed);
     sim.createDroplet({ name: 'new-one' });
     sim.createDroplet({ name: 'new-two' });
     sim.updateDroplet(renamed.id, { name: 'renamed-host' });
@@ -74,7 +74,7 @@ describe('inventory sync: churn over runs', () => {
   it('misses must be consecutive complete runs: a resource seen in between starts over', async () => {
     const sim = h.sim.account;
     const flaky = sim.list('droplet')[40]!;
-    const copy = structuredClone(flaky) as DropletRec;
+    const copy = structuredClone<DropletRec>(flaky);
     sim.deleteDroplet(flaky.id);
     await h.engine.run('droplet', { trigger: 'cron' });
     await h.engine.run('droplet', { trigger: 'cron' });

@@ -45,7 +45,8 @@ function queue<T>() {
       received.push(item);
       for (const wake of waiters.splice(0)) wake();
     },
-    async next(timeoutMs = 10_000): Promise<T> {
+    // An arrow function, not a method: subscriptions hand it out unbound (`next: q.next`).
+    next: async (timeoutMs = 10_000): Promise<T> => {
       const deadline = Date.now() + timeoutMs;
       while (read >= received.length) {
         const left = deadline - Date.now();
@@ -103,7 +104,10 @@ export async function sseSubscribe<T = unknown>(url: string, query: string, opti
     next: q.next,
     received: q.received,
     ended,
-    close: async () => controller.abort(),
+    close: () => {
+      controller.abort();
+      return Promise.resolve();
+    },
   };
 }
 
@@ -139,5 +143,13 @@ export function wsSubscribe<T = unknown>(client: Client, query: string, variable
       complete: () => endedResolve({ kind: 'complete' }),
     },
   );
-  return { next: q.next, received: q.received, ended, close: async () => dispose() };
+  return {
+    next: q.next,
+    received: q.received,
+    ended,
+    close: () => {
+      dispose();
+      return Promise.resolve();
+    },
+  };
 }

@@ -187,7 +187,7 @@ export function matchesPath(pattern: PathPattern | undefined, path: string): boo
   if (pattern === undefined) return true;
   if (typeof pattern === 'string') return pattern.includes('*') ? globToRegExp(pattern).test(path) : pattern === path;
   if (pattern instanceof RegExp) return pattern.test(path);
-  return (pattern as ReadonlyArray<string | RegExp>).some((p) => matchesPath(p, path));
+  return pattern.some((p) => matchesPath(p, path));
 }
 
 /**
@@ -208,7 +208,7 @@ export class FaultEngine {
     this.rules.clear();
     const families = ['latency', 'burst429', 'hourly429', 'serverError', 'dropConnection', 'truncateListing', 'endlessNext', 'repeatPage'] as const;
     for (const name of families) {
-      const list = toList(faults[name] as OneOrMany<FaultRule> | undefined);
+      const list = toList(faults[name]);
       this.rules.set(name, list.map((rule) => ({ rule, seen: 0, fired: 0 })));
     }
   }

@@ -472,7 +472,7 @@ export class SimAccount {
 
   /** Move a resource to a project (`null`: out of every project). */
   assign(kind: Kind, id: string | number, projectId: string | null): void {
-    this.update(kind, id, { project_id: projectId } as Partial<KindRecords[Kind]>);
+    this.update(kind, id, { project_id: projectId });
   }
 
   /** Shorthand for `create('droplet', init)`. */
