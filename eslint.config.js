@@ -7,7 +7,14 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const ENTRIES = ['./src/server.ts', './src/worker.ts', './src/main.ts', './src/app.ts', './src/cli'];
-const SHARED = ['./src/db', './src/config.ts', './src/logger.ts', './src/events.ts', './src/auth.ts', './src/version.ts'];
+const SHARED = [
+  './src/db',
+  './src/config.ts',
+  './src/logger.ts',
+  './src/events.ts',
+  './src/auth.ts',
+  './src/version.ts',
+];
 const OUTSIDE_SRC = ['./tools', './bench', './test', './scripts'];
 
 /** `target` may import none of `from`. */
@@ -15,13 +22,37 @@ const layer = (target, from, message) => ({ target, from, message });
 
 const LAYERS = [
   layer('./src', OUTSIDE_SRC, 'production code never imports developer tools, benches, tests or scripts'),
-  layer('./src/http', [...ENTRIES, './src/jobs'], 'http/ serves the read path: it knows nothing of the entries or jobs/'),
-  layer('./src/schema', [...ENTRIES, './src/http', './src/jobs'], 'schema/ (the read path) sits under http/ and beside jobs/: use domain/'),
-  layer('./src/jobs', [...ENTRIES, './src/http', './src/schema'], 'jobs/ (the write path) sits beside schema/: use domain/'),
-  layer('./src/domain', [...ENTRIES, './src/http', './src/schema', './src/jobs', './src/digitalocean'], 'domain/ is below the read and write paths'),
-  layer('./src/digitalocean', [...ENTRIES, './src/http', './src/schema', './src/jobs', './src/domain'], 'digitalocean/ is the outside world: it knows nothing of the service'),
+  layer(
+    './src/http',
+    [...ENTRIES, './src/jobs'],
+    'http/ serves the read path: it knows nothing of the entries or jobs/',
+  ),
+  layer(
+    './src/schema',
+    [...ENTRIES, './src/http', './src/jobs'],
+    'schema/ (the read path) sits under http/ and beside jobs/: use domain/',
+  ),
+  layer(
+    './src/jobs',
+    [...ENTRIES, './src/http', './src/schema'],
+    'jobs/ (the write path) sits beside schema/: use domain/',
+  ),
+  layer(
+    './src/domain',
+    [...ENTRIES, './src/http', './src/schema', './src/jobs', './src/digitalocean'],
+    'domain/ is below the read and write paths',
+  ),
+  layer(
+    './src/digitalocean',
+    [...ENTRIES, './src/http', './src/schema', './src/jobs', './src/domain'],
+    'digitalocean/ is the outside world: it knows nothing of the service',
+  ),
   ...SHARED.map((shared) =>
-    layer(shared, [...ENTRIES, './src/http', './src/schema', './src/jobs', './src/domain', './src/digitalocean'], 'shared modules are the bottom layer'),
+    layer(
+      shared,
+      [...ENTRIES, './src/http', './src/schema', './src/jobs', './src/domain', './src/digitalocean'],
+      'shared modules are the bottom layer',
+    ),
   ),
 ];
 

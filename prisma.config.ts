@@ -5,7 +5,9 @@ import { defineConfig } from 'prisma/config';
 // scripts/prisma-schema-engine.mjs speaks the same protocol on top of @prisma/schema-engine-wasm,
 // so `prisma generate` and `prisma migrate dev|deploy|status|diff|reset` work with nothing downloaded.
 // An explicitly set PRISMA_SCHEMA_ENGINE_BINARY (e.g. a real binary) still wins.
-process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= fileURLToPath(new URL('./scripts/prisma-schema-engine.mjs', import.meta.url));
+process.env.PRISMA_SCHEMA_ENGINE_BINARY ??= fileURLToPath(
+  new URL('./scripts/prisma-schema-engine.mjs', import.meta.url),
+);
 
 export default defineConfig({
   schema: 'prisma/schema.prisma',

@@ -101,20 +101,27 @@ async function healthy(port: number): Promise<boolean> {
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+  return new Promise((resolve) =>
+    child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code)),
+  );
 }
 
 /** One start: spawn, poll /api/health every 5 ms, read RSS, then SIGTERM and wait for a clean exit. */
 async function start(variant: Variant, env: NodeJS.ProcessEnv): Promise<Sample> {
   const port = await freePort();
   const began = performance.now();
-  const child = spawn(variant.argv[0]!, variant.argv.slice(1), { cwd: REPO_ROOT, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(variant.argv[0]!, variant.argv.slice(1), {
+    cwd: REPO_ROOT,
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = exitOf(child);
   let ms: number | undefined;
   while (ms === undefined) {
-    if (child.exitCode !== null) throw new Error(`${variant.name} exited (${child.exitCode}) before it was healthy:\n${stderr}`);
+    if (child.exitCode !== null)
+      throw new Error(`${variant.name} exited (${child.exitCode}) before it was healthy:\n${stderr}`);
     if (await healthy(port)) ms = performance.now() - began;
     else await new Promise((resolve) => setTimeout(resolve, 5));
     if (performance.now() - began > 60_000) throw new Error(`${variant.name}: not healthy after 60 s`);
@@ -166,8 +173,13 @@ async function main(): Promise<void> {
       console.log(`round ${round}/${ROUNDS}: ${line.join(', ')}`);
     }
 
-    const load = os.loadavg().map((n) => n.toFixed(1)).join(' ');
-    console.log(`\ncold start to a healthy /api/health, embedded PostgreSQL initialised, ${ROUNDS} rounds (${os.cpus().length} cores, load ${load}):`);
+    const load = os
+      .loadavg()
+      .map((n) => n.toFixed(1))
+      .join(' ');
+    console.log(
+      `\ncold start to a healthy /api/health, embedded PostgreSQL initialised, ${ROUNDS} rounds (${os.cpus().length} cores, load ${load}):`,
+    );
     for (const variant of VARIANTS) {
       const list = samples.get(variant.name)!;
       const ms = list.map((s) => s.ms);
@@ -177,10 +189,18 @@ async function main(): Promise<void> {
           `   peak RSS median ${median(rss).toFixed(0)} MB (min ${Math.min(...rss).toFixed(0)}, max ${Math.max(...rss).toFixed(0)})`,
       );
     }
-    const [compiled, tsx, floor] = VARIANTS.map((v) => median(samples.get(v.name)!.map((s) => s.ms))) as [number, number, number];
-    console.log(`  compiled saves ${(tsx - compiled).toFixed(0)} ms against tsx (${(tsx / compiled).toFixed(2)}x); compiled is ${(compiled / floor).toFixed(1)}x the floor`);
+    const [compiled, tsx, floor] = VARIANTS.map((v) => median(samples.get(v.name)!.map((s) => s.ms))) as [
+      number,
+      number,
+      number,
+    ];
+    console.log(
+      `  compiled saves ${(tsx - compiled).toFixed(0)} ms against tsx (${(tsx / compiled).toFixed(2)}x); compiled is ${(compiled / floor).toFixed(1)}x the floor`,
+    );
     const met = compiled < TARGET_MS;
-    console.log(`${met ? 'PASS' : 'FAIL'} compiled median ${compiled.toFixed(0)} ms ${met ? '<' : '>='} target ${TARGET_MS} ms`);
+    console.log(
+      `${met ? 'PASS' : 'FAIL'} compiled median ${compiled.toFixed(0)} ms ${met ? '<' : '>='} target ${TARGET_MS} ms`,
+    );
     if (!met) process.exitCode = 1;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

@@ -44,7 +44,6 @@ const FLOOR_SQL = `
   FROM cloud_resources r LEFT JOIN cloud_projects p ON p.id = r.cloud_project_id
   ORDER BY r.id LIMIT 100`;
 
-
 type ServerKind = 'floor' | 'prisma' | 'graphql';
 const SERVERS: readonly ServerKind[] = ['floor', 'prisma', 'graphql'];
 /** What is loaded, in turns: the three servers, and the GraphQL server with a query that reads nothing. */
@@ -89,15 +88,35 @@ async function serve(kind: ServerKind, dbUrl: string): Promise<void> {
       const rows = await prisma.cloudResource.findMany({
         take: 100,
         orderBy: { id: 'asc' },
-        select: { id: true, kind: true, name: true, region: true, status: true, tags: true, cloudProject: { select: { id: true, name: true } } },
+        select: {
+          id: true,
+          kind: true,
+          name: true,
+          region: true,
+          status: true,
+          tags: true,
+          cloudProject: { select: { id: true, name: true } },
+        },
       });
-      return rows.map(({ id, cloudProject, ...rest }) => ({ id: String(id), ...rest, project: cloudProject && { id: String(cloudProject.id), name: cloudProject.name } }));
+      return rows.map(({ id, cloudProject, ...rest }) => ({
+        id: String(id),
+        ...rest,
+        project: cloudProject && { id: String(cloudProject.id), name: cloudProject.name },
+      }));
     });
   } else {
     const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: dbUrl, JWT_SECRET: SECRET, LOG_LEVEL: 'silent' });
     const events = new EventListener(dbUrl);
     await events.start();
-    server = createHttpServer({ config, pool, prisma: createPrisma(pool), events, jwtSecret: new TextEncoder().encode(SECRET), workerRunning: () => false, logger }).server;
+    server = createHttpServer({
+      config,
+      pool,
+      prisma: createPrisma(pool),
+      events,
+      jwtSecret: new TextEncoder().encode(SECRET),
+      workerRunning: () => false,
+      logger,
+    }).server;
   }
   server.keepAliveTimeout = 60_000;
   // A clean exit (so `node --cpu-prof` can write its profile when the parent stops this server).
@@ -117,29 +136,50 @@ async function main(): Promise<void> {
   try {
     await seed(dbUrl);
     const jwt = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET }).jwt;
-    const token = await signToken(jwt, new TextEncoder().encode(SECRET), { subject: 'bench', admin: true, ttlSeconds: 3600 });
+    const token = await signToken(jwt, new TextEncoder().encode(SECRET), {
+      subject: 'bench',
+      admin: true,
+      ttlSeconds: 3600,
+    });
 
     // 1. SQL statements for one page, counted at the connection, in this process.
     const counted = await countStatements(dbUrl, token);
-    console.log(`SQL statements for resources(first: 100) with nested project: ${counted.statements} (at most ${MAX_STATEMENTS})`);
-    if (counted.statements > MAX_STATEMENTS) fail(`${counted.statements} SQL statements for one page (at most ${MAX_STATEMENTS})`);
+    console.log(
+      `SQL statements for resources(first: 100) with nested project: ${counted.statements} (at most ${MAX_STATEMENTS})`,
+    );
+    if (counted.statements > MAX_STATEMENTS)
+      fail(`${counted.statements} SQL statements for one page (at most ${MAX_STATEMENTS})`);
 
     // 2. Throughput: each server in its own process, loaded in turns (floor, Prisma, GraphQL, ..., floor, ...) so
     //    that a noisy machine weighs on all alike.
     const ports = {} as Record<ServerKind, number>;
     for (const kind of SERVERS) {
-      const execArgv = ['--import', 'tsx', ...(process.env.BENCH_PROFILE === kind ? ['--cpu-prof', '--cpu-prof-dir=/tmp/bench-profile'] : [])];
+      const execArgv = [
+        '--import',
+        'tsx',
+        ...(process.env.BENCH_PROFILE === kind ? ['--cpu-prof', '--cpu-prof-dir=/tmp/bench-profile'] : []),
+      ];
       // The servers run as the service is deployed (the Dockerfile sets NODE_ENV=production, which graphql-js
       // and other libraries read from the environment, not from our config), with identical environments.
       const env = { ...process.env, NODE_ENV: 'production' };
-      const child = fork(new URL(import.meta.url).pathname, ['--serve', kind, dbUrl], { execArgv, env, stdio: 'inherit' });
+      const child = fork(new URL(import.meta.url).pathname, ['--serve', kind, dbUrl], {
+        execArgv,
+        env,
+        stdio: 'inherit',
+      });
       children.push(child);
       ports[kind] = await new Promise<number>((resolve, reject) => {
         child.once('message', (m) => resolve((m as { port: number }).port));
         child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
       });
     }
-    const bare = (port: number): RequestSpec => ({ port, method: 'GET', path: '/resources', headers: {}, body: undefined });
+    const bare = (port: number): RequestSpec => ({
+      port,
+      method: 'GET',
+      path: '/resources',
+      headers: {},
+      body: undefined,
+    });
     const graphql = (query: string): RequestSpec => ({
       port: ports.graphql,
       method: 'POST',
@@ -147,8 +187,16 @@ async function main(): Promise<void> {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query }),
     });
-    const cases: Record<Case, RequestSpec> = { floor: bare(ports.floor), prisma: bare(ports.prisma), empty: graphql('{ __typename }'), graphql: graphql(QUERY) };
-    const results = {} as Record<Case, { requests: number; errors: number; latencies: number[]; seconds: number; body: string }>;
+    const cases: Record<Case, RequestSpec> = {
+      floor: bare(ports.floor),
+      prisma: bare(ports.prisma),
+      empty: graphql('{ __typename }'),
+      graphql: graphql(QUERY),
+    };
+    const results = {} as Record<
+      Case,
+      { requests: number; errors: number; latencies: number[]; seconds: number; body: string }
+    >;
     for (const name of CASES) {
       const body = (await load(cases[name], 1, 0.5)).lastBody; // warm-up (JIT, caches, pool)
       await load(cases[name], CONCURRENCY, 1);
@@ -177,9 +225,16 @@ async function main(): Promise<void> {
       if (errors > 0) fail(`${name}: ${errors} failed requests`);
     }
     for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve())));
+    await Promise.all(
+      children.map((child) =>
+        child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : Promise.resolve(),
+      ),
+    );
 
-    const edges = (name: Case) => JSON.stringify((JSON.parse(results[name].body) as { data: { resources: { edges: unknown[] } } }).data.resources.edges);
+    const edges = (name: Case) =>
+      JSON.stringify(
+        (JSON.parse(results[name].body) as { data: { resources: { edges: unknown[] } } }).data.resources.edges,
+      );
     if (edges('graphql') !== edges('floor')) fail('GraphQL rows differ from the floor’s');
     if (edges('prisma') !== edges('floor')) fail('the Prisma handler’s rows differ from the floor’s');
 
@@ -191,8 +246,12 @@ async function main(): Promise<void> {
       `per request: floor ${ms('floor').toFixed(2)} ms, Prisma handler ${ms('prisma').toFixed(2)} ms, empty GraphQL query ${ms('empty').toFixed(2)} ms, ` +
         `GraphQL page ${ms('graphql').toFixed(2)} ms; the target allows ${(ms('floor') / TARGET).toFixed(2)} ms`,
     );
-    console.log(`ratio Prisma handler / floor: ${(rps.prisma / rps.floor).toFixed(2)} (the ceiling of any server that reads through Prisma)`);
-    console.log(`ratio GraphQL / Prisma handler: ${(rps.graphql / rps.prisma).toFixed(2)} (what Yoga, Pothos and the executor keep of it)`);
+    console.log(
+      `ratio Prisma handler / floor: ${(rps.prisma / rps.floor).toFixed(2)} (the ceiling of any server that reads through Prisma)`,
+    );
+    console.log(
+      `ratio GraphQL / Prisma handler: ${(rps.graphql / rps.prisma).toFixed(2)} (what Yoga, Pothos and the executor keep of it)`,
+    );
     const ratio = rps.graphql / rps.floor;
     console.log(`ratio GraphQL / floor: ${ratio.toFixed(2)} (target ≥ ${TARGET})`);
     if (ratio < TARGET) fail(`ratio ${ratio.toFixed(2)} below ${TARGET}`);
@@ -200,7 +259,9 @@ async function main(): Promise<void> {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     await db.drop();
   }
-  console.log(failures === 0 ? 'graphql-resources: all checks passed' : `graphql-resources: ${failures} check(s) failed`);
+  console.log(
+    failures === 0 ? 'graphql-resources: all checks passed' : `graphql-resources: ${failures} check(s) failed`,
+  );
   process.exit(failures === 0 ? 0 : 1);
 }
 
@@ -241,7 +302,15 @@ async function countStatements(dbUrl: string, token: string): Promise<{ statemen
   const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: dbUrl, JWT_SECRET: SECRET });
   const events = new EventListener(dbUrl);
   await events.start();
-  const service = createHttpServer({ config, pool, prisma: createPrisma(pool), events, jwtSecret: new TextEncoder().encode(SECRET), workerRunning: () => false, logger });
+  const service = createHttpServer({
+    config,
+    pool,
+    prisma: createPrisma(pool),
+    events,
+    jwtSecret: new TextEncoder().encode(SECRET),
+    workerRunning: () => false,
+    logger,
+  });
   await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
   const { port } = service.server.address() as AddressInfo;
   const send = () =>
@@ -254,7 +323,8 @@ async function countStatements(dbUrl: string, token: string): Promise<{ statemen
   statements = 0;
   const body = await send();
   const counted = statements;
-  if (body.data?.resources.edges.length !== 100) throw new Error(`unexpected response: ${JSON.stringify(body).slice(0, 300)}`);
+  if (body.data?.resources.edges.length !== 100)
+    throw new Error(`unexpected response: ${JSON.stringify(body).slice(0, 300)}`);
   await service.close(100);
   await events.stop();
   await pool.end();
@@ -284,17 +354,20 @@ async function load(
   const one = (): Promise<void> =>
     new Promise((resolve) => {
       const started = performance.now();
-      const req = http.request({ host: '127.0.0.1', port: spec.port, method: spec.method, path: spec.path, headers: spec.headers, agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          if (res.statusCode === 200) {
-            latencies.push(performance.now() - started);
-            lastBody = Buffer.concat(chunks).toString();
-          } else errors += 1;
-          resolve();
-        });
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port: spec.port, method: spec.method, path: spec.path, headers: spec.headers, agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            if (res.statusCode === 200) {
+              latencies.push(performance.now() - started);
+              lastBody = Buffer.concat(chunks).toString();
+            } else errors += 1;
+            resolve();
+          });
+        },
+      );
       req.on('error', () => {
         errors += 1;
         resolve();

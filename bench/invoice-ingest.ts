@@ -33,9 +33,13 @@ const MB = 1024 * 1024;
 
 async function startSimulatorProcess(): Promise<{ url: string; stop(): void }> {
   const cli = fileURLToPath(new URL('../tools/simulator/cli.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, '--port', '0', '--seed', '7', '--large-invoice', String(LINES), '--quiet'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', cli, '--port', '0', '--seed', '7', '--large-invoice', String(LINES), '--quiet'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -57,7 +61,13 @@ try {
   db = await createBenchDatabase('ingest');
   const pool = createPool(db.url, { max: 4, applicationName: 'cloud-ops-bench' });
   openPool = pool;
-  const clientOptions = { token: TOKEN, baseUrl: sim.url, maxRequestsPerMinute: Infinity, maxRequestsPerHour: Infinity, rateLimitReserve: 0 };
+  const clientOptions = {
+    token: TOKEN,
+    baseUrl: sim.url,
+    maxRequestsPerMinute: Infinity,
+    maxRequestsPerHour: Infinity,
+    rateLimitReserve: 0,
+  };
   const engine = createSyncEngine({ db: pool, accountId: ACCOUNT, transport: createTransport(clientOptions) });
   for (const task of SYNC_TASK_NAMES) await engine.run(task, { trigger: 'cli' });
   const resources = (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM cloud_resources')).rows[0]!.n;
@@ -66,7 +76,9 @@ try {
   const context = { pool, api, accountId: ACCOUNT };
   await syncBillingHistory(context, { trigger: 'cli', enqueueInvoice: () => Promise.resolve() });
   const big = (
-    await pool.query<{ invoice_uuid: string; id: number }>('SELECT invoice_uuid, id FROM cloud_invoices ORDER BY period LIMIT 1')
+    await pool.query<{ invoice_uuid: string; id: number }>(
+      'SELECT invoice_uuid, id FROM cloud_invoices ORDER BY period LIMIT 1',
+    )
   ).rows[0]!;
 
   const timed = async (): Promise<{ ms: number; outcome: IngestOutcome }> => {
@@ -79,7 +91,9 @@ try {
   const sampler = process.env.BENCH_TRACE
     ? setInterval(() => {
         const m = process.memoryUsage();
-        console.log(`mem rss ${(m.rss / MB).toFixed(0)} heap ${(m.heapUsed / MB).toFixed(0)}/${(m.heapTotal / MB).toFixed(0)} ext ${(m.external / MB).toFixed(0)} ab ${(m.arrayBuffers / MB).toFixed(0)}`);
+        console.log(
+          `mem rss ${(m.rss / MB).toFixed(0)} heap ${(m.heapUsed / MB).toFixed(0)}/${(m.heapTotal / MB).toFixed(0)} ext ${(m.external / MB).toFixed(0)} ab ${(m.arrayBuffers / MB).toFixed(0)}`,
+        );
       }, 250)
     : undefined;
   const first = await timed();
@@ -91,18 +105,24 @@ try {
   const columns =
     'invoice_id, line_no, source, period, product, group_description, description, kind, resource_name, resource_uuid, ' +
     'resource_provider_id, hours, start_at, end_at, amount, project_name, category, resource_id, match_method, unmatched_reason';
-  const rows = await pool.query<Array<string | number | Date | null>>({ text: `SELECT ${columns} FROM cloud_cost_lines WHERE invoice_id = $1 ORDER BY line_no`, values: [big.id], rowMode: 'array' });
+  const rows = await pool.query<Array<string | number | Date | null>>({
+    text: `SELECT ${columns} FROM cloud_cost_lines WHERE invoice_id = $1 ORDER BY line_no`,
+    values: [big.id],
+    rowMode: 'array',
+  });
   const chunks: string[] = [];
   let chunk = '';
   for (const row of rows.rows) {
-    chunk += row.map((v) => copyValue(v === null ? null : v instanceof Date ? v.toISOString() : String(v))).join('\t') + '\n';
+    chunk +=
+      row.map((v) => copyValue(v === null ? null : v instanceof Date ? v.toISOString() : String(v))).join('\t') + '\n';
     if (chunk.length > 128 * 1024) {
       chunks.push(chunk);
       chunk = '';
     }
   }
   if (chunk) chunks.push(chunk);
-  async function* source(): AsyncGenerator<string> { // eslint-disable-line @typescript-eslint/require-await -- copyFrom takes an async iterable; the prebuilt chunks need no awaiting
+  async function* source(): AsyncGenerator<string> {
+    // eslint-disable-line @typescript-eslint/require-await -- copyFrom takes an async iterable; the prebuilt chunks need no awaiting
     yield* chunks;
   }
   /** Best of two COPYs of the prebuilt rows into a fresh scratch table, inside a transaction. */
@@ -139,12 +159,20 @@ try {
   const o = first.outcome as Extract<IngestOutcome, { status: 'ingested' }>;
   const ratio = first.ms / floor;
 
-  console.log(`invoice ingest bench: ${o.lineCount.toLocaleString('en-US')} lines (${o.lineSource}), ${resources} resources as candidates, match rate ${o.matchRate}`);
+  console.log(
+    `invoice ingest bench: ${o.lineCount.toLocaleString('en-US')} lines (${o.lineSource}), ${resources} resources as candidates, match rate ${o.matchRate}`,
+  );
   console.log(`  ingest into an empty invoice:        ${sec(first.ms)} = ${ratio.toFixed(2)} × floor`);
-  console.log(`  ingest replacing its ${o.lineCount.toLocaleString('en-US')} lines:   ${sec(replace.ms)} = ${(replace.ms / floor).toFixed(2)} × floor`);
+  console.log(
+    `  ingest replacing its ${o.lineCount.toLocaleString('en-US')} lines:   ${sec(replace.ms)} = ${(replace.ms / floor).toFixed(2)} × floor`,
+  );
   console.log(`  floor: COPY of the same rows into a scratch table shaped like cloud_cost_lines`);
-  console.log(`         (columns, defaults, indexes and its two foreign keys): ${sec(floor)} (runs ${floorRuns.map(sec).join(', ')})`);
-  console.log(`  the same COPY without the foreign keys: ${sec(bare)} (runs ${bareRuns.map(sec).join(', ')}); ingest = ${(first.ms / bare).toFixed(2)} × that`);
+  console.log(
+    `         (columns, defaults, indexes and its two foreign keys): ${sec(floor)} (runs ${floorRuns.map(sec).join(', ')})`,
+  );
+  console.log(
+    `  the same COPY without the foreign keys: ${sec(bare)} (runs ${bareRuns.map(sec).join(', ')}); ingest = ${(first.ms / bare).toFixed(2)} × that`,
+  );
   console.log(`  peak RSS during the ingests: ${peakRssMb.toFixed(0)} MB (limit 200 MB)`);
   const ok = ratio <= 2 && peakRssMb < 200;
   console.log(ok ? 'PASS: ingest ≤ 2 × floor and peak RSS < 200 MB' : 'FAIL: ingest > 2 × floor or peak RSS ≥ 200 MB');

@@ -54,7 +54,9 @@ const client = createDigitalOceanClient({
   rateLimitReserve: 0,
   logger: { debug() {}, info() {}, warn: (o, m) => console.warn(m, o), error: (o, m) => console.error(m, o) },
 });
-console.log('NOTE: client pacing disabled for this benchmark (maxRequestsPerMinute=Infinity, maxRequestsPerHour=Infinity): local simulator.');
+console.log(
+  'NOTE: client pacing disabled for this benchmark (maxRequestsPerMinute=Infinity, maxRequestsPerHour=Infinity): local simulator.',
+);
 console.log('      simulator hourly quota raised to 1,000,000 so repeated runs never hit it.');
 
 const projects = (await client.listProjects()).items;
@@ -62,18 +64,66 @@ const kinds: Kind[] = [
   { name: 'droplets', path: '/v2/droplets', key: 'droplets', paginated: true, list: (o) => client.listDroplets(o) },
   { name: 'snapshots', path: '/v2/snapshots', key: 'snapshots', paginated: true, list: (o) => client.listSnapshots(o) },
   { name: 'volumes', path: '/v2/volumes', key: 'volumes', paginated: true, list: (o) => client.listVolumes(o) },
-  { name: 'reserved_ips', path: '/v2/reserved_ips', key: 'reserved_ips', paginated: true, list: (o) => client.listReservedIps(o) },
-  { name: 'reserved_ipv6', path: '/v2/reserved_ipv6', key: 'reserved_ipv6s', paginated: true, list: (o) => client.listReservedIpv6s(o) },
+  {
+    name: 'reserved_ips',
+    path: '/v2/reserved_ips',
+    key: 'reserved_ips',
+    paginated: true,
+    list: (o) => client.listReservedIps(o),
+  },
+  {
+    name: 'reserved_ipv6',
+    path: '/v2/reserved_ipv6',
+    key: 'reserved_ipv6s',
+    paginated: true,
+    list: (o) => client.listReservedIpv6s(o),
+  },
   { name: 'firewalls', path: '/v2/firewalls', key: 'firewalls', paginated: true, list: (o) => client.listFirewalls(o) },
-  { name: 'load_balancers', path: '/v2/load_balancers', key: 'load_balancers', paginated: true, list: (o) => client.listLoadBalancers(o) },
+  {
+    name: 'load_balancers',
+    path: '/v2/load_balancers',
+    key: 'load_balancers',
+    paginated: true,
+    list: (o) => client.listLoadBalancers(o),
+  },
   { name: 'domains', path: '/v2/domains', key: 'domains', paginated: true, list: (o) => client.listDomains(o) },
   { name: 'projects', path: '/v2/projects', key: 'projects', paginated: true, list: (o) => client.listProjects(o) },
-  { name: 'databases', path: '/v2/databases', key: 'databases', paginated: false, list: (o) => client.listDatabases(o) },
-  { name: 'kubernetes', path: '/v2/kubernetes/clusters', key: 'kubernetes_clusters', paginated: true, list: (o) => client.listKubernetesClusters(o) },
+  {
+    name: 'databases',
+    path: '/v2/databases',
+    key: 'databases',
+    paginated: false,
+    list: (o) => client.listDatabases(o),
+  },
+  {
+    name: 'kubernetes',
+    path: '/v2/kubernetes/clusters',
+    key: 'kubernetes_clusters',
+    paginated: true,
+    list: (o) => client.listKubernetesClusters(o),
+  },
   { name: 'apps', path: '/v2/apps', key: 'apps', paginated: true, list: (o) => client.listApps(o) },
-  { name: 'billing_history', path: '/v2/customers/my/billing_history', key: 'billing_history', paginated: true, list: (o) => client.listBillingHistory(o) },
-  { name: 'invoices', path: '/v2/customers/my/invoices', key: 'invoices', paginated: true, list: (o) => client.listInvoices(o) },
-  { name: 'invoice_items(preview)', path: '/v2/customers/my/invoices/preview', key: 'invoice_items', paginated: true, list: (o) => client.listInvoiceItems('preview', o) },
+  {
+    name: 'billing_history',
+    path: '/v2/customers/my/billing_history',
+    key: 'billing_history',
+    paginated: true,
+    list: (o) => client.listBillingHistory(o),
+  },
+  {
+    name: 'invoices',
+    path: '/v2/customers/my/invoices',
+    key: 'invoices',
+    paginated: true,
+    list: (o) => client.listInvoices(o),
+  },
+  {
+    name: 'invoice_items(preview)',
+    path: '/v2/customers/my/invoices/preview',
+    key: 'invoice_items',
+    paginated: true,
+    list: (o) => client.listInvoiceItems('preview', o),
+  },
   ...projects.map((p, i) => ({
     name: `project_resources#${i}${p.is_default ? '(default)' : ''}`,
     path: `/v2/projects/${p.id}/resources`,
@@ -132,14 +182,37 @@ for (const kind of kinds) {
   const ok = listing.complete && listing.apiCalls === expectedCalls && listing.count === n;
   if (!ok) {
     failures++;
-    console.error(`FAIL ${kind.name}: complete=${listing.complete} (${listing.incompleteReason ?? ''}) calls=${listing.apiCalls} expected=${expectedCalls} count=${listing.count} total=${n}`);
+    console.error(
+      `FAIL ${kind.name}: complete=${listing.complete} (${listing.incompleteReason ?? ''}) calls=${listing.apiCalls} expected=${expectedCalls} count=${listing.count} total=${n}`,
+    );
   }
-  rows.push({ name: kind.name, n: listing.count, calls: listing.apiCalls, expectedCalls, complete: listing.complete, clientMs: (best as { ms: number }).ms, floorMs: floorBest });
+  rows.push({
+    name: kind.name,
+    n: listing.count,
+    calls: listing.apiCalls,
+    expectedCalls,
+    complete: listing.complete,
+    clientMs: (best as { ms: number }).ms,
+    floorMs: floorBest,
+  });
 }
 
 // Expected sizes from the simulator itself, for the kinds the scale names directly.
 const account = sim.account as unknown as { list(kind: string): readonly unknown[] };
-const fromSim: Record<string, string> = { droplets: 'droplet', snapshots: 'snapshot', volumes: 'volume', reserved_ips: 'reserved_ip', reserved_ipv6: 'reserved_ipv6', firewalls: 'firewall', load_balancers: 'load_balancer', domains: 'domain', projects: 'project', databases: 'database', kubernetes: 'kubernetes', apps: 'app' };
+const fromSim: Record<string, string> = {
+  droplets: 'droplet',
+  snapshots: 'snapshot',
+  volumes: 'volume',
+  reserved_ips: 'reserved_ip',
+  reserved_ipv6: 'reserved_ipv6',
+  firewalls: 'firewall',
+  load_balancers: 'load_balancer',
+  domains: 'domain',
+  projects: 'project',
+  databases: 'database',
+  kubernetes: 'kubernetes',
+  apps: 'app',
+};
 for (const row of rows) {
   const simKind = fromSim[row.name];
   if (!simKind) continue;
@@ -151,7 +224,9 @@ for (const row of rows) {
 }
 
 const pad = (s: string | number, w: number) => String(s).padStart(w);
-console.log(`\n${'kind'.padEnd(30)}${pad('items', 8)}${pad('calls', 7)}${pad('=ceil', 7)}${pad('client ms', 11)}${pad('calls/s', 9)}${pad('items/s', 10)}${pad('floor ms', 10)}${pad('ratio', 7)}`);
+console.log(
+  `\n${'kind'.padEnd(30)}${pad('items', 8)}${pad('calls', 7)}${pad('=ceil', 7)}${pad('client ms', 11)}${pad('calls/s', 9)}${pad('items/s', 10)}${pad('floor ms', 10)}${pad('ratio', 7)}`,
+);
 let totals = { n: 0, calls: 0, clientMs: 0, floorMs: 0 };
 const projectRows = rows.filter((r) => r.name.startsWith('project_resources'));
 const shown = rows.filter((r) => !r.name.startsWith('project_resources'));
@@ -167,7 +242,12 @@ if (projectRows.length > 0) {
   });
 }
 for (const r of shown) {
-  totals = { n: totals.n + r.n, calls: totals.calls + r.calls, clientMs: totals.clientMs + r.clientMs, floorMs: totals.floorMs + r.floorMs };
+  totals = {
+    n: totals.n + r.n,
+    calls: totals.calls + r.calls,
+    clientMs: totals.clientMs + r.clientMs,
+    floorMs: totals.floorMs + r.floorMs,
+  };
   const check = r.calls === r.expectedCalls && r.complete ? 'ok' : 'FAIL';
   console.log(
     `${r.name.padEnd(30)}${pad(r.n, 8)}${pad(r.calls, 7)}${pad(`${r.expectedCalls} ${check}`, 7)}${pad(r.clientMs.toFixed(1), 11)}` +
@@ -178,7 +258,9 @@ console.log(
   `${'TOTAL'.padEnd(30)}${pad(totals.n, 8)}${pad(totals.calls, 7)}${pad('', 7)}${pad(totals.clientMs.toFixed(1), 11)}` +
     `${pad(((totals.calls / totals.clientMs) * 1000).toFixed(0), 9)}${pad(((totals.n / totals.clientMs) * 1000).toFixed(0), 10)}${pad(totals.floorMs.toFixed(1), 10)}${pad((totals.clientMs / totals.floorMs).toFixed(2), 7)}`,
 );
-console.log(`\nratio = client time / floor time (best of ${RUNS} runs each; floor = plain fetch + JSON.parse of the same pages).`);
+console.log(
+  `\nratio = client time / floor time (best of ${RUNS} runs each; floor = plain fetch + JSON.parse of the same pages).`,
+);
 console.log(`client stats: ${JSON.stringify(client.stats())}`);
 
 await sim.close();

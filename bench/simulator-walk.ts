@@ -24,14 +24,22 @@ async function walk(base: string, path: string, key: string): Promise<{ items: n
 }
 
 const t0 = performance.now();
-const sim = await startSimulator({ seed: 1, scale: { droplets: 10_000, snapshots: 20_000 }, largeInvoiceLines: 100_000 });
+const sim = await startSimulator({
+  seed: 1,
+  scale: { droplets: 10_000, snapshots: 20_000 },
+  largeInvoiceLines: 100_000,
+});
 const startMs = performance.now() - t0;
-console.log(`start (seed + prewarm): ${startMs.toFixed(0)} ms, ${sim.account.count('droplet')} droplets, ${sim.account.count('snapshot')} snapshots`);
+console.log(
+  `start (seed + prewarm): ${startMs.toFixed(0)} ms, ${sim.account.count('droplet')} droplets, ${sim.account.count('snapshot')} snapshots`,
+);
 
 for (const round of [1, 2]) {
   const d = await walk(sim.url, '/v2/droplets', 'droplets');
   const s = await walk(sim.url, '/v2/snapshots', 'snapshots');
-  console.log(`walk ${round}: droplets ${d.items} in ${d.requests} requests ${d.ms.toFixed(0)} ms; snapshots ${s.items} in ${s.requests} requests ${s.ms.toFixed(0)} ms`);
+  console.log(
+    `walk ${round}: droplets ${d.items} in ${d.requests} requests ${d.ms.toFixed(0)} ms; snapshots ${s.items} in ${s.requests} requests ${s.ms.toFixed(0)} ms`,
+  );
 }
 
 sim.account.updateDroplet(sim.account.list('droplet')[5]!.id, { name: 'renamed-after-churn' });
@@ -47,7 +55,9 @@ for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
   bytes += chunk.length;
   for (const b of chunk) if (b === 10) lines += 1;
 }
-console.log(`large invoice CSV: ${lines - 1} lines, ${(bytes / 1e6).toFixed(1)} MB in ${(performance.now() - t1).toFixed(0)} ms`);
+console.log(
+  `large invoice CSV: ${lines - 1} lines, ${(bytes / 1e6).toFixed(1)} MB in ${(performance.now() - t1).toFixed(0)} ms`,
+);
 const mem = process.memoryUsage();
 console.log(`rss ${(mem.rss / 1e6).toFixed(0)} MB, heap ${(mem.heapUsed / 1e6).toFixed(0)} MB`);
 await sim.close();

@@ -31,7 +31,6 @@ const TARGET_P99_MS = 250;
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const SUBSCRIPTION = 'subscription { syncProgress(task: "droplet") { type task done total at } }';
 
-
 let failures = 0;
 const fail = (message: string): void => {
   failures += 1;
@@ -43,7 +42,16 @@ const dbUrl = db.url;
 const port = await freePort();
 const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/bench-profile'] : [];
 const server = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/server.ts'], {
-  env: { ...process.env, DATABASE_URL: dbUrl, PORT: String(port), HOST: '127.0.0.1', RUN_WORKER: 'false', JWT_SECRET: SECRET, NODE_ENV: 'production', LOG_LEVEL: 'warn' },
+  env: {
+    ...process.env,
+    DATABASE_URL: dbUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    RUN_WORKER: 'false',
+    JWT_SECRET: SECRET,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+  },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const publisher = new pg.Client({ connectionString: dbUrl });
@@ -51,7 +59,11 @@ const publisher = new pg.Client({ connectionString: dbUrl });
 try {
   await waitForHealthy(port);
   await publisher.connect();
-  const token = await signToken(loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET }).jwt, new TextEncoder().encode(SECRET), { subject: 'bench', admin: true });
+  const token = await signToken(
+    loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET }).jwt,
+    new TextEncoder().encode(SECRET),
+    { subject: 'bench', admin: true },
+  );
 
   // Every delivery: which event (its `done`) reached which subscriber when.
   const sentAt = new Map<number, number>();
@@ -91,7 +103,8 @@ try {
   for (let attempt = 0; ; attempt += 1) {
     await publishEvent(publisher, { type: 'progress', task: 'droplet', done: -1 - attempt, total: null });
     if (await waitForDeliveries(expected + SUBSCRIBERS, 2000)) break;
-    if (attempt >= 20) throw new Error(`only ${deliveries - expected} of ${SUBSCRIBERS} subscribers answered the barrier`);
+    if (attempt >= 20)
+      throw new Error(`only ${deliveries - expected} of ${SUBSCRIBERS} subscribers answered the barrier`);
     expected = deliveries;
   }
   for (const list of received) list.length = 0;
@@ -125,9 +138,20 @@ try {
     for (let i = 0; i < EVENTS; i += 1) {
       const done = next++;
       sentAt.set(done, now);
-      payloads.push(JSON.stringify({ type: 'progress', task: 'droplet', done, total: EVENTS * BURSTS, at: new Date().toISOString() }));
+      payloads.push(
+        JSON.stringify({
+          type: 'progress',
+          task: 'droplet',
+          done,
+          total: EVENTS * BURSTS,
+          at: new Date().toISOString(),
+        }),
+      );
     }
-    await publisher.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS t(payload, n) ORDER BY n', [EVENTS_CHANNEL, payloads]);
+    await publisher.query(
+      'SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS t(payload, n) ORDER BY n',
+      [EVENTS_CHANNEL, payloads],
+    );
     if (!(await waitForAll(next - 1, 30_000))) fail(`burst ${burst + 1}: not every subscriber received its last event`);
     const complete = performance.now() - wall;
     completions.push(complete);
@@ -135,7 +159,8 @@ try {
     console.log(
       `burst ${burst + 1}: every subscriber holds the last event after ${complete.toFixed(0)} ms (${deliveries - start} deliveries for ${SUBSCRIBERS * EVENTS} events); CPU: server ${(serverCpuMs(server.pid!) - cpuServer).toFixed(0)} ms, subscribers (this process) ${((self.user + self.system) / 1000).toFixed(0)} ms`,
     );
-    if (received.some((list) => !list.includes(first))) fail(`burst ${burst + 1}: some subscriber missed the first event`);
+    if (received.some((list) => !list.includes(first)))
+      fail(`burst ${burst + 1}: some subscriber missed the first event`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 

@@ -41,7 +41,9 @@ let t0 = performance.now();
 // The simulated token's hourly quota is raised: every run of the benchmark lists 30,000 items several times, which
 // would exhaust DigitalOcean's 5,000/h and (correctly) make the client wait for the quota to refill.
 const sim = await startSimulator({ port: 0, seed: 7, scale: SCALE, faults: { rateLimit: { perHour: 1_000_000_000 } } });
-console.log(`simulator: ${sim.account.count('droplet')} droplets (incl. Kubernetes nodes), ${sim.account.count('snapshot')} snapshots, up in ${(performance.now() - t0).toFixed(0)} ms`);
+console.log(
+  `simulator: ${sim.account.count('droplet')} droplets (incl. Kubernetes nodes), ${sim.account.count('snapshot')} snapshots, up in ${(performance.now() - t0).toFixed(0)} ms`,
+);
 t0 = performance.now();
 const db = await createBenchDatabase('sync');
 const dbUrl = db.url;
@@ -65,7 +67,10 @@ if (failures > 0) {
 
 async function main(): Promise<void> {
   // The account row the floor's rows reference (the engine makes sure of it itself).
-  await pool.query(`INSERT INTO cloud_accounts (id, created_at, updated_at) VALUES ($1, now(), now()) ON CONFLICT DO NOTHING`, [ACCOUNT]);
+  await pool.query(
+    `INSERT INTO cloud_accounts (id, created_at, updated_at) VALUES ($1, now(), now()) ON CONFLICT DO NOTHING`,
+    [ACCOUNT],
+  );
 
   // Local simulator: client-side pacing (200/min, 4,800/h against the real API) is switched off for the benchmark.
   const transport = createTransport({
@@ -102,8 +107,12 @@ async function main(): Promise<void> {
       for (let page = 1; ; page++) {
         const extra = Object.fromEntries(Object.entries(listing.query ?? {}).map(([k, v]) => [k, String(v)]));
         const query = new URLSearchParams({ ...extra, page: String(page), per_page: String(PER_PAGE) });
-        const res = await fetch(`${sim.url}${listing.path}?${query}`, { headers: { authorization: `Bearer ${TOKEN}` } });
-        const body = JSON.parse(await res.text()) as Record<string, unknown> & { links?: { pages?: { next?: string } } };
+        const res = await fetch(`${sim.url}${listing.path}?${query}`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        const body = JSON.parse(await res.text()) as Record<string, unknown> & {
+          links?: { pages?: { next?: string } };
+        };
         pages++;
         const items = (body[listing.key] ?? []) as Array<Record<string, unknown>>;
         const rows: Array<{ id: string; name: unknown; item: unknown }> = [];
@@ -120,7 +129,10 @@ async function main(): Promise<void> {
     return { pages, items: written.size };
   }
 
-  async function engineRun(task: KindTaskName, pipeline: boolean): Promise<{ result: SyncRunResult; statements: string[] }> {
+  async function engineRun(
+    task: KindTaskName,
+    pipeline: boolean,
+  ): Promise<{ result: SyncRunResult; statements: string[] }> {
     const db = counting();
     const engine = createSyncEngine({ db, accountId: ACCOUNT, transport, pipeline });
     const result = await engine.run(task, { trigger: 'manual' });
@@ -154,7 +166,13 @@ async function main(): Promise<void> {
     await reset();
     await engineRun(task, true);
 
-    const best: Best = { floorFirst: Infinity, engineFirst: Infinity, sequentialFirst: Infinity, floorAgain: Infinity, engineAgain: Infinity };
+    const best: Best = {
+      floorFirst: Infinity,
+      engineFirst: Infinity,
+      sequentialFirst: Infinity,
+      floorAgain: Infinity,
+      engineAgain: Infinity,
+    };
     let first: SyncRunResult | undefined;
     let again: SyncRunResult | undefined;
     let statements: string[] = [];
@@ -182,7 +200,9 @@ async function main(): Promise<void> {
     // Correctness of the last engine run.
     await reset();
     await engineRun(task, true);
-    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cloud_resources WHERE kind = $1`, [task]);
+    const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cloud_resources WHERE kind = $1`, [
+      task,
+    ]);
     const expected = sim.account.count(SIM_KIND[task]);
     if (rows[0]?.n !== expected) fail(`${task}: ${rows[0]?.n} rows, simulator holds ${expected}`);
   }
@@ -192,22 +212,36 @@ async function main(): Promise<void> {
 
   console.log('API calls per listing (must be exactly ceil(N/200)):');
   for (const task of KINDS) {
-    const listings = results[task]!.first.details.listings as Array<{ path: string; query?: Record<string, string>; apiCalls: number; count: number; total?: number; complete: boolean }>;
+    const listings = results[task]!.first.details.listings as Array<{
+      path: string;
+      query?: Record<string, string>;
+      apiCalls: number;
+      count: number;
+      total?: number;
+      complete: boolean;
+    }>;
     for (const l of listings) {
       const n = l.total ?? l.count;
       const expected = Math.max(1, Math.ceil(n / PER_PAGE));
       const ok = l.apiCalls === expected && l.complete;
       if (!ok) fail(`${task} ${l.path}: ${l.apiCalls} calls for ${n} items, expected ${expected}`);
       const name = `${task}  ${l.path}${l.query ? `?${new URLSearchParams(l.query)}` : ''}`;
-      console.log(`  ${name.padEnd(44)} N=${pad(n, 6)}  calls=${pad(l.apiCalls, 4)}  ceil(N/200)=${pad(expected, 4)}  ${ok ? 'ok' : 'FAIL'}`);
+      console.log(
+        `  ${name.padEnd(44)} N=${pad(n, 6)}  calls=${pad(l.apiCalls, 4)}  ceil(N/200)=${pad(expected, 4)}  ${ok ? 'ok' : 'FAIL'}`,
+      );
     }
     const main = listings[0]!;
     const simN = sim.account.count(SIM_KIND[task]);
-    if ((main.total ?? main.count) !== simN) fail(`${task}: listing said ${main.total ?? main.count}, simulator holds ${simN}`);
+    if ((main.total ?? main.count) !== simN)
+      fail(`${task}: listing said ${main.total ?? main.count}, simulator holds ${simN}`);
   }
-  const gpu = (results.droplet!.first.details.listings as Array<{ query?: Record<string, string>; count: number }>).find((l) => l.query?.type === 'gpus');
+  const gpu = (
+    results.droplet!.first.details.listings as Array<{ query?: Record<string, string>; count: number }>
+  ).find((l) => l.query?.type === 'gpus');
   if (gpu && gpu.count > 0) {
-    console.log(`  note: the simulator ignores type=gpus and serves every droplet again (${gpu.count}); DigitalOcean serves only GPU droplets there.`);
+    console.log(
+      `  note: the simulator ignores type=gpus and serves every droplet again (${gpu.count}); DigitalOcean serves only GPU droplets there.`,
+    );
     console.log('        Both sides fetch those pages; neither writes them (all already written).');
   }
 
@@ -227,7 +261,9 @@ async function main(): Promise<void> {
   }
 
   console.log(`\nwall time (best of ${RUNS}; ratio = engine / floor, target ≤ ${TARGET}):`);
-  console.log(`  ${'kind'.padEnd(9)} ${'scenario'.padEnd(26)}${pad('rows', 7)}${pad('floor ms', 10)}${pad('engine ms', 11)}${pad('ratio', 7)}${pad('no-pipeline ms', 16)}${pad('ratio', 7)}`);
+  console.log(
+    `  ${'kind'.padEnd(9)} ${'scenario'.padEnd(26)}${pad('rows', 7)}${pad('floor ms', 10)}${pad('engine ms', 11)}${pad('ratio', 7)}${pad('no-pipeline ms', 16)}${pad('ratio', 7)}`,
+  );
   const totals = { floorFirst: 0, engineFirst: 0, sequentialFirst: 0, floorAgain: 0, engineAgain: 0 };
   for (const task of KINDS) {
     const { best, first, again } = results[task]!;
@@ -240,7 +276,8 @@ async function main(): Promise<void> {
       `  ${task.padEnd(9)} ${'re-sync (all unchanged)'.padEnd(26)}${pad(again.listed, 7)}${pad(best.floorAgain.toFixed(0), 10)}${pad(best.engineAgain.toFixed(0), 11)}` +
         `${pad((best.engineAgain / best.floorAgain).toFixed(2), 7)}`,
     );
-    if (first.created !== first.listed || again.unchanged !== again.listed) fail(`${task}: counts first=${JSON.stringify(first)} again=${JSON.stringify(again)}`);
+    if (first.created !== first.listed || again.unchanged !== again.listed)
+      fail(`${task}: counts first=${JSON.stringify(first)} again=${JSON.stringify(again)}`);
   }
   const firstRatio = totals.engineFirst / totals.floorFirst;
   const againRatio = totals.engineAgain / totals.floorAgain;
@@ -249,12 +286,18 @@ async function main(): Promise<void> {
     `  ${'TOTAL'.padEnd(9)} ${'first sync'.padEnd(26)}${pad('', 7)}${pad(totals.floorFirst.toFixed(0), 10)}${pad(totals.engineFirst.toFixed(0), 11)}` +
       `${pad(firstRatio.toFixed(2), 7)}${pad(totals.sequentialFirst.toFixed(0), 16)}${pad(seqRatio.toFixed(2), 7)}`,
   );
-  console.log(`  ${'TOTAL'.padEnd(9)} ${'re-sync'.padEnd(26)}${pad('', 7)}${pad(totals.floorAgain.toFixed(0), 10)}${pad(totals.engineAgain.toFixed(0), 11)}${pad(againRatio.toFixed(2), 7)}`);
+  console.log(
+    `  ${'TOTAL'.padEnd(9)} ${'re-sync'.padEnd(26)}${pad('', 7)}${pad(totals.floorAgain.toFixed(0), 10)}${pad(totals.engineAgain.toFixed(0), 11)}${pad(againRatio.toFixed(2), 7)}`,
+  );
   console.log(
     '\n  engine = the real sync (normalize, fingerprint, counting upsert, events, run row, stale marking), pipelined: it fetches page N+1\n' +
       '  while page N is written; "no-pipeline" = the same engine writing then fetching, like the floor.',
   );
-  for (const [name, ratio] of [['first sync', firstRatio], ['re-sync', againRatio], ['first sync, no pipeline', seqRatio]] as const) {
+  for (const [name, ratio] of [
+    ['first sync', firstRatio],
+    ['re-sync', againRatio],
+    ['first sync, no pipeline', seqRatio],
+  ] as const) {
     if (ratio > TARGET) fail(`${name}: ratio ${ratio.toFixed(2)} over the ${TARGET} target`);
   }
 }

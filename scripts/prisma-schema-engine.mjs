@@ -41,7 +41,16 @@ const ENGINE_DIR = dirname(require.resolve('@prisma/schema-engine-wasm'));
 const RPC_ERROR_CODE = 4466; // the native engine's JSON-RPC error code for engine errors
 const SHADOW_DB_MISSING = 'shadow DB must be provided through an external factory';
 // Prisma-only URL parameters that pg must not see (it would forward unknown ones as config keys).
-const PRISMA_URL_PARAMS = ['schema', 'connection_limit', 'pool_timeout', 'socket_timeout', 'pgbouncer', 'statement_cache_size', 'sslaccept', 'connect_timeout'];
+const PRISMA_URL_PARAMS = [
+  'schema',
+  'connection_limit',
+  'pool_timeout',
+  'socket_timeout',
+  'pgbouncer',
+  'statement_cache_size',
+  'sslaccept',
+  'connect_timeout',
+];
 
 // ---------------------------------------------------------------------------------------------
 // Output, with secrets removed
@@ -107,7 +116,9 @@ function parseArgs(argv) {
         args.datasource = JSON.parse(argv[++i]);
         break;
       case '--enabled-preview-features':
-        args.previewFeatures = String(argv[++i] ?? '').split(',').filter(Boolean);
+        args.previewFeatures = String(argv[++i] ?? '')
+          .split(',')
+          .filter(Boolean);
         break;
       case '--extension-types':
         i++; // Postgres extension types: not used by this shim
@@ -210,10 +221,14 @@ function knownConnectionError(error, url) {
   const location = `${d.host}:${d.port}`;
   const code = error?.code;
   if (code === '3D000') {
-    return new KnownError('P1003', `Database \`${d.database}\` does not exist on the database server at \`${location}\`.`, {
-      database_name: d.database,
-      database_location: location,
-    });
+    return new KnownError(
+      'P1003',
+      `Database \`${d.database}\` does not exist on the database server at \`${location}\`.`,
+      {
+        database_name: d.database,
+        database_location: location,
+      },
+    );
   }
   if (code === '28P01' || code === '28000') {
     return new KnownError(
@@ -223,10 +238,14 @@ function knownConnectionError(error, url) {
     );
   }
   if (code === '42P04') {
-    return new KnownError('P1009', `Database \`${d.database}\` already exists on the database server at \`${location}\``, {
-      database_name: d.database,
-      database_location: location,
-    });
+    return new KnownError(
+      'P1009',
+      `Database \`${d.database}\` already exists on the database server at \`${location}\``,
+      {
+        database_name: d.database,
+        database_location: location,
+      },
+    );
   }
   if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(code)) {
     return new KnownError(
@@ -519,7 +538,11 @@ async function serveRpc(args) {
       entry = { shimFactory, factory, engine: undefined };
       engines.set(mainUrl, entry);
     }
-    entry.engine ??= await bg.SchemaEngine.new({ datamodels: datamodels.length > 0 ? datamodels : undefined }, engineLog, entry.factory);
+    entry.engine ??= await bg.SchemaEngine.new(
+      { datamodels: datamodels.length > 0 ? datamodels : undefined },
+      engineLog,
+      entry.factory,
+    );
     return entry;
   };
   const needsLiveDatabase = (target) => target?.tag === 'schemaDatasource' || target?.tag === 'url';
@@ -575,7 +598,9 @@ async function serveRpc(args) {
       case 'createDatabase': {
         const target = params?.datasource?.tag === 'ConnectionString' ? params.datasource.url : url;
         const d = describeUrl(target);
-        await withAdminClient(withDatabase(target, 'postgres'), (c) => c.query(`CREATE DATABASE ${quoteIdent(d.database)}`)).catch((err) => {
+        await withAdminClient(withDatabase(target, 'postgres'), (c) =>
+          c.query(`CREATE DATABASE ${quoteIdent(d.database)}`),
+        ).catch((err) => {
           throw knownConnectionError(err, target);
         });
         return { databaseName: d.database };
@@ -626,7 +651,10 @@ async function serveRpc(args) {
         send({ jsonrpc: '2.0', id: msg.id, error: { code: error.rpcCode, message: error.message } });
       } else {
         const rpcError = toRpcError(error, current.factory);
-        stderrLog('ERROR', rpcError.data.message, { is_panic: rpcError.data.is_panic, error_code: rpcError.data.error_code });
+        stderrLog('ERROR', rpcError.data.message, {
+          is_panic: rpcError.data.is_panic,
+          error_code: rpcError.data.error_code,
+        });
         send({ jsonrpc: '2.0', id: msg.id, error: rpcError });
       }
     }

@@ -38,7 +38,8 @@ export interface AppOptions {
 export async function startApp(config: Config, options: AppOptions, logger: Logger): Promise<App> {
   const cleanup: Array<() => Promise<void>> = [];
   const runCleanup = async (): Promise<void> => {
-    for (const step of cleanup.reverse()) await step().catch((error) => logger.warn({ err: String(error) }, 'shutdown step failed'));
+    for (const step of cleanup.reverse())
+      await step().catch((error) => logger.warn({ err: String(error) }, 'shutdown step failed'));
   };
 
   try {
@@ -69,7 +70,11 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
     if (options.worker) {
       runner = await startWorker({ config, pool, prisma, logger });
       const started = runner;
-      cleanup.push(() => stopWithin(started.stop(), config.shutdownTimeoutMs, () => logger.warn('worker did not finish its running jobs in time')));
+      cleanup.push(() =>
+        stopWithin(started.stop(), config.shutdownTimeoutMs, () =>
+          logger.warn('worker did not finish its running jobs in time'),
+        ),
+      );
     }
 
     let port: number | undefined;
@@ -79,10 +84,21 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
       const events = new EventListener(databaseUrl, logger);
       await events.start();
       cleanup.push(() => events.stop());
-      const service = createHttpServer({ config, pool, prisma, events, jwtSecret, workerRunning: () => runner !== undefined, logger });
+      const service = createHttpServer({
+        config,
+        pool,
+        prisma,
+        events,
+        jwtSecret,
+        workerRunning: () => runner !== undefined,
+        logger,
+      });
       port = await listen(service.server, config.host, config.port);
       cleanup.push(() => service.close(Math.min(5000, config.shutdownTimeoutMs)));
-      logger.info({ url: `http://localhost:${port}/graphql` }, 'cloud-ops listening (GraphiQL at /graphql, health at /api/health)');
+      logger.info(
+        { url: `http://localhost:${port}/graphql` },
+        'cloud-ops listening (GraphiQL at /graphql, health at /api/health)',
+      );
     }
 
     let stopping: Promise<void> | undefined;
@@ -111,8 +127,10 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
 function listen(server: http.Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
-      if (error.code === 'EADDRINUSE') reject(new StartupError(`Port ${port} is already in use: set PORT to a free port or stop the other process.`));
-      else if (error.code === 'EACCES') reject(new StartupError(`Not allowed to listen on port ${port}: choose a port above 1024 with PORT.`));
+      if (error.code === 'EADDRINUSE')
+        reject(new StartupError(`Port ${port} is already in use: set PORT to a free port or stop the other process.`));
+      else if (error.code === 'EACCES')
+        reject(new StartupError(`Not allowed to listen on port ${port}: choose a port above 1024 with PORT.`));
       else reject(error);
     };
     server.once('error', onError);
@@ -125,6 +143,9 @@ function listen(server: http.Server, host: string, port: number): Promise<number
 
 async function stopWithin(promise: Promise<void>, ms: number, onTimeout: () => void): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(() => (onTimeout(), resolve()), ms)))]);
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => (timer = setTimeout(() => (onTimeout(), resolve()), ms))),
+  ]);
   clearTimeout(timer);
 }

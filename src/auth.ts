@@ -54,7 +54,11 @@ export async function resolveJwtSecret(
   const file = options.file ?? LOCAL_SECRET_FILE;
   const onGenerated =
     options.onGenerated ??
-    ((path: string) => options.logger?.info({ file: path }, 'generated a local JWT secret for development (set JWT_SECRET to use the identity service)'));
+    ((path: string) =>
+      options.logger?.info(
+        { file: path },
+        'generated a local JWT secret for development (set JWT_SECRET to use the identity service)',
+      ));
   if (config.jwt.secret) return new TextEncoder().encode(config.jwt.secret);
   if (config.nodeEnv === 'production') throw new Error('JWT_SECRET is required in production');
   try {
@@ -90,7 +94,8 @@ export function createAuthenticator(jwt: Config['jwt'], secret: Uint8Array): Aut
     async authenticate(authorization) {
       if (authorization === undefined || authorization === null || authorization.trim() === '') return null;
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization.trim());
-      if (!match?.[1]) throw new AuthError('Malformed Authorization header: expected "Bearer <token>"', 'UNAUTHENTICATED');
+      if (!match?.[1])
+        throw new AuthError('Malformed Authorization header: expected "Bearer <token>"', 'UNAUTHENTICATED');
       const token = match[1];
       const known = verified.get(token);
       if (known) return known;
@@ -149,9 +154,13 @@ export async function verifyToken(token: string, jwt: Config['jwt'], secret: Uin
   }
   // Guardian puts the token type in the claims; only access tokens open the API (never a refresh token).
   if (payload.typ !== undefined && payload.typ !== 'access') {
-    throw new AuthError(`Invalid token: token type "${typeof payload.typ === 'string' ? payload.typ : JSON.stringify(payload.typ)}" is not accepted (expected "access")`, 'UNAUTHENTICATED');
+    throw new AuthError(
+      `Invalid token: token type "${typeof payload.typ === 'string' ? payload.typ : JSON.stringify(payload.typ)}" is not accepted (expected "access")`,
+      'UNAUTHENTICATED',
+    );
   }
-  if (typeof payload.sub !== 'string' || payload.sub === '') throw new AuthError('Invalid token: "sub" must be a non-empty string', 'UNAUTHENTICATED');
+  if (typeof payload.sub !== 'string' || payload.sub === '')
+    throw new AuthError('Invalid token: "sub" must be a non-empty string', 'UNAUTHENTICATED');
   const roles = readRoles(payload, jwt.rolesClaim);
   const tenant = readClaim(payload, jwt.tenantClaim);
   return {

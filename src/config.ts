@@ -120,7 +120,10 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
     if (problem) problems.push(`DATABASE_URL ${problem}`);
   }
 
-  const algorithmsRaw = (read('JWT_ALGORITHMS') ?? 'HS512').split(',').map((a) => a.trim()).filter(Boolean);
+  const algorithmsRaw = (read('JWT_ALGORITHMS') ?? 'HS512')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   const algorithms: JwtAlgorithm[] = [];
   for (const alg of algorithmsRaw) {
     if (alg === 'HS512' || alg === 'HS384' || alg === 'HS256') algorithms.push(alg);
@@ -185,7 +188,8 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
 
   // A simulator on this machine (npm run simulator) needs no credentials: `DIGITALOCEAN_API_URL=http://127.0.0.1:4010
   // npm start` alone is a complete demonstration. A real API URL still needs a real token.
-  config.digitalocean.token = read('DIGITALOCEAN_TOKEN') ?? (isLoopbackUrl(config.digitalocean.apiUrl) ? LOCAL_SIMULATOR_TOKEN : undefined);
+  config.digitalocean.token =
+    read('DIGITALOCEAN_TOKEN') ?? (isLoopbackUrl(config.digitalocean.apiUrl) ? LOCAL_SIMULATOR_TOKEN : undefined);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -207,7 +211,10 @@ function readVariable(env: Env, name: string): string | undefined {
 function readLogOptions(env: Env, stdoutIsTTY: boolean, problems: string[]): LoggerOptions {
   const nodeEnv = readVariable(env, 'NODE_ENV');
   // Tests log nothing unless asked; a person at a terminal gets readable lines, everything else JSON.
-  const log: LoggerOptions = { level: nodeEnv === 'test' ? 'silent' : 'info', format: nodeEnv !== 'production' && stdoutIsTTY ? 'pretty' : 'json' };
+  const log: LoggerOptions = {
+    level: nodeEnv === 'test' ? 'silent' : 'info',
+    format: nodeEnv !== 'production' && stdoutIsTTY ? 'pretty' : 'json',
+  };
   const level = readVariable(env, 'LOG_LEVEL')?.toLowerCase();
   if (level !== undefined) {
     if (LOG_LEVELS.includes(level)) log.level = level;

@@ -16,8 +16,20 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 // Secrets must never reach a log line: these paths are censored wherever they appear in a logged object.
 const redact = {
   paths: [
-    'token', '*.token', 'password', '*.password', 'secret', '*.secret', 'authorization', '*.authorization',
-    'headers.authorization', '*.headers.authorization', 'connection', '*.connection', 'databaseUrl', '*.databaseUrl',
+    'token',
+    '*.token',
+    'password',
+    '*.password',
+    'secret',
+    '*.secret',
+    'authorization',
+    '*.authorization',
+    'headers.authorization',
+    '*.headers.authorization',
+    'connection',
+    '*.connection',
+    'databaseUrl',
+    '*.databaseUrl',
   ],
   censor: '[redacted]',
 };
@@ -25,7 +37,14 @@ const redact = {
 export function createLogger(options: LoggerOptions): Logger {
   const { level, format } = options;
   if (format === 'pretty') {
-    return pino({ level, redact, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } });
+    return pino({
+      level,
+      redact,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
+    });
   }
   return pino({ level, redact, base: { service: 'cloud-ops' } });
 }

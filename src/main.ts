@@ -18,7 +18,10 @@ export async function main(options: (config: Config) => AppOptions): Promise<App
     }
     firstSignalAt = Date.now();
     const stop = app ? app.stop(signal) : Promise.resolve();
-    void stop.then(() => process.exit(0), () => process.exit(1));
+    void stop.then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -26,7 +29,10 @@ export async function main(options: (config: Config) => AppOptions): Promise<App
   // A crash still tears down in order, so the embedded PostgreSQL never outlives the process.
   const crash = (error: unknown): void => {
     if (logger) logger.fatal({ err: error }, 'unexpected error; shutting down');
-    else process.stderr.write(`cloud-ops: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    else
+      process.stderr.write(
+        `cloud-ops: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
     const stop = app ? app.stop('crash') : Promise.resolve();
     void stop.finally(() => process.exit(1));
   };
@@ -45,7 +51,9 @@ export async function main(options: (config: Config) => AppOptions): Promise<App
     } else if (logger) {
       logger.fatal({ err: error }, 'startup failed');
     } else {
-      process.stderr.write(`cloud-ops: startup failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `cloud-ops: startup failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
     }
     process.exit(1);
   }

@@ -38,7 +38,8 @@ describe('billing API', () => {
     rest = api.url.replace(/\/graphql$/, '');
     sim = await startSimulator({ port: 0, seed: 21, scale: { months: 3 } });
     const engine = createSyncEngine({ db: api.pool, accountId: ACCOUNT, transport: testTransport(sim.url) });
-    for (const task of SYNC_TASK_NAMES) expect((await engine.run(task, { trigger: 'manual' })).status).not.toBe('failed');
+    for (const task of SYNC_TASK_NAMES)
+      expect((await engine.run(task, { trigger: 'manual' })).status).not.toBe('failed');
     // Two projects get tenants, so cost can be split by tenant.
     const projects = await api.pool.query<{ id: number }>(`SELECT id FROM cloud_projects ORDER BY id LIMIT 2`);
     await api.pool.query(`UPDATE cloud_projects SET tenant_id = 'acme' WHERE id = $1`, [projects.rows[0]!.id]);
@@ -58,7 +59,8 @@ describe('billing API', () => {
         return Promise.resolve();
       },
     });
-    for (const uuid of uuids) expect((await ingestInvoice(context, uuid, { trigger: 'manual' })).status).toBe('ingested');
+    for (const uuid of uuids)
+      expect((await ingestInvoice(context, uuid, { trigger: 'manual' })).status).toBe('ingested');
     period = sim.billing.invoices[0]!.period; // the newest closed month
     admin = await token({ admin: true, sub: 'ops' });
     tenant = await token({ tenant: 'acme' });
@@ -100,18 +102,18 @@ describe('billing API', () => {
   });
 
   it('money is a Decimal string scalar, never a Float', async () => {
-    const data = await adminQuery<{ __type: { fields: Array<{ name: string; type: { name: string | null; ofType: { name: string } | null } }> } }>(
-      '{ __type(name: "CostLine") { fields { name type { name ofType { name } } } } }',
-    );
+    const data = await adminQuery<{
+      __type: { fields: Array<{ name: string; type: { name: string | null; ofType: { name: string } | null } }> };
+    }>('{ __type(name: "CostLine") { fields { name type { name ofType { name } } } } }');
     const typeOf = (name: string) => {
       const field = data.__type.fields.find((f) => f.name === name)!;
       return field.type.name ?? field.type.ofType?.name;
     };
     expect(typeOf('amount')).toBe('Decimal');
     expect(typeOf('hours')).toBe('Decimal');
-    const invoice = await adminQuery<{ __type: { fields: Array<{ name: string; type: { name: string | null; ofType: { name: string } | null } }> } }>(
-      '{ __type(name: "Invoice") { fields { name type { name ofType { name } } } } }',
-    );
+    const invoice = await adminQuery<{
+      __type: { fields: Array<{ name: string; type: { name: string | null; ofType: { name: string } | null } }> };
+    }>('{ __type(name: "Invoice") { fields { name type { name ofType { name } } } } }');
     for (const name of ['amount', 'linesAmount', 'matchedAmount', 'matchRate']) {
       const field = invoice.__type.fields.find((f) => f.name === name)!;
       expect(field.type.name ?? field.type.ofType?.name, name).toBe('Decimal');
@@ -120,9 +122,17 @@ describe('billing API', () => {
 
   it('balance: the latest snapshot and the history, newest first', async () => {
     const data = await adminQuery<{
-      balance: { id: string; monthToDateBalance: string; accountBalance: string; monthToDateUsage: string; generatedAt: string };
+      balance: {
+        id: string;
+        monthToDateBalance: string;
+        accountBalance: string;
+        monthToDateUsage: string;
+        generatedAt: string;
+      };
       balanceHistory: Page<{ id: string }>;
-    }>('{ balance { id monthToDateBalance accountBalance monthToDateUsage generatedAt } balanceHistory(first: 10) { totalCount edges { node { id } } } }');
+    }>(
+      '{ balance { id monthToDateBalance accountBalance monthToDateUsage generatedAt } balanceHistory(first: 10) { totalCount edges { node { id } } } }',
+    );
     const expected = sim.billing.balance();
     expect(same(data.balance.monthToDateBalance, expected.month_to_date_balance)).toBe(true);
     expect(same(data.balance.accountBalance, expected.account_balance)).toBe(true);
@@ -130,11 +140,21 @@ describe('billing API', () => {
     expect(data.balance.monthToDateBalance).toMatch(DECIMAL);
     expect(data.balanceHistory.totalCount).toBe(2);
     expect(data.balanceHistory.edges[0]!.node.id).toBe(data.balance.id);
-    expect(Number(data.balanceHistory.edges[0]!.node.id)).toBeGreaterThan(Number(data.balanceHistory.edges[1]!.node.id));
+    expect(Number(data.balanceHistory.edges[0]!.node.id)).toBeGreaterThan(
+      Number(data.balanceHistory.edges[1]!.node.id),
+    );
   });
 
   it('invoices by period and status, with match rate and unmatched reasons; one invoice with its lines by cursor', async () => {
-    const all = await adminQuery<{ invoices: Page<{ invoiceUuid: string; period: string; provisional: boolean; ingestStatus: string; matchRate: string }> }>(
+    const all = await adminQuery<{
+      invoices: Page<{
+        invoiceUuid: string;
+        period: string;
+        provisional: boolean;
+        ingestStatus: string;
+        matchRate: string;
+      }>;
+    }>(
       '{ invoices(first: 50) { totalCount edges { node { invoiceUuid period provisional ingestStatus matchRate } } } }',
     );
     expect(all.invoices.totalCount).toBe(uuids.length);
@@ -170,14 +190,20 @@ describe('billing API', () => {
       { uuid: closed.uuid },
     );
     expect(one.invoice.lineCount).toBe(closed.lineCount);
-    expect(one.invoice.matchedCount).toBe(expected.counts.current + expected.counts.ambiguous + expected.counts.renamed);
+    expect(one.invoice.matchedCount).toBe(
+      expected.counts.current + expected.counts.ambiguous + expected.counts.renamed,
+    );
     expect(one.invoice.unmatched.find((u) => u.reason === 'TAX')).toMatchObject({ count: 1 });
-    expect(one.invoice.unmatched.reduce((n, u) => n + u.count, 0)).toBe(one.invoice.lineCount - one.invoice.matchedCount);
+    expect(one.invoice.unmatched.reduce((n, u) => n + u.count, 0)).toBe(
+      one.invoice.lineCount - one.invoice.matchedCount,
+    );
     // Every line, by cursor, in invoice order; the amounts add up to the invoice.
     const lines = [...one.invoice.costLines.edges.map((e) => e.node)];
     let after = one.invoice.costLines.pageInfo.endCursor;
     while (after) {
-      const next = await adminQuery<{ invoice: { costLines: Page<{ lineNo: number; amount: string; matched: boolean }> } }>(
+      const next = await adminQuery<{
+        invoice: { costLines: Page<{ lineNo: number; amount: string; matched: boolean }> };
+      }>(
         'query($uuid: String!, $after: String) { invoice(uuid: $uuid) { costLines(first: 50, after: $after) { edges { node { lineNo amount matched } } pageInfo { hasNextPage endCursor } } } }',
         { uuid: closed.uuid, after },
       );
@@ -189,7 +215,14 @@ describe('billing API', () => {
   });
 
   it('costLines of a period (month or any date of it), by kind, matched and project, paged by cursor', async () => {
-    type Line = { id: string; kind: string | null; amount: string; matched: boolean; unmatchedReason: string | null; resource: { id: string } | null };
+    type Line = {
+      id: string;
+      kind: string | null;
+      amount: string;
+      matched: boolean;
+      unmatchedReason: string | null;
+      resource: { id: string } | null;
+    };
     const fetchAll = async (args: Record<string, unknown>): Promise<{ total: number; lines: Line[] }> => {
       const lines: Line[] = [];
       let after: string | null = null;
@@ -221,10 +254,9 @@ describe('billing API', () => {
     expect(unmatched.lines.every((l) => !l.matched && l.resource === null && l.unmatchedReason !== null)).toBe(true);
     expect(unmatched.total + (await fetchAll({ period, matched: true })).total).toBe(month.total);
 
-    const top = await adminQuery<{ costByProject: Array<{ amount: string; lineCount: number; project: { id: string } | null }> }>(
-      'query($period: String!) { costByProject(period: $period) { amount lineCount project { id } } }',
-      { period },
-    );
+    const top = await adminQuery<{
+      costByProject: Array<{ amount: string; lineCount: number; project: { id: string } | null }>;
+    }>('query($period: String!) { costByProject(period: $period) { amount lineCount project { id } } }', { period });
     const withProject = top.costByProject.find((row) => row.project !== null)!;
     const ofProject = await fetchAll({ period, projectId: withProject.project!.id });
     expect(ofProject.total).toBe(withProject.lineCount);
@@ -238,7 +270,14 @@ describe('billing API', () => {
 
   it('cost by project, tenant and kind each add up to the period total; Project.cost and Resource.costLines agree', async () => {
     const data = await adminQuery<{
-      costByProject: Array<{ period: string; amount: string; matchedAmount: string; lineCount: number; provisional: boolean; project: { id: string; cost: string } | null }>;
+      costByProject: Array<{
+        period: string;
+        amount: string;
+        matchedAmount: string;
+        lineCount: number;
+        provisional: boolean;
+        project: { id: string; cost: string } | null;
+      }>;
       costByTenant: Array<{ amount: string; lineCount: number; tenantId: string | null }>;
       costByKind: Array<{ amount: string; lineCount: number; kind: string | null; matchedCount: number }>;
     }>(
@@ -248,7 +287,10 @@ describe('billing API', () => {
          costByKind(period: $period) { amount lineCount kind matchedCount } }`,
       { period },
     );
-    const total = await api.pool.query<{ amount: string; n: number }>(`SELECT sum(amount)::text AS amount, count(*)::int AS n FROM cloud_cost_lines WHERE period = $1`, [period]);
+    const total = await api.pool.query<{ amount: string; n: number }>(
+      `SELECT sum(amount)::text AS amount, count(*)::int AS n FROM cloud_cost_lines WHERE period = $1`,
+      [period],
+    );
     for (const rows of [data.costByProject, data.costByTenant, data.costByKind]) {
       expect(same(sum(rows.map((r) => r.amount)), total.rows[0]!.amount)).toBe(true);
       expect(rows.reduce((n, r) => n + r.lineCount, 0)).toBe(total.rows[0]!.n);
@@ -260,7 +302,9 @@ describe('billing API', () => {
     }
     expect(data.costByTenant.map((r) => r.tenantId)).toEqual(expect.arrayContaining(['acme', 'globex', null]));
     expect(data.costByKind.find((r) => r.kind === null)?.matchedCount).toBe(0); // taxes and the like
-    expect(data.costByKind.map((r) => r.kind)).toEqual(expect.arrayContaining(['droplet', 'snapshot', 'droplet_backup']));
+    expect(data.costByKind.map((r) => r.kind)).toEqual(
+      expect.arrayContaining(['droplet', 'snapshot', 'droplet_backup']),
+    );
 
     const droplet = await api.pool.query<{ id: number; n: number; amount: string }>(
       `SELECT r.id, count(*)::int AS n, sum(l.amount)::text AS amount FROM cloud_cost_lines l JOIN cloud_resources r ON r.id = l.resource_id
@@ -278,7 +322,8 @@ describe('billing API', () => {
   });
 
   it('REST: GET /api/v1/billing/balance and /api/v1/billing/cost-lines, platform admin only', async () => {
-    const get = (path: string, bearer?: string) => fetch(`${rest}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
+    const get = (path: string, bearer?: string) =>
+      fetch(`${rest}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
     const balance = await get('/api/v1/billing/balance', admin);
     expect(balance.status).toBe(200);
     const body = (await balance.json()) as { balance: { monthToDateBalance: string; accountBalance: string } };
@@ -287,13 +332,20 @@ describe('billing API', () => {
 
     const lines = await get(`/api/v1/billing/cost-lines?period=${period}-01&kind=droplet&limit=5`, admin);
     expect(lines.status).toBe(200);
-    const page = (await lines.json()) as { period: string; costLines: Array<{ kind: string; amount: string; id: string }>; count: number; nextCursor: string | null };
+    const page = (await lines.json()) as {
+      period: string;
+      costLines: Array<{ kind: string; amount: string; id: string }>;
+      count: number;
+      nextCursor: string | null;
+    };
     expect(page.period).toBe(period);
     expect(page.count).toBe(5);
     expect(page.costLines.every((l) => l.kind === 'droplet' && DECIMAL.test(l.amount))).toBe(true);
     expect(page.nextCursor).toBe(page.costLines[4]!.id);
     const cursor = page.nextCursor!;
-    const next = (await (await get(`/api/v1/billing/cost-lines?period=${period}-01&kind=droplet&limit=5&after=${cursor}`, admin)).json()) as { costLines: Array<{ id: string }> };
+    const next = (await (
+      await get(`/api/v1/billing/cost-lines?period=${period}-01&kind=droplet&limit=5&after=${cursor}`, admin)
+    ).json()) as { costLines: Array<{ id: string }> };
     expect(Number(next.costLines[0]!.id)).toBeGreaterThan(Number(cursor));
 
     for (const path of ['/api/v1/billing/balance', `/api/v1/billing/cost-lines?period=${period}-01`]) {
@@ -324,7 +376,9 @@ describe('billing API', () => {
     ]);
     const bad = await gql(api.url, 'mutation { triggerSync(task: "invoice") { jobIds } }', { token: admin });
     expect(bad.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const runs = await adminQuery<{ syncRuns: Page<{ task: string }> }>('{ syncRuns(task: "invoice", first: 100) { totalCount edges { node { task } } } }');
+    const runs = await adminQuery<{ syncRuns: Page<{ task: string }> }>(
+      '{ syncRuns(task: "invoice", first: 100) { totalCount edges { node { task } } } }',
+    );
     expect(runs.syncRuns.totalCount).toBe(uuids.length);
   });
 });

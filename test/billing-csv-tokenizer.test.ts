@@ -44,7 +44,7 @@ function randomFile(random: () => number): string {
 function cut(text: string, random: () => number, bytes: boolean): Array<string | Uint8Array> {
   const source = bytes ? Buffer.from(text, 'utf8') : text;
   const chunks: Array<string | Uint8Array> = [];
-  for (let i = 0; i < source.length; ) {
+  for (let i = 0; i < source.length;) {
     const n = 1 + Math.floor(random() * 6);
     chunks.push(source.slice(i, i + n));
     i += n;
@@ -87,13 +87,23 @@ describe('tokenizeCsv', () => {
       [7, ['last', 'x']],
     ]);
     await expect(tokenize(['a,b\n"x"y,z\n'])).rejects.toMatchObject({ code: 'INVALID_CLOSING_QUOTE', line: 2 });
-    await expect(tokenize(['a,b\nc,"never closed\n', 'more\n'])).rejects.toMatchObject({ code: 'QUOTE_NOT_CLOSED', line: 2 });
+    await expect(tokenize(['a,b\nc,"never closed\n', 'more\n'])).rejects.toMatchObject({
+      code: 'QUOTE_NOT_CLOSED',
+      line: 2,
+    });
     await expect(tokenize(['a,b\nc,d"e\n'])).rejects.toMatchObject({ code: 'INVALID_OPENING_QUOTE', line: 2 });
-    await expect(tokenize(['a,"', 'x'.repeat(2_000)], 1_000)).rejects.toMatchObject({ code: 'MAX_RECORD_SIZE', line: 1 });
+    await expect(tokenize(['a,"', 'x'.repeat(2_000)], 1_000)).rejects.toMatchObject({
+      code: 'MAX_RECORD_SIZE',
+      line: 1,
+    });
   });
 
   it('ends a record at every line ending of a file with mixed endings (csv-parse keeps the odd CR as data)', async () => {
     const records = await tokenize(['a,b\ncategory,iaas\r\nnext,row\n']);
-    expect(records.map((r) => r.fields)).toEqual([['a', 'b'], ['category', 'iaas'], ['next', 'row']]);
+    expect(records.map((r) => r.fields)).toEqual([
+      ['a', 'b'],
+      ['category', 'iaas'],
+      ['next', 'row'],
+    ]);
   });
 });

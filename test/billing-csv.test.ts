@@ -36,7 +36,15 @@ describe('parseInvoiceCsv: quirks', () => {
   it('parses a file with every quirk', async () => {
     const lines = await parseInvoiceCsvToArray(QUIRKY);
     expect(lines).toHaveLength(7);
-    const [ip, tax, droplet, credit1, credit2, adjustment, doks] = lines as [InvoiceCsvLine, InvoiceCsvLine, InvoiceCsvLine, InvoiceCsvLine, InvoiceCsvLine, InvoiceCsvLine, InvoiceCsvLine];
+    const [ip, tax, droplet, credit1, credit2, adjustment, doks] = lines as [
+      InvoiceCsvLine,
+      InvoiceCsvLine,
+      InvoiceCsvLine,
+      InvoiceCsvLine,
+      InvoiceCsvLine,
+      InvoiceCsvLine,
+      InvoiceCsvLine,
+    ];
 
     expect(ip).toEqual({
       lineNo: 1,
@@ -103,7 +111,14 @@ describe('parseInvoiceCsv: quirks', () => {
   it('finds columns by name, not position, and ignores unknown columns', async () => {
     const csv = ['USD,description,extra,product', '$5.00,"a, b",whatever,Droplets'].join('\n');
     const [line] = await parseInvoiceCsvToArray(csv);
-    expect(line).toMatchObject({ product: 'Droplets', description: 'a, b', amount: '5.00', hours: null, startAt: null, category: null });
+    expect(line).toMatchObject({
+      product: 'Droplets',
+      description: 'a, b',
+      amount: '5.00',
+      hours: null,
+      startAt: null,
+      category: null,
+    });
   });
 
   it('yields nothing for a header-only file', async () => {
@@ -111,7 +126,8 @@ describe('parseInvoiceCsv: quirks', () => {
   });
 
   it('accepts an async iterable of strings', async () => {
-    async function* source() { // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose: what the test is about
+    async function* source() {
+      // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose: what the test is about
       yield `${HEADER}\n`;
       yield 'Droplets,,a (s),1,2020-07-01 00:00:00 +0000,2020-07-01 01:00:00 +0000,$0.01,,iaas\n';
     }
@@ -135,17 +151,35 @@ const GOOD_ROW = 'Droplets,,web (s-1vcpu-1gb),744,2020-07-01 00:00:00 +0000,2020
 
 describe('parseInvoiceCsv: malformed files throw with line and column', () => {
   it.each([
-    ['missing USD column', 'product,group_description,description,hours,start,end,project_name,category\nDroplets,,a,1,,,,', 'MISSING_COLUMN', 1, 'USD'],
+    [
+      'missing USD column',
+      'product,group_description,description,hours,start,end,project_name,category\nDroplets,,a,1,,,,',
+      'MISSING_COLUMN',
+      1,
+      'USD',
+    ],
     ['missing product column', 'group_description,description,USD\n,a,$1.00', 'MISSING_COLUMN', 1, 'product'],
     ['missing description column', 'product,USD\nDroplets,$1.00', 'MISSING_COLUMN', 1, 'description'],
     ['duplicate column', 'product,description,USD,usd\nDroplets,a,$1.00,$1.00', 'DUPLICATE_COLUMN', 1, 'usd'],
-    ['bad amount', `${HEADER}\n${GOOD_ROW}\nDroplets,,web,744,2020-07-01 00:00:00 +0000,,$abc,,iaas`, 'BAD_AMOUNT', 3, 'USD'],
+    [
+      'bad amount',
+      `${HEADER}\n${GOOD_ROW}\nDroplets,,web,744,2020-07-01 00:00:00 +0000,,$abc,,iaas`,
+      'BAD_AMOUNT',
+      3,
+      'USD',
+    ],
     ['empty amount', `${HEADER}\n${GOOD_ROW}\n${GOOD_ROW}\nDroplets,,web,744,,,,,iaas`, 'BAD_AMOUNT', 4, 'USD'],
     ['two signs', `${HEADER}\nCredits,,x,,,,-$-1.00,,`, 'BAD_AMOUNT', 2, 'USD'],
     ['misplaced thousands separator', `${HEADER}\nDroplets,,x,,,,"$12,34.00",,`, 'BAD_AMOUNT', 2, 'USD'],
     ['sub-micro amount', `${HEADER}\nDroplets,,x,,,,$0.0000001,,`, 'BAD_AMOUNT', 2, 'USD'],
     ['bad date', `${HEADER}\nDroplets,,x,1,2020-07-01,2020-07-02 00:00:00 +0000,$1.00,,`, 'BAD_DATE', 2, 'start'],
-    ['impossible date', `${HEADER}\nDroplets,,x,1,2020-07-01 00:00:00 +0000,2021-02-29 00:00:00 +0000,$1.00,,`, 'BAD_DATE', 2, 'end'],
+    [
+      'impossible date',
+      `${HEADER}\nDroplets,,x,1,2020-07-01 00:00:00 +0000,2021-02-29 00:00:00 +0000,$1.00,,`,
+      'BAD_DATE',
+      2,
+      'end',
+    ],
     ['bad hours', `${HEADER}\nDroplets,,x,many,,,$1.00,,`, 'BAD_HOURS', 2, 'hours'],
     ['empty product', `${HEADER}\n${GOOD_ROW}\n,,x,1,,,$1.00,,`, 'EMPTY_VALUE', 3, 'product'],
     ['too few columns', `${HEADER}\n${GOOD_ROW}\nDroplets,,x,1,,,$1.00,`, 'COLUMN_COUNT', 3, null],
@@ -171,13 +205,16 @@ describe('parseInvoiceCsv: malformed files throw with line and column', () => {
     const error = await parseError(csv);
     expect(error.code).toBe('BAD_AMOUNT');
     expect(error.line).toBe(4);
-    const syntax = await parseError(crlf(HEADER, 'Droplets,,"two\r\nlines",1,,,$1.00,,iaas', 'Droplets,,"x"y,1,,,$1.00,,iaas'));
+    const syntax = await parseError(
+      crlf(HEADER, 'Droplets,,"two\r\nlines",1,,,$1.00,,iaas', 'Droplets,,"x"y,1,,,$1.00,,iaas'),
+    );
     expect(syntax.code).toBe('CSV_SYNTAX');
     expect(syntax.line).toBe(4);
   });
 
   it('lets an error of the source stream through unchanged', async () => {
-    async function* failing() { // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose: its error must reach the parser as a rejection
+    async function* failing() {
+      // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose: its error must reach the parser as a rejection
       yield `${HEADER}\n${GOOD_ROW}\n`;
       throw new Error('connection reset');
     }
@@ -186,7 +223,8 @@ describe('parseInvoiceCsv: malformed files throw with line and column', () => {
 
   it('stops reading the source when the consumer stops', async () => {
     let produced = 0;
-    async function* endless() { // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose, as a network body is
+    async function* endless() {
+      // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose, as a network body is
       yield `${HEADER}\n`;
       for (;;) {
         produced++;
@@ -208,7 +246,8 @@ describe('parseInvoiceCsv: streaming', () => {
   it('parses 100,000 lines with flat memory (the source is never far ahead of the consumer)', async () => {
     const total = 100_000;
     let produced = 0;
-    async function* generate() { // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose, as a network body is
+    async function* generate() {
+      // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose, as a network body is
       yield '\uFEFF' + HEADER + '\r\n';
       for (let i = 0; i < total; i += 100) {
         let chunk = '';
@@ -267,9 +306,12 @@ describe('value parsers', () => {
     expect(parseUsdAmount(raw)).toBe(expected);
   });
 
-  it.each(['', '   ', '$', 'abc', '$1.2.3', '1,23', '($-1.00)', '-$-1.00', '$1.0000001', '€1.00', '$1e3'])('amount %j is rejected', (raw) => {
-    expect(() => parseUsdAmount(raw)).toThrow();
-  });
+  it.each(['', '   ', '$', 'abc', '$1.2.3', '1,23', '($-1.00)', '-$-1.00', '$1.0000001', '€1.00', '$1e3'])(
+    'amount %j is rejected',
+    (raw) => {
+      expect(() => parseUsdAmount(raw)).toThrow();
+    },
+  );
 
   it.each([
     ['2020-07-01 00:00:00 +0000', '2020-07-01T00:00:00.000Z'],
@@ -282,12 +324,16 @@ describe('value parsers', () => {
     expect(parseTimestamp(raw)?.toISOString()).toBe(iso);
   });
 
-  it.each(['2020-07-01', '2020-07-01 00:00:00', '2020-13-01 00:00:00 +0000', '2023-02-29 00:00:00 +0000', '2020-07-01 24:00:00 +0000', '07/01/2020 00:00:00 +0000'])(
-    'date %j is rejected',
-    (raw) => {
-      expect(() => parseTimestamp(raw)).toThrow();
-    },
-  );
+  it.each([
+    '2020-07-01',
+    '2020-07-01 00:00:00',
+    '2020-13-01 00:00:00 +0000',
+    '2023-02-29 00:00:00 +0000',
+    '2020-07-01 24:00:00 +0000',
+    '07/01/2020 00:00:00 +0000',
+  ])('date %j is rejected', (raw) => {
+    expect(() => parseTimestamp(raw)).toThrow();
+  });
 
   it('parses hours', () => {
     expect(parseHours('')).toBeNull();

@@ -46,11 +46,19 @@ describe('deriveKind', () => {
   });
 
   it('keeps backups of things other than droplets as unknown, rather than bucketing them under droplets', () => {
-    expect(deriveKindDetailed('Volume Backups', 'vol-1', null)).toEqual({ kind: null, isTax: false, productKnown: true });
+    expect(deriveKindDetailed('Volume Backups', 'vol-1', null)).toEqual({
+      kind: null,
+      isTax: false,
+      productKnown: true,
+    });
   });
 
   it('marks taxes with a null kind and the tax flag', () => {
-    expect(deriveKindDetailed('Taxes', 'STATE SALES TAX (6.25%)', null)).toEqual({ kind: null, isTax: true, productKnown: true });
+    expect(deriveKindDetailed('Taxes', 'STATE SALES TAX (6.25%)', null)).toEqual({
+      kind: null,
+      isTax: true,
+      productKnown: true,
+    });
     expect(deriveKindDetailed('Tax', 'anything', null).isTax).toBe(true);
     for (const description of ['GST (10%)', 'VAT 20%', 'STATE SALES TAX (6.25%)', 'HST Ontario']) {
       expect(deriveKindDetailed('', description, null)).toEqual({ kind: null, isTax: true, productKnown: false });
@@ -59,7 +67,11 @@ describe('deriveKind', () => {
   });
 
   it('does not read tax words from descriptions of known products', () => {
-    expect(deriveKindDetailed('Droplets', 'vat-calculator (s-1vcpu-1gb)', null)).toEqual({ kind: 'droplet', isTax: false, productKnown: true });
+    expect(deriveKindDetailed('Droplets', 'vat-calculator (s-1vcpu-1gb)', null)).toEqual({
+      kind: 'droplet',
+      isTax: false,
+      productKnown: true,
+    });
     expect(deriveKindDetailed('Droplets', 'tax (s-1vcpu-1gb)', null).isTax).toBe(false);
   });
 
@@ -68,7 +80,11 @@ describe('deriveKind', () => {
   });
 
   it('returns null for unknown products (the caller keeps the product text)', () => {
-    expect(deriveKindDetailed('Functions', 'GB-seconds', null)).toEqual({ kind: null, isTax: false, productKnown: false });
+    expect(deriveKindDetailed('Functions', 'GB-seconds', null)).toEqual({
+      kind: null,
+      isTax: false,
+      productKnown: false,
+    });
     expect(deriveKind('Premium Support', 'Monthly', null)).toBeNull();
     expect(deriveKind('', '', null)).toBeNull();
   });
@@ -76,21 +92,43 @@ describe('deriveKind', () => {
 
 describe('classifyLine', () => {
   it('flags credits by sign and by product words', () => {
-    expect(classifyLine({ product: 'Droplets', description: 'web (s-1vcpu-1gb)', amount: '-5.00' })).toEqual({ kind: 'droplet', isTax: false, isCredit: true });
-    expect(classifyLine({ product: 'Credits', description: 'Account credit', amount: '0.00' })).toEqual({ kind: null, isTax: false, isCredit: true });
+    expect(classifyLine({ product: 'Droplets', description: 'web (s-1vcpu-1gb)', amount: '-5.00' })).toEqual({
+      kind: 'droplet',
+      isTax: false,
+      isCredit: true,
+    });
+    expect(classifyLine({ product: 'Credits', description: 'Account credit', amount: '0.00' })).toEqual({
+      kind: null,
+      isTax: false,
+      isCredit: true,
+    });
     expect(classifyLine({ product: 'Promotional Credit', description: 'x', amount: '1.00' }).isCredit).toBe(true);
     expect(classifyLine({ product: 'Discounts', description: 'x', amount: '1.00' }).isCredit).toBe(true);
-    expect(classifyLine({ product: 'Adjustments', description: 'Promo code SUMMER', amount: '-1.00' }).isCredit).toBe(true);
+    expect(classifyLine({ product: 'Adjustments', description: 'Promo code SUMMER', amount: '-1.00' }).isCredit).toBe(
+      true,
+    );
     expect(classifyLine({ product: 'Other', description: 'Discount applied', amount: '1.00' }).isCredit).toBe(true);
   });
 
   it('does not call a droplet named like a credit a credit', () => {
-    expect(classifyLine({ product: 'Droplets', description: 'credit-api (s-1vcpu-1gb)', amount: '5.00' })).toEqual({ kind: 'droplet', isTax: false, isCredit: false });
+    expect(classifyLine({ product: 'Droplets', description: 'credit-api (s-1vcpu-1gb)', amount: '5.00' })).toEqual({
+      kind: 'droplet',
+      isTax: false,
+      isCredit: false,
+    });
   });
 
   it('classifies charges, taxes and zero amounts', () => {
-    expect(classifyLine({ product: 'Volumes', description: 'v (nyc3) 10GB', amount: '1.00' })).toEqual({ kind: 'volume', isTax: false, isCredit: false });
-    expect(classifyLine({ product: 'Taxes', description: 'VAT', amount: '0.16' })).toEqual({ kind: null, isTax: true, isCredit: false });
+    expect(classifyLine({ product: 'Volumes', description: 'v (nyc3) 10GB', amount: '1.00' })).toEqual({
+      kind: 'volume',
+      isTax: false,
+      isCredit: false,
+    });
+    expect(classifyLine({ product: 'Taxes', description: 'VAT', amount: '0.16' })).toEqual({
+      kind: null,
+      isTax: true,
+      isCredit: false,
+    });
     expect(classifyLine({ product: 'Droplets', description: 'x (s)', amount: '0.00' }).isCredit).toBe(false);
     expect(classifyLine({ product: 'Droplets', description: 'x (s)', amount: '-0.00' }).isCredit).toBe(false);
   });

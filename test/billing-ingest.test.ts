@@ -126,7 +126,9 @@ describe('billing against the simulator', () => {
       { a: true, b: true, c: true, d: true, account_id: ACCOUNT },
       { a: true, b: true, c: true, d: true, account_id: ACCOUNT },
     ]);
-    const runs = await h.pool.query(`SELECT trigger, status, created, api_calls FROM sync_runs WHERE task = 'balance' ORDER BY id`);
+    const runs = await h.pool.query(
+      `SELECT trigger, status, created, api_calls FROM sync_runs WHERE task = 'balance' ORDER BY id`,
+    );
     expect(runs.rows).toEqual([
       { trigger: 'manual', status: 'succeeded', created: 1, api_calls: 1 },
       { trigger: 'cron', status: 'succeeded', created: 1, api_calls: 1 },
@@ -148,16 +150,28 @@ describe('billing against the simulator', () => {
     const run2 = await syncBillingHistory(h.billing, { trigger: 'cron', enqueueInvoice: second.enqueue });
     expect(run2).toMatchObject({ status: 'succeeded', historyCreated: 0, invoicesCreated: 0 });
     expect(second.uuids).toEqual(first.uuids); // nothing is ingested yet
-    const counts = await h.pool.query(`SELECT (SELECT count(*)::int FROM cloud_billing_history) AS history, (SELECT count(*)::int FROM cloud_invoices) AS invoices`);
+    const counts = await h.pool.query(
+      `SELECT (SELECT count(*)::int FROM cloud_billing_history) AS history, (SELECT count(*)::int FROM cloud_invoices) AS invoices`,
+    );
     expect(counts.rows[0]).toEqual({ history: sim.history.length, invoices: sim.invoices.length + 1 });
 
-    const stored = await h.pool.query<{ invoice_uuid: string; invoice_id: string; period: string; amount: string; provisional: boolean; ingest_status: string }>(
-      `SELECT invoice_uuid, invoice_id, period, amount::text, provisional, ingest_status FROM cloud_invoices`,
-    );
+    const stored = await h.pool.query<{
+      invoice_uuid: string;
+      invoice_id: string;
+      period: string;
+      amount: string;
+      provisional: boolean;
+      ingest_status: string;
+    }>(`SELECT invoice_uuid, invoice_id, period, amount::text, provisional, ingest_status FROM cloud_invoices`);
     const byUuid = new Map(stored.rows.map((r) => [r.invoice_uuid, r]));
     for (const inv of [...sim.invoices, sim.preview()]) {
       const row = byUuid.get(inv.uuid)!;
-      expect(row).toMatchObject({ invoice_id: inv.id, period: inv.period, provisional: inv.preview, ingest_status: 'pending' });
+      expect(row).toMatchObject({
+        invoice_id: inv.id,
+        period: inv.period,
+        provisional: inv.preview,
+        ingest_status: 'pending',
+      });
       expect(Number(row.amount) * 100).toBeCloseTo(inv.totalCents, 6);
     }
     const history = await h.pool.query<{ type: string; amount: string; invoice_uuid: string | null }>(
@@ -194,7 +208,13 @@ describe('billing against the simulator', () => {
       });
       expect(Number(row.lines_amount) * 100).toBeCloseTo(inv.totalCents, 6);
       expect(row.summary.totals.agrees).toBe(true);
-      expect(row.summary.reconciliation).toMatchObject({ lineSource: 'csv', json: 'used', joined: inv.lineCount, csvOnly: 0, jsonOnly: 0 });
+      expect(row.summary.reconciliation).toMatchObject({
+        lineSource: 'csv',
+        json: 'used',
+        joined: inv.lineCount,
+        csvOnly: 0,
+        jsonOnly: 0,
+      });
       expect(row.summary.provider.amount).toBeDefined();
       expect(JSON.stringify(row.summary)).not.toMatch(/Sammy|Shark Row|@/); // no personal data from the summary
 
@@ -207,7 +227,9 @@ describe('billing against the simulator', () => {
         const line = stored.rows[truth.index]!;
         expect(line.line_no).toBe(truth.index + 1);
         if (['current', 'ambiguous', 'renamed'].includes(truth.status)) {
-          expect(line.provider_id, `${truth.product} ${truth.description}`).toBe(expectedProviderId(inv.lineAt(truth.index)));
+          expect(line.provider_id, `${truth.product} ${truth.description}`).toBe(
+            expectedProviderId(inv.lineAt(truth.index)),
+          );
         } else {
           expect(line.provider_id, `${truth.product} ${truth.description} (${truth.status})`).toBeNull();
           expect(line.unmatched_reason).not.toBeNull();
@@ -216,7 +238,9 @@ describe('billing against the simulator', () => {
         if (truth.status === 'credit') expect(line.unmatched_reason).toBe('credit');
       }
     }
-    const runs = await h.pool.query<CountRow>(`SELECT count(*)::int AS n FROM sync_runs WHERE task = 'invoice' AND status = 'succeeded'`);
+    const runs = await h.pool.query<CountRow>(
+      `SELECT count(*)::int AS n FROM sync_runs WHERE task = 'invoice' AND status = 'succeeded'`,
+    );
     expect(runs.rows[0]!.n).toBe(uuids.length);
   });
 
@@ -230,7 +254,9 @@ describe('billing against the simulator', () => {
     expect(kinds['Backups']).toEqual(['droplet_backup']);
     expect(kinds['Droplets']).toEqual(['droplet']);
     expect(kinds['Taxes']).toEqual(['-']);
-    const wrong = await h.pool.query<CountRow>(`SELECT count(*)::int AS n FROM cloud_cost_lines WHERE kind = 'droplet' AND product <> 'Droplets'`);
+    const wrong = await h.pool.query<CountRow>(
+      `SELECT count(*)::int AS n FROM cloud_cost_lines WHERE kind = 'droplet' AND product <> 'Droplets'`,
+    );
     expect(wrong.rows[0]!.n).toBe(0);
     // Backups are attributed to the droplet they back up.
     const backups = await h.pool.query(
@@ -284,7 +310,9 @@ describe('billing against the simulator', () => {
     expect(expected.counts.ambiguous).toBeGreaterThan(0);
     expect(ambiguous).toBeGreaterThan(0);
     expect(row.matched_count).toBeGreaterThanOrEqual(expected.counts.current);
-    expect(row.matched_count).toBeLessThan(expected.counts.current + expected.counts.ambiguous + expected.counts.renamed);
+    expect(row.matched_count).toBeLessThan(
+      expected.counts.current + expected.counts.ambiguous + expected.counts.renamed,
+    );
     // Back to the JSON-joined lines for the suites below.
     expect((await ingestInvoice(h.billing, uuid, { trigger: 'manual' })).status).toBe('ingested');
   });
@@ -296,9 +324,10 @@ describe('billing against the simulator', () => {
     const victim = droplets.find((d) => names.get(d.name) === 1 && !d.tags.some((t) => t.startsWith('k8s:')))!;
     h.sim.account.deleteDroplet(victim.id);
     for (let i = 0; i < 3; i++) expect((await h.engine.run('droplet', { trigger: 'manual' })).status).toBe('succeeded');
-    const stale = await h.pool.query<{ id: number; stale_at: Date | null }>(`SELECT id, stale_at FROM cloud_resources WHERE kind = 'droplet' AND provider_id = $1`, [
-      String(victim.id),
-    ]);
+    const stale = await h.pool.query<{ id: number; stale_at: Date | null }>(
+      `SELECT id, stale_at FROM cloud_resources WHERE kind = 'droplet' AND provider_id = $1`,
+      [String(victim.id)],
+    );
     expect(stale.rows[0]!.stale_at).not.toBeNull();
 
     const preview = h.sim.billing.previewUuid;
@@ -310,7 +339,10 @@ describe('billing against the simulator', () => {
         [preview, victim.name],
       );
       expect(lines.rows.length).toBe(1);
-      expect(lines.rows[0]).toEqual({ resource_id: stale.rows[0]!.id, match_method: context.maxJsonItems === 0 ? 'name' : 'id' });
+      expect(lines.rows[0]).toEqual({
+        resource_id: stale.rows[0]!.id,
+        match_method: context.maxJsonItems === 0 ? 'name' : 'id',
+      });
     }
   });
 
@@ -360,9 +392,16 @@ describe('a failure in the middle of an ingest (simulator, 50,000-line invoice)'
 
     expect(await linesDigest(h.pool, big)).toEqual(before);
     const headerAfter = (await header(h, big))!;
-    expect(headerAfter).toMatchObject({ ingest_status: 'failed', ingest_error: error, line_count: 50_000, matched_count: headerBefore.matched_count });
+    expect(headerAfter).toMatchObject({
+      ingest_status: 'failed',
+      ingest_error: error,
+      line_count: 50_000,
+      matched_count: headerBefore.matched_count,
+    });
     expect(headerAfter.ingested_at).toEqual(headerBefore.ingested_at);
-    const run = await h.pool.query(`SELECT status, error FROM sync_runs WHERE task = 'invoice' ORDER BY id DESC LIMIT 1`);
+    const run = await h.pool.query(
+      `SELECT status, error FROM sync_runs WHERE task = 'invoice' ORDER BY id DESC LIMIT 1`,
+    );
     expect(run.rows[0]).toEqual({ status: 'failed', error });
 
     const next = collect();
@@ -421,7 +460,10 @@ const RESOURCES: Array<[string, string, string, string | null, string | null]> =
 ];
 
 async function seedResources(pool: import('pg').Pool): Promise<Map<string, number>> {
-  await pool.query(`INSERT INTO cloud_accounts (id, created_at, updated_at) VALUES ($1, now(), now()) ON CONFLICT DO NOTHING`, [ACCOUNT]);
+  await pool.query(
+    `INSERT INTO cloud_accounts (id, created_at, updated_at) VALUES ($1, now(), now()) ON CONFLICT DO NOTHING`,
+    [ACCOUNT],
+  );
   const ids = new Map<string, number>();
   for (const [kind, providerId, name, staleAt, createdAt] of RESOURCES) {
     const { rows } = await pool.query<{ id: number }>(
@@ -434,12 +476,27 @@ async function seedResources(pool: import('pg').Pool): Promise<Map<string, numbe
   return ids;
 }
 
-function invoice(uuid: string, period: string, amount: string, id = '9000001'): { invoice_uuid: string; invoice_id: string; amount: string; invoice_period: string } {
+function invoice(
+  uuid: string,
+  period: string,
+  amount: string,
+  id = '9000001',
+): { invoice_uuid: string; invoice_id: string; amount: string; invoice_period: string } {
   return { invoice_uuid: uuid, invoice_id: id, amount, invoice_period: period };
 }
 
-function historyEntry(inv: { invoice_uuid: string; invoice_id: string; amount: string }, date: string): Record<string, string> {
-  return { description: 'Invoice for October 2026', amount: inv.amount, invoice_id: inv.invoice_id, invoice_uuid: inv.invoice_uuid, date, type: 'Invoice' };
+function historyEntry(
+  inv: { invoice_uuid: string; invoice_id: string; amount: string },
+  date: string,
+): Record<string, string> {
+  return {
+    description: 'Invoice for October 2026',
+    amount: inv.amount,
+    invoice_id: inv.invoice_id,
+    invoice_uuid: inv.invoice_uuid,
+    date,
+    type: 'Invoice',
+  };
 }
 
 describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
@@ -464,14 +521,62 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
         [
           UUID,
           [
-            { product: 'Droplets', resource_id: '1003', group_description: '', description: 'twin (s-1vcpu-1gb)', amount: '6.00', duration: '744', duration_unit: 'Hours', start_time: '2026-10-01T00:00:00Z', end_time: '2026-11-01T00:00:00Z', project_name: 'web', category: 'iaas' },
-            { product: 'Droplets', resource_id: '1002', group_description: '', description: 'twin (s-1vcpu-1gb)', amount: '6.00', duration: '744', duration_unit: 'Hours', start_time: '2026-10-01T00:00:00Z', end_time: '2026-11-01T00:00:00Z', project_name: 'web', category: 'iaas' },
-            { product: 'Volumes', resource_uuid: 'bbbbbbbb-0000-4000-8000-000000000001', group_description: '', description: 'not in the csv (nyc3) 1GB', amount: '3.00', duration: '744', duration_unit: 'Hours', start_time: '2026-10-01T00:00:00Z', end_time: '2026-11-01T00:00:00Z', project_name: '', category: 'iaas' },
+            {
+              product: 'Droplets',
+              resource_id: '1003',
+              group_description: '',
+              description: 'twin (s-1vcpu-1gb)',
+              amount: '6.00',
+              duration: '744',
+              duration_unit: 'Hours',
+              start_time: '2026-10-01T00:00:00Z',
+              end_time: '2026-11-01T00:00:00Z',
+              project_name: 'web',
+              category: 'iaas',
+            },
+            {
+              product: 'Droplets',
+              resource_id: '1002',
+              group_description: '',
+              description: 'twin (s-1vcpu-1gb)',
+              amount: '6.00',
+              duration: '744',
+              duration_unit: 'Hours',
+              start_time: '2026-10-01T00:00:00Z',
+              end_time: '2026-11-01T00:00:00Z',
+              project_name: 'web',
+              category: 'iaas',
+            },
+            {
+              product: 'Volumes',
+              resource_uuid: 'bbbbbbbb-0000-4000-8000-000000000001',
+              group_description: '',
+              description: 'not in the csv (nyc3) 1GB',
+              amount: '3.00',
+              duration: '744',
+              duration_unit: 'Hours',
+              start_time: '2026-10-01T00:00:00Z',
+              end_time: '2026-11-01T00:00:00Z',
+              project_name: '',
+              category: 'iaas',
+            },
           ],
         ],
       ]),
       summaries: new Map([
-        [UUID, { invoice_uuid: UUID, billing_period: '2026-10', amount: '1613.53', user_name: 'Sammy Shark', user_email: 'sammy@example.com', user_company: 'Acme', user_billing_address: { address_line1: '1 Main St', city: 'NYC' }, taxes: { name: 'Taxes', amount: '77.55' } }],
+        [
+          UUID,
+          {
+            invoice_uuid: UUID,
+            billing_period: '2026-10',
+            amount: '1613.53',
+            user_name: 'Sammy Shark',
+            user_email: 'sammy@example.com',
+            user_company: 'Acme',
+            user_billing_address: { address_line1: '1 Main St', city: 'NYC' },
+            taxes: { name: 'Taxes', amount: '77.55' },
+          },
+        ],
       ]),
     });
     context = { pool, api: billingClient(fake.url), accountId: ACCOUNT };
@@ -492,7 +597,13 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
     const keys = await pool.query<{ natural_key: string }>(`SELECT natural_key FROM cloud_billing_history`);
     expect(new Set(keys.rows.map((r) => r.natural_key)).size).toBe(2);
     // The keyer: the second repetition of an entry gets a key of its own, the same one every time.
-    const entry = { date: '2026-11-01T08:00:00Z', type: 'Invoice', amount: '1.00', description: 'x', invoice_uuid: null };
+    const entry = {
+      date: '2026-11-01T08:00:00Z',
+      type: 'Invoice',
+      amount: '1.00',
+      description: 'x',
+      invoice_uuid: null,
+    };
     const a = new HistoryKeyer();
     const b = new HistoryKeyer();
     expect([a.key(entry), a.key(entry)]).toEqual([b.key(entry), b.key(entry)]);
@@ -512,29 +623,100 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
     const id = (key: string) => resources.get(key)!;
 
     expect(by('web, main (s-2vcpu-4gb)')).toMatchObject({
-      line_no: 1, source: 'csv', period: '2026-10', product: 'Droplets', group_description: null, kind: 'droplet', resource_name: 'web, main',
-      hours: '744.00', amount: '1234.560000', project_name: 'Marketing, Growth', category: 'iaas', resource_id: id('droplet:1001'), match_method: 'name',
-      start_at: new Date('2026-10-01T00:00:00Z'), end_at: new Date('2026-10-31T23:59:59Z'),
+      line_no: 1,
+      source: 'csv',
+      period: '2026-10',
+      product: 'Droplets',
+      group_description: null,
+      kind: 'droplet',
+      resource_name: 'web, main',
+      hours: '744.00',
+      amount: '1234.560000',
+      project_name: 'Marketing, Growth',
+      category: 'iaas',
+      resource_id: id('droplet:1001'),
+      match_method: 'name',
+      start_at: new Date('2026-10-01T00:00:00Z'),
+      end_at: new Date('2026-10-31T23:59:59Z'),
     });
     // Backups and snapshots of droplets mention "Droplet" but are not droplets.
-    expect(by('web, main (s-2vcpu-4gb)', 1)).toMatchObject({ product: 'Droplet Backups', kind: 'droplet_backup', hours: null, resource_id: id('droplet:1001'), match_method: 'parent' });
-    expect(by('web-main-1760000000 (4.2GB)')).toMatchObject({ product: 'Droplet Snapshots', kind: 'snapshot', resource_name: 'web-main-1760000000', resource_id: id('snapshot:5001'), match_method: 'name' });
-    expect(by('vol-snap (nyc3) 10GB')).toMatchObject({ kind: 'snapshot', resource_id: null, unmatched_reason: 'historic' });
+    expect(by('web, main (s-2vcpu-4gb)', 1)).toMatchObject({
+      product: 'Droplet Backups',
+      kind: 'droplet_backup',
+      hours: null,
+      resource_id: id('droplet:1001'),
+      match_method: 'parent',
+    });
+    expect(by('web-main-1760000000 (4.2GB)')).toMatchObject({
+      product: 'Droplet Snapshots',
+      kind: 'snapshot',
+      resource_name: 'web-main-1760000000',
+      resource_id: id('snapshot:5001'),
+      match_method: 'name',
+    });
+    expect(by('vol-snap (nyc3) 10GB')).toMatchObject({
+      kind: 'snapshot',
+      resource_id: null,
+      unmatched_reason: 'historic',
+    });
     // Same-name droplets: the JSON items' ids decide (in order), never the name.
-    expect(by('twin (s-1vcpu-1gb)')).toMatchObject({ resource_provider_id: '1003', resource_id: id('droplet:1003'), match_method: 'id' });
-    expect(by('twin (s-1vcpu-1gb)', 1)).toMatchObject({ resource_provider_id: '1002', resource_id: id('droplet:1002'), match_method: 'id' });
+    expect(by('twin (s-1vcpu-1gb)')).toMatchObject({
+      resource_provider_id: '1003',
+      resource_id: id('droplet:1003'),
+      match_method: 'id',
+    });
+    expect(by('twin (s-1vcpu-1gb)', 1)).toMatchObject({
+      resource_provider_id: '1002',
+      resource_id: id('droplet:1002'),
+      match_method: 'id',
+    });
     // Deleted (stale) resources still bill and are still matched; an older namesake stale before the period is not.
-    expect(by('solo-stale (s-1vcpu-1gb)')).toMatchObject({ hours: '100.00', resource_id: id('droplet:1004'), match_method: 'name', end_at: new Date('2026-10-05T04:00:00Z') });
-    expect(by('reborn (s-1vcpu-1gb)')).toMatchObject({ line_no: 8, resource_id: id('droplet:1006'), match_method: 'name' });
-    expect(by('Unused Floating IP - 203.0.113.7')).toMatchObject({ kind: 'floating_ip', resource_name: '203.0.113.7', resource_id: id('floating_ip:203.0.113.7') });
-    expect(by('pool-a-x1 (s-2vcpu-4gb)')).toMatchObject({ kind: 'kubernetes_cluster', group_description: 'k8s-prod', resource_name: 'k8s-prod', resource_id: id('kubernetes_cluster:aaaaaaaa-0000-4000-8000-000000000001'), category: 'paas' });
+    expect(by('solo-stale (s-1vcpu-1gb)')).toMatchObject({
+      hours: '100.00',
+      resource_id: id('droplet:1004'),
+      match_method: 'name',
+      end_at: new Date('2026-10-05T04:00:00Z'),
+    });
+    expect(by('reborn (s-1vcpu-1gb)')).toMatchObject({
+      line_no: 8,
+      resource_id: id('droplet:1006'),
+      match_method: 'name',
+    });
+    expect(by('Unused Floating IP - 203.0.113.7')).toMatchObject({
+      kind: 'floating_ip',
+      resource_name: '203.0.113.7',
+      resource_id: id('floating_ip:203.0.113.7'),
+    });
+    expect(by('pool-a-x1 (s-2vcpu-4gb)')).toMatchObject({
+      kind: 'kubernetes_cluster',
+      group_description: 'k8s-prod',
+      resource_name: 'k8s-prod',
+      resource_id: id('kubernetes_cluster:aaaaaaaa-0000-4000-8000-000000000001'),
+      category: 'paas',
+    });
     // COPY escaping: a line break, a tab and a backslash survive.
-    expect(by('edge\r\nlb')).toMatchObject({ kind: 'load_balancer', resource_name: 'edge\r\nlb', unmatched_reason: 'historic' });
-    expect(by('tab\there, back\\slash (nyc3) 100GB')).toMatchObject({ kind: 'volume', resource_name: 'tab\there, back\\slash', unmatched_reason: 'historic' });
-    expect(by('Outbound Data Transfer Overage')).toMatchObject({ kind: 'bandwidth', hours: null, unmatched_reason: 'kind_not_synced' });
+    expect(by('edge\r\nlb')).toMatchObject({
+      kind: 'load_balancer',
+      resource_name: 'edge\r\nlb',
+      unmatched_reason: 'historic',
+    });
+    expect(by('tab\there, back\\slash (nyc3) 100GB')).toMatchObject({
+      kind: 'volume',
+      resource_name: 'tab\there, back\\slash',
+      unmatched_reason: 'historic',
+    });
+    expect(by('Outbound Data Transfer Overage')).toMatchObject({
+      kind: 'bandwidth',
+      hours: null,
+      unmatched_reason: 'kind_not_synced',
+    });
     expect(by('Something new')).toMatchObject({ kind: null, unmatched_reason: 'unknown_product' });
     expect(by('Promo credit')).toMatchObject({ amount: '-10.000000', category: null, unmatched_reason: 'credit' });
-    expect(by('Other credit')).toMatchObject({ amount: '-1.000000', start_at: new Date('2026-09-30T18:30:00Z'), unmatched_reason: 'credit' });
+    expect(by('Other credit')).toMatchObject({
+      amount: '-1.000000',
+      start_at: new Date('2026-09-30T18:30:00Z'),
+      unmatched_reason: 'credit',
+    });
     expect(by('Manual adjustment')).toMatchObject({ amount: '-2.500000', end_at: null, unmatched_reason: 'credit' });
     expect(by('STATE SALES TAX (6.25%)')).toMatchObject({ kind: null, hours: null, unmatched_reason: 'tax' });
 
@@ -542,15 +724,33 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
     const matched = rows.filter((r) => r.resource_id !== null).length;
     expect(matched).toBe(9);
     expect(row).toMatchObject({
-      ingest_status: 'ingested', csv_ingested: true, items_ingested: true, line_count: 18, matched_count: matched,
-      lines_amount: '1613.530000', matched_amount: '1525.110000', match_rate: ratio(9n, 18n),
+      ingest_status: 'ingested',
+      csv_ingested: true,
+      items_ingested: true,
+      line_count: 18,
+      matched_count: matched,
+      lines_amount: '1613.530000',
+      matched_amount: '1525.110000',
+      match_rate: ratio(9n, 18n),
     });
     expect(row.summary.totals).toEqual({ linesAmount: '1613.53', invoiceAmount: '1613.53', agrees: true });
-    expect(row.summary.reconciliation).toMatchObject({ lineSource: 'csv', json: 'used', jsonItems: 3, joined: 2, csvOnly: 16, jsonOnly: 1, jsonOnlyAmount: '3.00' });
+    expect(row.summary.reconciliation).toMatchObject({
+      lineSource: 'csv',
+      json: 'used',
+      jsonItems: 3,
+      joined: 2,
+      csvOnly: 16,
+      jsonOnly: 1,
+      jsonOnlyAmount: '3.00',
+    });
     expect(row.summary.match.byReason.tax).toEqual({ count: 1, amount: '77.55' });
     expect(row.summary.match.byMethod).toEqual({ id: 2, name: 6, parent: 1 });
     // The summary is stored without personal data.
-    expect(row.summary.provider).toMatchObject({ billingPeriod: '2026-10', amount: '1613.53', taxes: { name: 'Taxes', amount: '77.55' } });
+    expect(row.summary.provider).toMatchObject({
+      billingPeriod: '2026-10',
+      amount: '1613.53',
+      taxes: { name: 'Taxes', amount: '77.55' },
+    });
     expect(JSON.stringify(row.summary)).not.toMatch(/Sammy|sammy@|Main St|Acme/);
   });
 
@@ -565,7 +765,11 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
     expect(error).toContain('line 7');
     expect(error).toContain('column "usd"');
     expect(await linesDigest(pool, UUID)).toEqual(before);
-    expect((await header({ pool }, UUID))!).toMatchObject({ ingest_status: 'failed', ingest_error: error, line_count: 18 });
+    expect((await header({ pool }, UUID))!).toMatchObject({
+      ingest_status: 'failed',
+      ingest_error: error,
+      line_count: 18,
+    });
 
     fake.state.csv.set(UUID, QUIRKY_CSV);
     expect((await ingestInvoice(context, UUID, { trigger: 'manual' })).status).toBe('ingested');
@@ -577,12 +781,22 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
     try {
       const outcome = await ingestInvoice(context, UUID, { trigger: 'manual' });
       expect(outcome).toMatchObject({ status: 'ingested', lineSource: 'json', lineCount: 3 });
-      const { rows } = await pool.query<{ source: string; resource_provider_id: string | null; resource_uuid: string | null; match_method: string | null; hours: string | null }>(
+      const { rows } = await pool.query<{
+        source: string;
+        resource_provider_id: string | null;
+        resource_uuid: string | null;
+        match_method: string | null;
+        hours: string | null;
+      }>(
         `SELECT source, resource_provider_id, resource_uuid, match_method, hours::text FROM cloud_cost_lines ORDER BY line_no`,
       );
       expect(rows.map((r) => r.source)).toEqual(['json', 'json', 'json']);
       expect(rows[0]).toMatchObject({ resource_provider_id: '1003', match_method: 'id', hours: '744.00' });
-      expect((await header({ pool }, UUID))!).toMatchObject({ csv_ingested: false, items_ingested: true, line_count: 3 });
+      expect((await header({ pool }, UUID))!).toMatchObject({
+        csv_ingested: false,
+        items_ingested: true,
+        line_count: 3,
+      });
     } finally {
       fake.state.csv.set(UUID, QUIRKY_CSV);
     }
@@ -600,9 +814,17 @@ describe('the month-to-date preview is provisional and replaced by the final inv
   const OCT_FINAL = 'c0000000-0000-4000-8000-000000000010';
   const NOV_PREVIEW = 'd0000000-0000-4000-8000-000000000011';
   const csvOf = (...amounts: string[]): string =>
-    [CSV_HEADER, ...amounts.map((a, i) => `Droplets,,web-${i} (s-1vcpu-1gb),744,${PERIOD_START},${PERIOD_END},$${a},,iaas`)].join('\n') + '\n';
+    [
+      CSV_HEADER,
+      ...amounts.map((a, i) => `Droplets,,web-${i} (s-1vcpu-1gb),744,${PERIOD_START},${PERIOD_END},$${a},,iaas`),
+    ].join('\n') + '\n';
   const periodTotal = async (period: string) =>
-    (await pool.query<{ total: string; n: number }>(`SELECT coalesce(sum(amount), 0)::text AS total, count(*)::int AS n FROM cloud_cost_lines WHERE period = $1`, [period])).rows[0];
+    (
+      await pool.query<{ total: string; n: number }>(
+        `SELECT coalesce(sum(amount), 0)::text AS total, count(*)::int AS n FROM cloud_cost_lines WHERE period = $1`,
+        [period],
+      )
+    ).rows[0];
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -628,15 +850,25 @@ describe('the month-to-date preview is provisional and replaced by the final inv
     await syncBillingHistory(context, { trigger: 'manual', enqueueInvoice: enqueued.enqueue });
     expect(enqueued.uuids).toEqual([SEP, OCT_PREVIEW]);
     for (const outcome of await ingestAll(context, enqueued.uuids)) expect(outcome.status).toBe('ingested');
-    expect((await header({ pool }, OCT_PREVIEW))!).toMatchObject({ provisional: true, period: '2026-10', line_count: 2 });
+    expect((await header({ pool }, OCT_PREVIEW))!).toMatchObject({
+      provisional: true,
+      period: '2026-10',
+      line_count: 2,
+    });
     expect(await periodTotal('2026-10')).toEqual({ total: '7.000000', n: 2 });
   });
 
   it('keeps the provisional lines until the final invoice is ingested, then swaps them in one transaction', async () => {
-    fake.state.invoices = [invoice(OCT_FINAL, '2026-10', '7.50', '9000010'), invoice(SEP, '2026-09', '10.00', '9000009')];
+    fake.state.invoices = [
+      invoice(OCT_FINAL, '2026-10', '7.50', '9000010'),
+      invoice(SEP, '2026-09', '10.00', '9000009'),
+    ];
     fake.state.preview = { ...invoice(NOV_PREVIEW, '2026-11', '1.00', '9000011'), updated_at: '2026-11-02T06:00:00Z' };
     fake.state.csv.set(OCT_FINAL, csvOf('3.00', '4.50'));
-    fake.state.csv.set(NOV_PREVIEW, csvOf('1.00').replace(PERIOD_START, '2026-11-01 00:00:00 +0000').replace(PERIOD_END, '2026-11-02 06:00:00 +0000'));
+    fake.state.csv.set(
+      NOV_PREVIEW,
+      csvOf('1.00').replace(PERIOD_START, '2026-11-01 00:00:00 +0000').replace(PERIOD_END, '2026-11-02 06:00:00 +0000'),
+    );
     const enqueued = collect();
     await syncBillingHistory(context, { trigger: 'manual', enqueueInvoice: enqueued.enqueue });
     expect(enqueued.uuids).toEqual([OCT_FINAL, NOV_PREVIEW]);
@@ -647,7 +879,9 @@ describe('the month-to-date preview is provisional and replaced by the final inv
     expect(await header({ pool }, OCT_PREVIEW)).toBeUndefined();
     expect(await periodTotal('2026-10')).toEqual({ total: '7.500000', n: 2 });
     expect((await header({ pool }, OCT_FINAL))!).toMatchObject({ provisional: false, ingest_status: 'ingested' });
-    const run = await pool.query<{ details: Record<string, unknown> }>(`SELECT details FROM sync_runs WHERE task = 'invoice' ORDER BY id DESC LIMIT 1`);
+    const run = await pool.query<{ details: Record<string, unknown> }>(
+      `SELECT details FROM sync_runs WHERE task = 'invoice' ORDER BY id DESC LIMIT 1`,
+    );
     expect(run.rows[0]!.details).toMatchObject({ invoiceUuid: OCT_FINAL, supersededProvisional: 1 });
 
     expect((await ingestInvoice(context, NOV_PREVIEW, { trigger: 'manual' })).status).toBe('ingested');
@@ -705,7 +939,9 @@ describe('billing through the queue', () => {
       DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE: '100000',
     });
     const taskList = createTaskList({ config, pool: h.pool, prisma: createPrisma(h.pool), logger: silentLogger });
-    expect(Object.keys(taskList)).toEqual(expect.arrayContaining(['billing:balance', 'billing:history', 'billing:invoice']));
+    expect(Object.keys(taskList)).toEqual(
+      expect.arrayContaining(['billing:balance', 'billing:history', 'billing:invoice']),
+    );
 
     // runOnce stops at the first moment it finds no job; a serial queue's next job can look locked for that moment.
     const drain = async (): Promise<void> => {
@@ -720,7 +956,9 @@ describe('billing through the queue', () => {
     await enqueueTask(h.pool, 'billing_history', 'manual');
     await enqueueTask(h.pool, 'balance', 'manual');
     await drain();
-    const invoices = await h.pool.query<{ invoice_uuid: string; ingest_status: string }>(`SELECT invoice_uuid, ingest_status FROM cloud_invoices ORDER BY period`);
+    const invoices = await h.pool.query<{ invoice_uuid: string; ingest_status: string }>(
+      `SELECT invoice_uuid, ingest_status FROM cloud_invoices ORDER BY period`,
+    );
     expect(invoices.rows.length).toBe(h.sim.billing.invoices.length + 1);
     expect(new Set(invoices.rows.map((r) => r.ingest_status))).toEqual(new Set(['ingested']));
     expect((await h.pool.query<CountRow>(`SELECT count(*)::int AS n FROM cloud_balance_snapshots`)).rows[0]!.n).toBe(1);

@@ -28,54 +28,98 @@ const JULY = { startAt: new Date('2020-07-01T00:00:00Z'), endAt: new Date('2020-
 describe('matchLine', () => {
   const web = candidate('droplet', 'Web-1', { providerId: '2353624' });
   const vol = candidate('volume', 'volume-sfo2-01', { providerId: '506f78a4-e098-11e5-ad9f-000f53306ae1' });
-  const doks = candidate('kubernetes_cluster', 'my-doks-cluster', { providerId: '711157cb-37c8-4817-b371-44fa3504a39c' });
+  const doks = candidate('kubernetes_cluster', 'my-doks-cluster', {
+    providerId: '711157cb-37c8-4817-b371-44fa3504a39c',
+  });
   const ip = candidate('floating_ip', null, { providerId: '1.2.3.4' });
   const oldDb = candidate('managed_db', 'old-db', { stale: true, staleAt: new Date('2020-07-20T00:00:00Z') });
   const snapshotSameId = candidate('snapshot', 'web-1-snap', { providerId: '2353624' });
   const index = buildCandidateIndex([web, vol, doks, ip, oldDb, snapshotSameId]);
 
   it('matches by resource_uuid, regardless of the derived kind', () => {
-    expect(matchLine(line('kubernetes_cluster', 'whatever', { resourceUuid: doks.providerId }), index)).toEqual({ resourceId: doks.id, matchMethod: 'id', unmatchedReason: null });
-    expect(matchLine(line(null, null, { resourceUuid: vol.providerId.toUpperCase() }), index)).toEqual({ resourceId: vol.id, matchMethod: 'id', unmatchedReason: null });
+    expect(matchLine(line('kubernetes_cluster', 'whatever', { resourceUuid: doks.providerId }), index)).toEqual({
+      resourceId: doks.id,
+      matchMethod: 'id',
+      unmatchedReason: null,
+    });
+    expect(matchLine(line(null, null, { resourceUuid: vol.providerId.toUpperCase() }), index)).toEqual({
+      resourceId: vol.id,
+      matchMethod: 'id',
+      unmatchedReason: null,
+    });
   });
 
   it('matches a numeric resource_id within the line kind when several kinds share it', () => {
     expect(matchLine(line('droplet', null, { resourceProviderId: '2353624' }), index).resourceId).toBe(web.id);
-    expect(matchLine(line('snapshot', null, { resourceProviderId: '2353624' }), index).resourceId).toBe(snapshotSameId.id);
+    expect(matchLine(line('snapshot', null, { resourceProviderId: '2353624' }), index).resourceId).toBe(
+      snapshotSameId.id,
+    );
     // Kind unknown and the id is not unique: no guess, and no name to fall back on.
-    expect(matchLine(line(null, null, { resourceProviderId: '2353624' }), index)).toEqual({ resourceId: null, matchMethod: null, unmatchedReason: 'unknown_product' });
+    expect(matchLine(line(null, null, { resourceProviderId: '2353624' }), index)).toEqual({
+      resourceId: null,
+      matchMethod: null,
+      unmatchedReason: 'unknown_product',
+    });
   });
 
   it('falls back to the name when the id is unknown', () => {
-    expect(matchLine(line('droplet', 'web-1', { resourceProviderId: '999' }), index)).toEqual({ resourceId: web.id, matchMethod: 'name', unmatchedReason: null });
+    expect(matchLine(line('droplet', 'web-1', { resourceProviderId: '999' }), index)).toEqual({
+      resourceId: web.id,
+      matchMethod: 'name',
+      unmatchedReason: null,
+    });
   });
 
   it('matches (kind, name) case-insensitively and trimmed', () => {
-    expect(matchLine(line('droplet', '  WEB-1 '), index)).toEqual({ resourceId: web.id, matchMethod: 'name', unmatchedReason: null });
+    expect(matchLine(line('droplet', '  WEB-1 '), index)).toEqual({
+      resourceId: web.id,
+      matchMethod: 'name',
+      unmatchedReason: null,
+    });
     expect(matchLine(line('volume', 'VOLUME-SFO2-01'), index).resourceId).toBe(vol.id);
     // The name alone is not enough: the kind must agree.
     expect(matchLine(line('volume', 'web-1'), index).unmatchedReason).toBe('historic');
   });
 
   it('matches floating IPs by their address (the provider id)', () => {
-    expect(matchLine(line('floating_ip', '1.2.3.4'), index)).toEqual({ resourceId: ip.id, matchMethod: 'name', unmatchedReason: null });
+    expect(matchLine(line('floating_ip', '1.2.3.4'), index)).toEqual({
+      resourceId: ip.id,
+      matchMethod: 'name',
+      unmatchedReason: null,
+    });
   });
 
   it('matches stale resources: deleted resources still bill', () => {
-    expect(matchLine(line('managed_db', 'old-db', JULY), index)).toEqual({ resourceId: oldDb.id, matchMethod: 'name', unmatchedReason: null });
+    expect(matchLine(line('managed_db', 'old-db', JULY), index)).toEqual({
+      resourceId: oldDb.id,
+      matchMethod: 'name',
+      unmatchedReason: null,
+    });
   });
 
   it('matches a backup to its droplet by name (method parent)', () => {
-    expect(matchLine(line('droplet_backup', 'web-1'), index)).toEqual({ resourceId: web.id, matchMethod: 'parent', unmatchedReason: null });
+    expect(matchLine(line('droplet_backup', 'web-1'), index)).toEqual({
+      resourceId: web.id,
+      matchMethod: 'parent',
+      unmatchedReason: null,
+    });
     expect(matchLine(line('droplet_backup', 'gone'), index).unmatchedReason).toBe('historic');
     // With the droplet's id from the JSON items the method is id.
-    expect(matchLine(line('droplet_backup', 'x', { resourceProviderId: '2353624' }), index)).toEqual({ resourceId: web.id, matchMethod: 'id', unmatchedReason: null });
+    expect(matchLine(line('droplet_backup', 'x', { resourceProviderId: '2353624' }), index)).toEqual({
+      resourceId: web.id,
+      matchMethod: 'id',
+      unmatchedReason: null,
+    });
   });
 
   it('gives every unmatched reason', () => {
     expect(matchLine(line(null, null, { isTax: true }), index).unmatchedReason).toBe('tax');
     expect(matchLine(line(null, null, { isTax: true, isCredit: true }), index).unmatchedReason).toBe('tax');
-    expect(matchLine(line('droplet', 'web-1', { isCredit: true }), index)).toEqual({ resourceId: null, matchMethod: null, unmatchedReason: 'credit' });
+    expect(matchLine(line('droplet', 'web-1', { isCredit: true }), index)).toEqual({
+      resourceId: null,
+      matchMethod: null,
+      unmatchedReason: 'credit',
+    });
     expect(matchLine(line(null, 'Functions'), index).unmatchedReason).toBe('unknown_product');
     expect(matchLine(line('bandwidth', 'x'), index).unmatchedReason).toBe('kind_not_synced');
     expect(matchLine(line('container_registry', 'x'), index).unmatchedReason).toBe('kind_not_synced');
@@ -118,17 +162,25 @@ describe('same-name candidates', () => {
     expect(matchLine(line('droplet', 'api', JULY), buildCandidateIndex([old, current])).resourceId).toBe(current.id);
     // And when the line has no period at all.
     const olderWithDate = candidate('droplet', 'api', { stale: true, staleAt: new Date('2020-07-10T00:00:00Z') });
-    expect(matchLine(line('droplet', 'api'), buildCandidateIndex([olderWithDate, current])).resourceId).toBe(current.id);
+    expect(matchLine(line('droplet', 'api'), buildCandidateIndex([olderWithDate, current])).resourceId).toBe(
+      current.id,
+    );
   });
 
   it('is ambiguous when the timestamps show a stale one also existed during the period', () => {
     const old = candidate('droplet', 'api', { stale: true, staleAt: new Date('2020-07-10T00:00:00Z') });
     const current = candidate('droplet', 'api', { createdAt: new Date('2020-07-05T00:00:00Z') });
-    expect(matchLine(line('droplet', 'api', JULY), buildCandidateIndex([old, current])).unmatchedReason).toBe('ambiguous');
+    expect(matchLine(line('droplet', 'api', JULY), buildCandidateIndex([old, current])).unmatchedReason).toBe(
+      'ambiguous',
+    );
   });
 
   it('uses lifetimes to tell a deleted resource from its same-name successor', () => {
-    const old = candidate('droplet', 'api', { stale: true, createdAt: new Date('2019-01-01T00:00:00Z'), staleAt: new Date('2020-07-10T03:00:00Z') });
+    const old = candidate('droplet', 'api', {
+      stale: true,
+      createdAt: new Date('2019-01-01T00:00:00Z'),
+      staleAt: new Date('2020-07-10T03:00:00Z'),
+    });
     const current = candidate('droplet', 'api', { createdAt: new Date('2020-07-11T00:00:00Z') });
     const index = buildCandidateIndex([old, current]);
     const firstPart = { startAt: new Date('2020-07-01T00:00:00Z'), endAt: new Date('2020-07-10T00:00:00Z') };
@@ -136,14 +188,21 @@ describe('same-name candidates', () => {
     expect(matchLine(line('droplet', 'api', firstPart), index).resourceId).toBe(old.id);
     expect(matchLine(line('droplet', 'api', secondPart), index).resourceId).toBe(current.id);
     // A June line: the current one did not exist yet, the old one did.
-    expect(matchLine(line('droplet', 'api', { startAt: new Date('2020-06-01T00:00:00Z'), endAt: new Date('2020-07-01T00:00:00Z') }), index).resourceId).toBe(old.id);
+    expect(
+      matchLine(
+        line('droplet', 'api', { startAt: new Date('2020-06-01T00:00:00Z'), endAt: new Date('2020-07-01T00:00:00Z') }),
+        index,
+      ).resourceId,
+    ).toBe(old.id);
   });
 
   it('is historic when every same-name candidate lived outside the period', () => {
     const later = candidate('droplet', 'api', { createdAt: new Date('2020-09-01T00:00:00Z') });
     expect(matchLine(line('droplet', 'api', JULY), buildCandidateIndex([later])).resourceId).toBe(later.id); // a single candidate is taken as is
     const later2 = candidate('droplet', 'api', { createdAt: new Date('2020-10-01T00:00:00Z') });
-    expect(matchLine(line('droplet', 'api', JULY), buildCandidateIndex([later, later2])).unmatchedReason).toBe('historic');
+    expect(matchLine(line('droplet', 'api', JULY), buildCandidateIndex([later, later2])).unmatchedReason).toBe(
+      'historic',
+    );
   });
 
   it('is ambiguous for several stale ones without a live one', () => {
@@ -167,7 +226,12 @@ describe('prepareLine + matchLines', () => {
       { product: 'Bandwidth', description: 'Outbound', groupDescription: null, amount: '0.10' },
       { product: 'Functions', description: 'GB-seconds', groupDescription: null, amount: '0.01' },
     ];
-    const results = [...matchLines(raw.map((r) => ({ ...r, ...prepareLine(r) })), index)];
+    const results = [
+      ...matchLines(
+        raw.map((r) => ({ ...r, ...prepareLine(r) })),
+        index,
+      ),
+    ];
     expect(results.map((r) => [r.kind, r.name, r.resourceId, r.matchMethod, r.unmatchedReason])).toEqual([
       ['droplet', 'web', web.id, 'name', null],
       ['snapshot', 'web-snap', snap.id, 'name', null],
@@ -216,7 +280,12 @@ describe('summarizeMatches: exact arithmetic', () => {
 
   it('stays exact over many small amounts and micro amounts', () => {
     const builder = new MatchSummaryBuilder();
-    for (let i = 0; i < 10_000; i++) builder.add({ amount: '0.01', resourceId: i % 2 === 0 ? i : null, unmatchedReason: i % 2 === 0 ? null : 'historic' });
+    for (let i = 0; i < 10_000; i++)
+      builder.add({
+        amount: '0.01',
+        resourceId: i % 2 === 0 ? i : null,
+        unmatchedReason: i % 2 === 0 ? null : 'historic',
+      });
     builder.add({ amount: '0.000001', resourceId: 1 });
     builder.add({ amount: '99999999999.999999', resourceId: 1 });
     const summary = builder.result();
@@ -227,7 +296,14 @@ describe('summarizeMatches: exact arithmetic', () => {
   });
 
   it('has null rates for no lines, and no amount rate without positive charges', () => {
-    expect(summarizeMatches([])).toMatchObject({ lineCount: 0, matchedCount: 0, linesAmount: '0.00', matchedAmount: '0.00', matchRate: null, amountMatchRate: null });
+    expect(summarizeMatches([])).toMatchObject({
+      lineCount: 0,
+      matchedCount: 0,
+      linesAmount: '0.00',
+      matchedAmount: '0.00',
+      matchRate: null,
+      amountMatchRate: null,
+    });
     expect(summarizeMatches([{ amount: '1.00', resourceId: null, unmatchedReason: 'tax' }]).amountMatchRate).toBeNull();
   });
 });

@@ -49,7 +49,9 @@ describe('compiled server (the image command)', () => {
     pool = new pg.Pool({ connectionString: db.url });
     // A mirror that was synced before, so the start does not queue the startup sync: the only job is ours.
     await pool.query(`INSERT INTO cloud_accounts (id, updated_at) VALUES ('default', now())`);
-    await pool.query(`INSERT INTO sync_runs (account_id, task, trigger, status, finished_at) VALUES ('default', 'droplet', 'cron', 'succeeded', now())`);
+    await pool.query(
+      `INSERT INTO sync_runs (account_id, task, trigger, status, finished_at) VALUES ('default', 'droplet', 'cron', 'succeeded', now())`,
+    );
 
     // The DigitalOcean API, answering the balance slowly enough that the job is mid-request when the signal comes.
     let balanceRequested!: () => void;
@@ -60,7 +62,12 @@ describe('compiled server (the image command)', () => {
       balanceRequested();
       await new Promise((resolve) => setTimeout(resolve, BALANCE_DELAY_MS));
       answeredAt = Date.now();
-      json(res, 200, { month_to_date_balance: '12.34', account_balance: '0.00', month_to_date_usage: '12.34', generated_at: new Date().toISOString() });
+      json(res, 200, {
+        month_to_date_balance: '12.34',
+        account_balance: '0.00',
+        month_to_date_usage: '12.34',
+        generated_at: new Date().toISOString(),
+      });
     });
 
     const port = await freePort();
@@ -81,7 +88,9 @@ describe('compiled server (the image command)', () => {
     let output = '';
     started.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     started.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) => started.on('exit', (code) => resolve({ code, at: Date.now() })));
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      started.on('exit', (code) => resolve({ code, at: Date.now() })),
+    );
 
     await waitForHealthy(port);
     const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
@@ -94,7 +103,9 @@ describe('compiled server (the image command)', () => {
     expect(body.data?.triggerSync.jobIds).toHaveLength(1);
 
     await requested;
-    const running = await pool.query<{ locked: number }>(`SELECT count(*)::int AS locked FROM graphile_worker.jobs WHERE locked_at IS NOT NULL`);
+    const running = await pool.query<{ locked: number }>(
+      `SELECT count(*)::int AS locked FROM graphile_worker.jobs WHERE locked_at IS NOT NULL`,
+    );
     expect(running.rows[0]?.locked).toBe(1);
 
     started.kill('SIGTERM');
@@ -118,7 +129,13 @@ describe('compiled server (the image command)', () => {
   it('runs the compiled worker entry (npm run worker:prod) and stops it with SIGTERM', async () => {
     const worker = spawn(process.execPath, ['--enable-source-maps', 'dist/worker.js'], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_FORMAT: 'json' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'production',
+        DATABASE_URL: db.url,
+        JWT_SECRET: TEST_JWT_SECRET,
+        LOG_FORMAT: 'json',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = worker;

@@ -9,7 +9,12 @@ describe('loadConfig', () => {
     expect(config.embedded.dataDir).toMatch(/\.data\/postgres$/);
     expect(config.worker.enabled).toBe(true);
     expect(config.digitalocean.apiUrl).toBe('https://api.digitalocean.com');
-    expect(config.jwt).toMatchObject({ issuer: 'arcadia', algorithms: ['HS512'], rolesClaim: 'roles', adminRole: 'platform_admin' });
+    expect(config.jwt).toMatchObject({
+      issuer: 'arcadia',
+      algorithms: ['HS512'],
+      rolesClaim: 'roles',
+      adminRole: 'platform_admin',
+    });
   });
 
   it('reports every problem at once', () => {
@@ -30,7 +35,15 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
     expect(problems).toHaveLength(7);
-    for (const name of ['NODE_ENV', 'PORT', 'DATABASE_URL', 'DIGITALOCEAN_API_URL', 'RUN_WORKER', 'JWT_ALGORITHMS', 'JWT_SECRET']) {
+    for (const name of [
+      'NODE_ENV',
+      'PORT',
+      'DATABASE_URL',
+      'DIGITALOCEAN_API_URL',
+      'RUN_WORKER',
+      'JWT_ALGORITHMS',
+      'JWT_SECRET',
+    ]) {
       expect(problems.some((problem) => problem.startsWith(name))).toBe(true);
     }
     // The message never echoes a password from a URL.
@@ -43,13 +56,17 @@ describe('loadConfig', () => {
   });
 
   it('describes a database URL without its password', () => {
-    expect(describePostgresUrl('postgresql://app:s3cr3t@db.internal:6543/cloudops')).toBe('app@db.internal:6543/cloudops');
+    expect(describePostgresUrl('postgresql://app:s3cr3t@db.internal:6543/cloudops')).toBe(
+      'app@db.internal:6543/cloudops',
+    );
   });
 });
 
 describe('log settings', () => {
   it('are validated with the rest', () => {
-    expect(() => loadConfig({ LOG_LEVEL: 'loud', LOG_FORMAT: 'xml' })).toThrow(/LOG_LEVEL must be one of.*\n.*LOG_FORMAT must be pretty or json/);
+    expect(() => loadConfig({ LOG_LEVEL: 'loud', LOG_FORMAT: 'xml' })).toThrow(
+      /LOG_LEVEL must be one of.*\n.*LOG_FORMAT must be pretty or json/,
+    );
     expect(() => loadLogOptions({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of/);
   });
 
@@ -57,12 +74,19 @@ describe('log settings', () => {
     expect(loadConfig({ NODE_ENV: 'test' }, { stdoutIsTTY: true }).log).toEqual({ level: 'silent', format: 'pretty' });
     expect(loadConfig({}, { stdoutIsTTY: true }).log).toEqual({ level: 'info', format: 'pretty' });
     expect(loadConfig({}, { stdoutIsTTY: false }).log).toEqual({ level: 'info', format: 'json' });
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }, { stdoutIsTTY: true }).log.format).toBe('json');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }, { stdoutIsTTY: true }).log.format).toBe(
+      'json',
+    );
   });
 
   it('take LOG_LEVEL and LOG_FORMAT when set', () => {
-    expect(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'DEBUG', LOG_FORMAT: 'json' }, { stdoutIsTTY: true }).log).toEqual({ level: 'debug', format: 'json' });
-    expect(loadLogOptions({ LOG_LEVEL: 'warn', LOG_FORMAT: 'pretty' }, { stdoutIsTTY: false })).toEqual({ level: 'warn', format: 'pretty' });
+    expect(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'DEBUG', LOG_FORMAT: 'json' }, { stdoutIsTTY: true }).log).toEqual(
+      { level: 'debug', format: 'json' },
+    );
+    expect(loadLogOptions({ LOG_LEVEL: 'warn', LOG_FORMAT: 'pretty' }, { stdoutIsTTY: false })).toEqual({
+      level: 'warn',
+      format: 'pretty',
+    });
   });
 });
 
@@ -72,6 +96,8 @@ describe('DigitalOcean token', () => {
     expect(loadConfig({ DIGITALOCEAN_API_URL: 'http://localhost:4010' }).digitalocean.token).toBe('local-simulator');
     expect(loadConfig({}).digitalocean.token).toBeUndefined();
     expect(loadConfig({ DIGITALOCEAN_API_URL: 'https://api.example.com' }).digitalocean.token).toBeUndefined();
-    expect(loadConfig({ DIGITALOCEAN_API_URL: 'http://127.0.0.1:4010', DIGITALOCEAN_TOKEN: 'dop_v1_x' }).digitalocean.token).toBe('dop_v1_x');
+    expect(
+      loadConfig({ DIGITALOCEAN_API_URL: 'http://127.0.0.1:4010', DIGITALOCEAN_TOKEN: 'dop_v1_x' }).digitalocean.token,
+    ).toBe('dop_v1_x');
   });
 });

@@ -39,7 +39,14 @@ afterEach(() => {
 function client(overrides: Partial<DigitalOceanClientOptions> = {}) {
   // Virtual time that starts at the real time, so the simulator's ratelimit-reset (real epoch) makes sense.
   clock = fakeClock(Date.now());
-  return createDigitalOceanClient({ token: TOKEN, baseUrl: sim.url, timeoutMs: 2_000, logger: captureLogger, clock, ...overrides });
+  return createDigitalOceanClient({
+    token: TOKEN,
+    baseUrl: sim.url,
+    timeoutMs: 2_000,
+    logger: captureLogger,
+    clock,
+    ...overrides,
+  });
 }
 
 async function rejection(promise: Promise<unknown>): Promise<DigitalOceanError> {
@@ -74,8 +81,18 @@ describe('every endpoint against the simulator', () => {
     for (const [kind, list] of cases) {
       const n = sim.account.list(kind).length;
       const listing = await list();
-      expect({ kind, complete: listing.complete, count: listing.count, total: listing.total, calls: listing.apiCalls }).toEqual({
-        kind, complete: true, count: n, total: n, calls: pagesFor(n),
+      expect({
+        kind,
+        complete: listing.complete,
+        count: listing.count,
+        total: listing.total,
+        calls: listing.apiCalls,
+      }).toEqual({
+        kind,
+        complete: true,
+        count: n,
+        total: n,
+        calls: pagesFor(n),
       });
       expect(listing.items).toHaveLength(n);
     }
@@ -84,7 +101,11 @@ describe('every endpoint against the simulator', () => {
 
   it('snapshots by resource type add up to all snapshots', async () => {
     const c = client();
-    const [all, droplet, volume] = [await c.listSnapshots(), await c.listSnapshots({ resourceType: 'droplet' }), await c.listSnapshots({ resourceType: 'volume' })];
+    const [all, droplet, volume] = [
+      await c.listSnapshots(),
+      await c.listSnapshots({ resourceType: 'droplet' }),
+      await c.listSnapshots({ resourceType: 'volume' }),
+    ];
     expect(droplet.items.every((s) => s.resource_type === 'droplet')).toBe(true);
     expect(volume.items.every((s) => s.resource_type === 'volume')).toBe(true);
     expect(droplet.count + volume.count).toBe(all.count);
@@ -139,7 +160,12 @@ describe('every endpoint against the simulator', () => {
     const big = sim.billing.invoices.find((i) => i.lineCount >= 20_000);
     expect(big).toBeDefined();
     const items = await c.listInvoiceItems(big!.uuid, { collect: false, onPage: () => undefined });
-    expect(items).toMatchObject({ complete: true, count: big!.lineCount, apiCalls: pagesFor(big!.lineCount), items: [] });
+    expect(items).toMatchObject({
+      complete: true,
+      count: big!.lineCount,
+      apiCalls: pagesFor(big!.lineCount),
+      items: [],
+    });
 
     const summary = await c.getInvoiceSummary(big!.uuid);
     expect(summary.invoice_uuid).toBe(big!.uuid);
@@ -156,7 +182,9 @@ describe('every endpoint against the simulator', () => {
       chunks++;
       for (const byte of buf) if (byte === 10) newlines++;
     }
-    expect(first.replace(/^\uFEFF/, '')).toMatch(/^product,group_description,description,hours,start,end,USD,project_name/);
+    expect(first.replace(/^\uFEFF/, '')).toMatch(
+      /^product,group_description,description,hours,start,end,USD,project_name/,
+    );
     expect(newlines).toBeGreaterThanOrEqual(big!.lineCount); // header + one line per item
     expect(chunks).toBeGreaterThan(1); // arrived in pieces, not as one buffered blob
   });
@@ -184,7 +212,12 @@ describe('faults injected by the simulator', () => {
   });
 
   it('5xx then success', async () => {
-    sim.setFaults({ serverError: [{ path: '/v2/snapshots', count: 2 }, { path: '/v2/account', count: 1, status: 502 }] });
+    sim.setFaults({
+      serverError: [
+        { path: '/v2/snapshots', count: 2 },
+        { path: '/v2/account', count: 1, status: 502 },
+      ],
+    });
     const c = client();
     expect((await c.listSnapshots()).complete).toBe(true);
     await c.getAccount();
@@ -194,7 +227,13 @@ describe('faults injected by the simulator', () => {
   it('5xx forever: typed error with the attempt count and DO request id', async () => {
     sim.setFaults({ serverError: { path: '/v2/firewalls' } });
     const err = await rejection(client({ maxRetries: 3 }).listFirewalls());
-    expect(err).toMatchObject({ kind: 'http', status: 500, id: 'server_error', attempts: 4, endpoint: '/v2/firewalls?page=1&per_page=200' });
+    expect(err).toMatchObject({
+      kind: 'http',
+      status: 500,
+      id: 'server_error',
+      attempts: 4,
+      endpoint: '/v2/firewalls?page=1&per_page=200',
+    });
     expect(err.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(err.listing).toMatchObject({ pages: 0, apiCalls: 4 });
     expect(sim.requests.count({ path: '/v2/firewalls' })).toBe(4);
@@ -221,7 +260,12 @@ describe('faults injected by the simulator', () => {
   });
 
   it('dropped connections, before the status line and mid-body, are retried', async () => {
-    sim.setFaults({ dropConnection: [{ path: '/v2/droplets', query: { page: '1' }, count: 1, afterBytes: 0 }, { path: '/v2/droplets', query: { page: '2' }, count: 1 }] });
+    sim.setFaults({
+      dropConnection: [
+        { path: '/v2/droplets', query: { page: '1' }, count: 1, afterBytes: 0 },
+        { path: '/v2/droplets', query: { page: '2' }, count: 1 },
+      ],
+    });
     const c = client();
     const listing = await c.listDroplets();
     expect(listing).toMatchObject({ complete: true, apiCalls: 5, count: sim.account.list('droplet').length });
@@ -266,7 +310,11 @@ describe('faults injected by the simulator', () => {
   it('reserved IPs fall back to floating IPs on 404 only', async () => {
     sim.setFaults({ notFound: '/v2/reserved_ips' });
     const fallback = await client().listReservedIps();
-    expect(fallback).toMatchObject({ source: 'floating_ips', complete: true, count: sim.account.list('reserved_ip').length });
+    expect(fallback).toMatchObject({
+      source: 'floating_ips',
+      complete: true,
+      count: sim.account.list('reserved_ip').length,
+    });
 
     sim.setFaults({ serverError: { path: '/v2/reserved_ips' } });
     sim.requests.clear();

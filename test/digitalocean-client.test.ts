@@ -15,7 +15,8 @@ import { backoffDelay, retryDelayFor429, SlidingWindowLimiter } from '../src/dig
 import { fakeClock, json, pageOf, startStub, type FakeClock, type Stub } from './helpers/http-stub.js';
 
 const TOKEN = 'dop_v1_5ecr3t0ken5ecr3t0ken5ecr3t0ken5ecr3t0ken5ecr3t0ken5ecr3t0ken00';
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 // Every log line of every client in this file, at debug level, to prove the token never reaches one.
 const logLines: string[] = [];
@@ -91,7 +92,9 @@ function expectNoToken(error: unknown): void {
   expect(String(error)).not.toContain(TOKEN);
   expect((error as Error).stack ?? '').not.toContain(TOKEN);
   expect(findSecret(error)).toBeUndefined();
-  expect(Object.keys(error as object).every((k) => !String((error as Record<string, unknown>)[k]).includes(TOKEN))).toBe(true);
+  expect(
+    Object.keys(error as object).every((k) => !String((error as Record<string, unknown>)[k]).includes(TOKEN)),
+  ).toBe(true);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -123,11 +126,18 @@ describe('requests', () => {
 
   it('single-object endpoints: account, default project, balance, invoice summary', async () => {
     stub.setHandler((req, res) => {
-      if (req.path === '/v2/projects/default') return json(res, 200, { project: { id: 'p0', name: 'default', is_default: true } });
+      if (req.path === '/v2/projects/default')
+        return json(res, 200, { project: { id: 'p0', name: 'default', is_default: true } });
       if (req.path === '/v2/customers/my/balance') {
-        return json(res, 200, { month_to_date_balance: '23.44', account_balance: '12.23', month_to_date_usage: '11.21', generated_at: '2019-07-09T15:01:12Z' });
+        return json(res, 200, {
+          month_to_date_balance: '23.44',
+          account_balance: '12.23',
+          month_to_date_usage: '11.21',
+          generated_at: '2019-07-09T15:01:12Z',
+        });
       }
-      if (req.path === '/v2/customers/my/invoices/inv%2F1/summary') return json(res, 200, { invoice_uuid: 'inv/1', billing_period: '2020-01', amount: '27.13' });
+      if (req.path === '/v2/customers/my/invoices/inv%2F1/summary')
+        return json(res, 200, { invoice_uuid: 'inv/1', billing_period: '2020-01', amount: '27.13' });
       return json(res, 404, { id: 'not_found', message: 'nope' });
     });
     const c = client();
@@ -168,17 +178,17 @@ describe('pagination', () => {
     const listing = await c.listDroplets();
     expect(listing).toMatchObject({ complete: true, pages: 3, apiCalls: 3, total: 450, count: 450, duplicates: 0 });
     expect(listing.items.map((d) => d.id)).toEqual(all.map((d) => d.id));
-    expect(stub.requests.map((r) => `${r.query.get('page')}/${r.query.get('per_page')}/${r.query.get('tag_name')}`)).toEqual([
-      '1/200/null',
-      '2/200/null',
-      '3/200/null',
-    ]);
+    expect(
+      stub.requests.map((r) => `${r.query.get('page')}/${r.query.get('per_page')}/${r.query.get('tag_name')}`),
+    ).toEqual(['1/200/null', '2/200/null', '3/200/null']);
     expect(stub.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
     expect(trap.requests).toHaveLength(0);
   });
 
   it('keeps filters on every page (snapshots by resource_type) and with_projects on apps', async () => {
-    stub.setHandler((req, res) => json(res, 200, pageOf(req.path === '/v2/apps' ? 'apps' : 'snapshots', ids(201), req, trap.url)));
+    stub.setHandler((req, res) =>
+      json(res, 200, pageOf(req.path === '/v2/apps' ? 'apps' : 'snapshots', ids(201), req, trap.url)),
+    );
     const c = client();
     const listing = await c.listSnapshots({ resourceType: 'volume' });
     expect(listing.complete).toBe(true);
@@ -191,21 +201,38 @@ describe('pagination', () => {
     const events: string[] = [];
     stub.setHandler((req, res) => {
       events.push(`fetch ${req.query.get('page')}`);
-      json(res, 200, pageOf('volumes', ids(500).map((v) => ({ ...v, id: `v${v.id}` })), req, trap.url));
+      json(
+        res,
+        200,
+        pageOf(
+          'volumes',
+          ids(500).map((v) => ({ ...v, id: `v${v.id}` })),
+          req,
+          trap.url,
+        ),
+      );
     });
     const listing = await client().listVolumes({
       collect: false,
       onPage: async (items, info) => {
-        events.push(`start ${info.page} (${items.length}, done=${info.done}, total=${info.total}, count=${info.count})`);
+        events.push(
+          `start ${info.page} (${items.length}, done=${info.done}, total=${info.total}, count=${info.count})`,
+        );
         await new Promise((r) => setTimeout(r, 20));
         events.push(`end ${info.page}`);
       },
     });
     expect(listing).toMatchObject({ complete: true, count: 500, pages: 3, items: [] });
     expect(events).toEqual([
-      'fetch 1', 'start 1 (200, done=false, total=500, count=200)', 'end 1',
-      'fetch 2', 'start 2 (200, done=false, total=500, count=400)', 'end 2',
-      'fetch 3', 'start 3 (100, done=true, total=500, count=500)', 'end 3',
+      'fetch 1',
+      'start 1 (200, done=false, total=500, count=200)',
+      'end 1',
+      'fetch 2',
+      'start 2 (200, done=false, total=500, count=400)',
+      'end 2',
+      'fetch 3',
+      'start 3 (100, done=true, total=500, count=500)',
+      'end 3',
     ]);
   });
 
@@ -287,8 +314,14 @@ describe('pagination', () => {
 
   it('a next link that skips a page, has no page number, or follows an empty page is incomplete', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ droplets: ids(200), links: { pages: { next: `${trap.url}/v2/droplets?page=3` } }, meta: { total: 600 } }, /expected 2/],
-      [{ droplets: ids(200), links: { pages: { next: `${trap.url}/v2/droplets?cursor=abc` } }, meta: { total: 600 } }, /without a page number/],
+      [
+        { droplets: ids(200), links: { pages: { next: `${trap.url}/v2/droplets?page=3` } }, meta: { total: 600 } },
+        /expected 2/,
+      ],
+      [
+        { droplets: ids(200), links: { pages: { next: `${trap.url}/v2/droplets?cursor=abc` } }, meta: { total: 600 } },
+        /without a page number/,
+      ],
       [{ droplets: [], links: { pages: { next: `${trap.url}/v2/droplets?page=2` } }, meta: { total: 600 } }, /empty/],
     ];
     for (const [body, reason] of cases) {
@@ -301,7 +334,12 @@ describe('pagination', () => {
   });
 
   it('billing history without meta.total is complete when next runs out', async () => {
-    const entries = Array.from({ length: 250 }, (_, i) => ({ description: `e${i}`, amount: '1.00', date: `2020-01-01T00:00:${i}Z`, type: 'Payment' }));
+    const entries = Array.from({ length: 250 }, (_, i) => ({
+      description: `e${i}`,
+      amount: '1.00',
+      date: `2020-01-01T00:00:${i}Z`,
+      type: 'Payment',
+    }));
     stub.setHandler((req, res) => {
       const body = pageOf('billing_history', entries, req, trap.url);
       delete body.meta;
@@ -351,7 +389,9 @@ describe('pagination', () => {
       json(res, 200, pageOf('droplets', ids(600), req, trap.url));
     });
     const delivered: number[] = [];
-    const err = await rejection(client({ maxRetries: 2 }).listDroplets({ onPage: (items) => void delivered.push(items.length) }));
+    const err = await rejection(
+      client({ maxRetries: 2 }).listDroplets({ onPage: (items) => void delivered.push(items.length) }),
+    );
     expect(err).toMatchObject({ kind: 'http', status: 500, attempts: 3 });
     expect(err.listing).toEqual({ path: '/v2/droplets', pages: 1, apiCalls: 4, count: 200, total: 600 });
     expect(delivered).toEqual([200]);
@@ -372,7 +412,13 @@ describe('pagination', () => {
     stub.setHandler((req, res) => {
       const key = routes[req.path];
       if (!key) return json(res, 404, { id: 'not_found', message: req.path });
-      const items = Array.from({ length: 205 }, (_, i) => ({ id: `x${i}`, ip: `10.0.0.${i}`, name: `n${i}.com`, urn: `do:droplet:${i}`, description: `line ${i}` }));
+      const items = Array.from({ length: 205 }, (_, i) => ({
+        id: `x${i}`,
+        ip: `10.0.0.${i}`,
+        name: `n${i}.com`,
+        urn: `do:droplet:${i}`,
+        description: `line ${i}`,
+      }));
       json(res, 200, pageOf(key, items, req, trap.url));
     });
     const c = client();
@@ -391,9 +437,19 @@ describe('pagination', () => {
   });
 
   it('invoices carry the month-to-date invoice_preview', async () => {
-    const invoices = Array.from({ length: 3 }, (_, i) => ({ invoice_uuid: `u${i}`, amount: '1.00', invoice_period: `2020-0${i + 1}` }));
+    const invoices = Array.from({ length: 3 }, (_, i) => ({
+      invoice_uuid: `u${i}`,
+      amount: '1.00',
+      invoice_period: `2020-0${i + 1}`,
+    }));
     stub.setHandler((req, res) =>
-      json(res, 200, pageOf('invoices', invoices, req, trap.url, { invoice_preview: { invoice_uuid: 'prev', amount: '3.00', invoice_period: '2020-04' } })),
+      json(
+        res,
+        200,
+        pageOf('invoices', invoices, req, trap.url, {
+          invoice_preview: { invoice_uuid: 'prev', amount: '3.00', invoice_period: '2020-04' },
+        }),
+      ),
     );
     const listing = await client().listInvoices();
     expect(listing).toMatchObject({ complete: true, count: 3, preview: { invoice_uuid: 'prev' } });
@@ -415,9 +471,17 @@ describe('retries and errors', () => {
     stub.setHandler((_req, res) => {
       if (++n === 1) {
         const reset = Math.floor(clock.now() / 1000) + 40;
-        return json(res, 429, { id: 'too_many_requests', message: 'API rate limit exceeded.' }, {
-          'retry-after': '7', 'ratelimit-limit': '5000', 'ratelimit-remaining': '0', 'ratelimit-reset': String(reset),
-        });
+        return json(
+          res,
+          429,
+          { id: 'too_many_requests', message: 'API rate limit exceeded.' },
+          {
+            'retry-after': '7',
+            'ratelimit-limit': '5000',
+            'ratelimit-remaining': '0',
+            'ratelimit-reset': String(reset),
+          },
+        );
       }
       json(res, 200, { account: { uuid: 'ok' } });
     });
@@ -433,9 +497,15 @@ describe('retries and errors', () => {
     let resetIn = 12;
     stub.setHandler((_req, res) => {
       if (++n % 2 === 1) {
-        return json(res, 429, { id: 'too_many_requests', message: 'API rate limit exceeded.' }, {
-          'ratelimit-remaining': '0', 'ratelimit-reset': String(Math.floor(clock.now() / 1000) + resetIn),
-        });
+        return json(
+          res,
+          429,
+          { id: 'too_many_requests', message: 'API rate limit exceeded.' },
+          {
+            'ratelimit-remaining': '0',
+            'ratelimit-reset': String(Math.floor(clock.now() / 1000) + resetIn),
+          },
+        );
       }
       json(res, 200, { account: { uuid: 'ok' } });
     });
@@ -453,24 +523,48 @@ describe('retries and errors', () => {
 
   it('429 forever: a typed error after maxRetries, with DO id and attempts', async () => {
     stub.setHandler((_req, res) =>
-      json(res, 429, { id: 'too_many_requests', message: 'API rate limit exceeded.' }, { 'retry-after': '1', 'x-request-id': 'req-429' }),
+      json(
+        res,
+        429,
+        { id: 'too_many_requests', message: 'API rate limit exceeded.' },
+        { 'retry-after': '1', 'x-request-id': 'req-429' },
+      ),
     );
     const err = await rejection(client({ maxRetries: 3 }).getAccount());
-    expect(err).toMatchObject({ kind: 'http', status: 429, id: 'too_many_requests', requestId: 'req-429', attempts: 4, retryable: true });
+    expect(err).toMatchObject({
+      kind: 'http',
+      status: 429,
+      id: 'too_many_requests',
+      requestId: 'req-429',
+      attempts: 4,
+      retryable: true,
+    });
     expect(stub.requests).toHaveLength(4);
   });
 
   it('5xx then success; 5xx forever fails with the attempt count after bounded exponential backoff', async () => {
     let n = 0;
-    stub.setHandler((_req, res) => (++n <= 2 ? json(res, 503, { id: 'unavailable', message: 'x' }) : json(res, 200, { account: { uuid: 'ok' } })));
+    stub.setHandler((_req, res) =>
+      ++n <= 2 ? json(res, 503, { id: 'unavailable', message: 'x' }) : json(res, 200, { account: { uuid: 'ok' } }),
+    );
     const c = client();
     expect((await c.getAccount()).uuid).toBe('ok');
     expect(c.stats()).toMatchObject({ requests: 3, retries: 2, serverErrors: 2 });
 
-    stub.setHandler((_req, res) => json(res, 500, { id: 'server_error', message: 'Server Error' }, { 'x-request-id': 'r-500' }));
+    stub.setHandler((_req, res) =>
+      json(res, 500, { id: 'server_error', message: 'Server Error' }, { 'x-request-id': 'r-500' }),
+    );
     const c2 = client({ maxRetries: 6, backoffBaseMs: 100, backoffMaxMs: 1_000, random: () => 1 });
     const err = await rejection(c2.getAccount());
-    expect(err).toMatchObject({ kind: 'http', status: 500, id: 'server_error', apiMessage: 'Server Error', requestId: 'r-500', attempts: 7, endpoint: '/v2/account' });
+    expect(err).toMatchObject({
+      kind: 'http',
+      status: 500,
+      id: 'server_error',
+      apiMessage: 'Server Error',
+      requestId: 'r-500',
+      attempts: 7,
+      endpoint: '/v2/account',
+    });
     expect(err.message).toContain('7 attempts');
     expect(clock.sleeps).toEqual([100, 200, 400, 800, 1_000, 1_000]);
   });
@@ -501,7 +595,11 @@ describe('retries and errors', () => {
 
   it('decides by status, not message: a 500 saying "bad request" is retried', async () => {
     let n = 0;
-    stub.setHandler((_req, res) => (++n === 1 ? json(res, 500, { id: 'bad_request', message: 'bad request, not found, do not retry' }) : json(res, 200, { account: { uuid: 'ok' } })));
+    stub.setHandler((_req, res) =>
+      ++n === 1
+        ? json(res, 500, { id: 'bad_request', message: 'bad request, not found, do not retry' })
+        : json(res, 200, { account: { uuid: 'ok' } }),
+    );
     expect((await client().getAccount()).uuid).toBe('ok');
     expect(n).toBe(2);
   });
@@ -558,9 +656,7 @@ describe('retries and errors', () => {
   it('an aborted signal stops a listing with kind aborted', async () => {
     stub.setHandler((req, res) => json(res, 200, pageOf('droplets', ids(600), req, trap.url)));
     const controller = new AbortController();
-    const err = await rejection(
-      client().listDroplets({ signal: controller.signal, onPage: () => controller.abort() }),
-    );
+    const err = await rejection(client().listDroplets({ signal: controller.signal, onPage: () => controller.abort() }));
     expect(err.kind).toBe('aborted');
     expect(stub.requests).toHaveLength(1);
   });
@@ -568,7 +664,11 @@ describe('retries and errors', () => {
   it('the token is in no error (JSON, inspect, own-property walk) and no log line', async () => {
     // A hostile server that echoes the Authorization header into its error body and headers.
     stub.setHandler((req, res) =>
-      json(res, 401, { id: `unauthorized ${req.headers.authorization}`, message: `bad token ${req.headers.authorization}`, request_id: String(req.headers.authorization) }),
+      json(res, 401, {
+        id: `unauthorized ${req.headers.authorization}`,
+        message: `bad token ${req.headers.authorization}`,
+        request_id: String(req.headers.authorization),
+      }),
     );
     const err = await rejection(client().getAccount());
     expect(err.message).toContain('[redacted]');
@@ -618,13 +718,17 @@ describe('pacing (counted per window in virtual time)', () => {
     expect((times[449] as number) - (times[0] as number)).toBe(120_000);
     expect(c.stats().pacedWaits).toBe(2);
 
-
     // Concurrent callers share one budget. Counted at the grant (the send instant): with a virtual clock, a request
     // granted at t0 may reach the stub after the clock already jumped ahead.
     const ck = fakeClock();
     const limiter = new SlidingWindowLimiter([{ limit: 200, windowMs: 60_000 }], ck);
     const grants = await Promise.all(Array.from({ length: 450 }, async () => (await limiter.acquire(), ck.now())));
-    expect(maxInWindow([...grants].sort((a, b) => a - b), 60_000)).toBe(200);
+    expect(
+      maxInWindow(
+        [...grants].sort((a, b) => a - b),
+        60_000,
+      ),
+    ).toBe(200);
     expect(grants.filter((t) => t === grants[0])).toHaveLength(200);
   });
 
@@ -657,9 +761,16 @@ describe('pacing (counted per window in virtual time)', () => {
     stub.setHandler((_req, res) => {
       times.push(clock.now());
       remaining--;
-      json(res, 200, { account: { uuid: 'ok' } }, {
-        'ratelimit-limit': '5000', 'ratelimit-remaining': String(remaining), 'ratelimit-reset': String(Math.floor(clock.now() / 1000) + 30),
-      });
+      json(
+        res,
+        200,
+        { account: { uuid: 'ok' } },
+        {
+          'ratelimit-limit': '5000',
+          'ratelimit-remaining': String(remaining),
+          'ratelimit-reset': String(Math.floor(clock.now() / 1000) + 30),
+        },
+      );
     });
     const c = client({ rateLimitReserve: 10 });
     for (let i = 0; i < 4; i++) await c.getAccount();
@@ -683,13 +794,29 @@ describe('pacing (counted per window in virtual time)', () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('reserved IPs fall back to floating IPs only when the endpoint is unavailable', () => {
-  const ip = (i: number) => ({ ip: `192.0.2.${i}`, region: { slug: 'nyc3', name: 'NYC 3' }, droplet: null, locked: false });
+  const ip = (i: number) => ({
+    ip: `192.0.2.${i}`,
+    region: { slug: 'nyc3', name: 'NYC 3' },
+    droplet: null,
+    locked: false,
+  });
   function serve(reservedStatus: number | 'ok', reservedPage2Status?: number) {
     stub.setHandler((req, res) => {
       if (req.path === '/v2/reserved_ips') {
-        if (reservedPage2Status && req.query.get('page') === '2') return json(res, reservedPage2Status, { id: 'not_found', message: 'gone' });
-        if (reservedStatus !== 'ok') return json(res, reservedStatus, { id: 'x', message: 'The resource you were accessing could not be found.' });
-        return json(res, 200, pageOf('reserved_ips', Array.from({ length: 250 }, (_, i) => ip(i)), req, trap.url));
+        if (reservedPage2Status && req.query.get('page') === '2')
+          return json(res, reservedPage2Status, { id: 'not_found', message: 'gone' });
+        if (reservedStatus !== 'ok')
+          return json(res, reservedStatus, { id: 'x', message: 'The resource you were accessing could not be found.' });
+        return json(
+          res,
+          200,
+          pageOf(
+            'reserved_ips',
+            Array.from({ length: 250 }, (_, i) => ip(i)),
+            req,
+            trap.url,
+          ),
+        );
       }
       if (req.path === '/v2/floating_ips') return json(res, 200, pageOf('floating_ips', [ip(1), ip(2)], req, trap.url));
       json(res, 404, { id: 'not_found', message: '' });
@@ -735,12 +862,20 @@ describe('databases', () => {
     name: 'backend',
     engine: 'pg',
     version: '10',
-    connection: { uri: `postgres://doadmin:${secret}@backend.db.ondigitalocean.com:25060/defaultdb`, host: 'h', password: secret, user: 'doadmin' },
+    connection: {
+      uri: `postgres://doadmin:${secret}@backend.db.ondigitalocean.com:25060/defaultdb`,
+      host: 'h',
+      password: secret,
+      user: 'doadmin',
+    },
     private_connection: { uri: `postgres://doadmin:${secret}@private`, password: secret },
     standby_connection: { uri: `postgres://doadmin:${secret}@standby`, password: secret },
     standby_private_connection: { uri: `postgres://doadmin:${secret}@standby-private`, password: secret },
     ui_connection: { uri: `https://admin:${secret}@dash`, password: secret },
-    users: [{ name: 'doadmin', role: 'primary', password: secret }, { name: 'kafka', access_cert: secret, access_key: secret }],
+    users: [
+      { name: 'doadmin', role: 'primary', password: secret },
+      { name: 'kafka', access_cert: secret, access_key: secret },
+    ],
     db_names: ['defaultdb'],
     num_nodes: 1,
     region: 'nyc3',
@@ -765,7 +900,16 @@ describe('databases', () => {
       expect(text).not.toContain(secret);
       expect(text).not.toMatch(/password|connection|"uri"|"users"/);
     }
-    expect(listing.items[0]).toMatchObject({ id: raw.id, name: 'backend', engine: 'pg', size: 'db-s-2vcpu-4gb', tags: ['production'], storage_size_mib: 61440, private_network_uuid: raw.private_network_uuid, maintenance_window: raw.maintenance_window });
+    expect(listing.items[0]).toMatchObject({
+      id: raw.id,
+      name: 'backend',
+      engine: 'pg',
+      size: 'db-s-2vcpu-4gb',
+      tags: ['production'],
+      storage_size_mib: 61440,
+      private_network_uuid: raw.private_network_uuid,
+      maintenance_window: raw.maintenance_window,
+    });
   });
 
   it('an empty databases list may be null', async () => {
@@ -774,7 +918,11 @@ describe('databases', () => {
   });
 
   it('stripDatabaseSecrets keeps harmless fields such as security settings', () => {
-    const out = stripDatabaseSecrets({ id: 'x', security: { rules: 1 }, users: [{ password: 'p' }] }) as unknown as Record<string, unknown>;
+    const out = stripDatabaseSecrets({
+      id: 'x',
+      security: { rules: 1 },
+      users: [{ password: 'p' }],
+    }) as unknown as Record<string, unknown>;
     expect(out).toEqual({ id: 'x', security: { rules: 1 } });
   });
 });
@@ -795,11 +943,18 @@ describe('invoice CSV', () => {
       });
       res.write(header);
       await finished; // the rest comes only after the client has read the first chunk
-      for (let i = 0; i < 1000; i++) res.write(`Droplets,,web-${i} (s-1vcpu-1gb),744,2020-07-01 00:00:00 +0000,2020-07-31 23:59:59 +0000,$5.00,,iaas\n`);
+      for (let i = 0; i < 1000; i++)
+        res.write(
+          `Droplets,,web-${i} (s-1vcpu-1gb),744,2020-07-01 00:00:00 +0000,2020-07-31 23:59:59 +0000,$5.00,,iaas\n`,
+        );
       res.end();
     });
     const csv = await client().getInvoiceCsv('6173678');
-    expect(csv).toMatchObject({ contentType: 'text/csv', filename: 'DigitalOcean Invoice 2020 Jul (6173678-418071234).csv', requestId: 'csv-1' });
+    expect(csv).toMatchObject({
+      contentType: 'text/csv',
+      filename: 'DigitalOcean Invoice 2020 Jul (6173678-418071234).csv',
+      requestId: 'csv-1',
+    });
     expect(stub.requests[0]?.path).toBe('/v2/customers/my/invoices/6173678/csv');
     const chunks: string[] = [];
     for await (const chunk of csv.stream) {
@@ -852,7 +1007,9 @@ describe('invoice CSV', () => {
 
 describe('stats', () => {
   it('counts calls per listing and per client; snapshot and reset', async () => {
-    stub.setHandler((req, res) => json(res, 200, pageOf(req.path === '/v2/droplets' ? 'droplets' : 'volumes', ids(401), req, trap.url)));
+    stub.setHandler((req, res) =>
+      json(res, 200, pageOf(req.path === '/v2/droplets' ? 'droplets' : 'volumes', ids(401), req, trap.url)),
+    );
     const c = client();
     const a = await c.listDroplets();
     const b = await c.listVolumes();

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { boundedKinds, costLineWhere, invoiceWhere, parsePeriod } from '../src/domain/billing.js';
 import { InvalidArgumentError } from '../src/domain/errors.js';
 
-
 describe('parsePeriod', () => {
   it('takes a month or any valid date of it', () => {
     expect(parsePeriod('2026-10')).toBe('2026-10');
@@ -12,13 +11,19 @@ describe('parsePeriod', () => {
   });
 
   it('refuses anything else, naming the argument', () => {
-    expect(() => parsePeriod('2026-13')).toThrow(expect.objectContaining({
-      message: 'period must be a month "YYYY-MM" or a date "YYYY-MM-DD" (got "2026-13")',
-      argument: 'period',
-    }));
+    expect(() => parsePeriod('2026-13')).toThrow(
+      expect.objectContaining({
+        message: 'period must be a month "YYYY-MM" or a date "YYYY-MM-DD" (got "2026-13")',
+        argument: 'period',
+      }),
+    );
     expect(() => parsePeriod('2026-02-29', 'since')).toThrow(InvalidArgumentError);
-    expect(() => parsePeriod('2026-02-29', 'since')).toThrow(expect.objectContaining({ message: 'since "2026-02-29" is not a valid date', argument: 'since' }));
-    expect(() => parsePeriod('2026-04-00')).toThrow(expect.objectContaining({ message: 'period "2026-04-00" is not a valid date' }));
+    expect(() => parsePeriod('2026-02-29', 'since')).toThrow(
+      expect.objectContaining({ message: 'since "2026-02-29" is not a valid date', argument: 'since' }),
+    );
+    expect(() => parsePeriod('2026-04-00')).toThrow(
+      expect.objectContaining({ message: 'period "2026-04-00" is not a valid date' }),
+    );
   });
 });
 
@@ -30,12 +35,17 @@ describe('cost line and invoice filters', () => {
       { unmatchedReason: 'tax' },
     ]);
     expect(costLineWhere({ matched: true })).toEqual([{ resourceId: { not: null } }]);
-    expect(invoiceWhere({ period: '2026-10-02', provisional: false })).toEqual({ period: '2026-10', provisional: false });
+    expect(invoiceWhere({ period: '2026-10-02', provisional: false })).toEqual({
+      period: '2026-10',
+      provisional: false,
+    });
   });
 
   it('bounds the kinds a filter may list', () => {
     const kinds = Array.from({ length: 51 }, (_, i) => `k${i}`);
-    expect(() => costLineWhere({ kind: kinds })).toThrow(expect.objectContaining({ message: 'kind may list at most 50 values', argument: 'kind' }));
+    expect(() => costLineWhere({ kind: kinds })).toThrow(
+      expect.objectContaining({ message: 'kind may list at most 50 values', argument: 'kind' }),
+    );
     expect(() => boundedKinds(kinds)).toThrow(InvalidArgumentError);
     expect(boundedKinds(['droplet'])).toEqual(['droplet']);
   });

@@ -11,7 +11,6 @@ const admin: Viewer = { subject: 'a', admin: true, tenantId: null, expiresAt: nu
 const acme: Viewer = { subject: 'b', admin: false, tenantId: 'acme', expiresAt: null };
 const nobody: Viewer = { subject: 'c', admin: false, tenantId: null, expiresAt: null };
 
-
 describe('visibility', () => {
   it('gives an admin every tenant, a tenant its own, anyone else nothing', () => {
     expect(visibleTenant(admin)).toBeUndefined();
@@ -46,12 +45,18 @@ describe('resourceWhere', () => {
 
   it('refuses bad values naming the argument, and another tenant with ForbiddenError', () => {
     expect(() => resourceWhere({ search: '  ' }, admin)).toThrow(InvalidArgumentError);
-    expect(() => resourceWhere({ search: '  ' }, admin)).toThrow(expect.objectContaining({ message: 'filter.search must not be empty', argument: 'filter.search' }));
-    expect(() => resourceWhere({ kind: Array.from({ length: 51 }, () => 'droplet') }, admin)).toThrow(expect.objectContaining({
-      message: 'filter.kind may list at most 50 values',
-      argument: 'filter.kind',
-    }));
-    expect(() => resourceWhere({ projectId: 'x' }, admin)).toThrow(expect.objectContaining({ argument: 'filter.projectId' }));
+    expect(() => resourceWhere({ search: '  ' }, admin)).toThrow(
+      expect.objectContaining({ message: 'filter.search must not be empty', argument: 'filter.search' }),
+    );
+    expect(() => resourceWhere({ kind: Array.from({ length: 51 }, () => 'droplet') }, admin)).toThrow(
+      expect.objectContaining({
+        message: 'filter.kind may list at most 50 values',
+        argument: 'filter.kind',
+      }),
+    );
+    expect(() => resourceWhere({ projectId: 'x' }, admin)).toThrow(
+      expect.objectContaining({ argument: 'filter.projectId' }),
+    );
     expect(() => resourceWhere({ tenantId: 'globex' }, acme)).toThrow(ForbiddenError);
     expect(resourceWhere({ tenantId: 'acme' }, acme)).toEqual({ AND: [{ tenantId: 'acme' }, { tenantId: 'acme' }] });
     expect(resourceWhere({ tenantId: 'globex' }, admin)).toEqual({ AND: [{}, { tenantId: 'globex' }] });
@@ -64,14 +69,19 @@ describe('projectWhere', () => {
       AND: [{}, { tenantId: null }, { name: { contains: 'web\\_', mode: 'insensitive' } }, { staleAt: null }],
     });
     expect(() => projectWhere({ tenantId: 'globex' }, acme)).toThrow(ForbiddenError);
-    expect(() => projectWhere({ tenantId: '-bad' }, admin)).toThrow(expect.objectContaining({ argument: 'filter.tenantId' }));
+    expect(() => projectWhere({ tenantId: '-bad' }, admin)).toThrow(
+      expect.objectContaining({ argument: 'filter.tenantId' }),
+    );
   });
 });
 
 describe('resourceOrder', () => {
   it('is total (the id breaks ties) with nulls last on nullable columns', () => {
     expect(resourceOrder(null)).toEqual([{ id: 'asc' }]);
-    expect(resourceOrder({ field: 'name', direction: 'DESC' })).toEqual([{ name: { sort: 'desc', nulls: 'last' } }, { id: 'desc' }]);
+    expect(resourceOrder({ field: 'name', direction: 'DESC' })).toEqual([
+      { name: { sort: 'desc', nulls: 'last' } },
+      { id: 'desc' },
+    ]);
     expect(resourceOrder({ field: 'firstSeenAt' })).toEqual([{ firstSeenAt: 'asc' }, { id: 'asc' }]);
   });
 });
@@ -79,9 +89,12 @@ describe('resourceOrder', () => {
 describe('arguments', () => {
   it('parses ids, tenant ids and bounded text', () => {
     expect(parseId(' 42 ', 'id')).toBe(42);
-    for (const bad of ['0', '-1', '1.5', 'abc', '2147483648']) expect(() => parseId(bad, 'id')).toThrow(InvalidArgumentError);
+    for (const bad of ['0', '-1', '1.5', 'abc', '2147483648'])
+      expect(() => parseId(bad, 'id')).toThrow(InvalidArgumentError);
     expect(parseTenantId(' acme:eu ', 'tenantId')).toBe('acme:eu');
-    expect(() => textArg('x'.repeat(201), 'tag')).toThrow(expect.objectContaining({ message: 'tag must be at most 200 characters', argument: 'tag' }));
+    expect(() => textArg('x'.repeat(201), 'tag')).toThrow(
+      expect.objectContaining({ message: 'tag must be at most 200 characters', argument: 'tag' }),
+    );
     expect(escapeLike('a\\b%c_d')).toBe('a\\\\b\\%c\\_d');
   });
 });

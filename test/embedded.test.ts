@@ -20,7 +20,12 @@ describe('embedded PostgreSQL default', () => {
   afterAll(() => rmSync(`${dataDir}.password`, { force: true }));
   afterAll(() => rmSync(`${dataDir}.owner`, { force: true }));
 
-  const env = async () => ({ PORT: String(await freePort()), HOST: '127.0.0.1', EMBEDDED_PG_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()) });
+  const env = async () => ({
+    PORT: String(await freePort()),
+    HOST: '127.0.0.1',
+    EMBEDDED_PG_DATA_DIR: dataDir,
+    EMBEDDED_PG_PORT: String(await freePort()),
+  });
 
   it('starts with no DATABASE_URL, serves a healthy /api/health, and leaves no postgres behind on SIGINT', async () => {
     const settings = await env();
@@ -89,7 +94,11 @@ describe('embedded PostgreSQL default', () => {
       expect(next.output()).toMatch(/orphaned embedded PostgreSQL/);
       expect(isProcessAlive(orphan)).toBe(false);
 
-      const rival = spawnEntry('src/server.ts', { ...settings, PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()) });
+      const rival = spawnEntry('src/server.ts', {
+        ...settings,
+        PORT: String(await freePort()),
+        EMBEDDED_PG_PORT: String(await freePort()),
+      });
       expect(await rival.exited).toBe(1);
       expect(rival.output()).toMatch(/in use by a running process \(pid \d+\)/);
       expect(await next.stop('SIGTERM')).toBe(0);
@@ -105,7 +114,10 @@ describe('embedded PostgreSQL default', () => {
     try {
       const service = spawnEntry('src/server.ts', settings);
       expect(await service.exited).toBe(1);
-      const errorLine = service.output().split('\n').find((line) => line.startsWith('cloud-ops:'));
+      const errorLine = service
+        .output()
+        .split('\n')
+        .find((line) => line.startsWith('cloud-ops:'));
       expect(errorLine).toMatch(/Port \d+ for the embedded PostgreSQL is in use.*EMBEDDED_PG_PORT/);
       expect(service.output()).not.toMatch(/\n\s+at /); // no stack trace
       expect(postmasterPid()).toBeUndefined();
@@ -118,8 +130,16 @@ describe('embedded PostgreSQL default', () => {
 describe('database URL problems', () => {
   it.each([
     ['a malformed URL', 'not a url at all', /DATABASE_URL is not a valid URL/],
-    ['an unreachable server', 'postgresql://app:hunter2secret@127.0.0.1:1/cloudops', /Cannot reach PostgreSQL at app@127\.0\.0\.1:1\/cloudops: connection refused/],
-    ['a database that does not exist', 'postgresql://postgres:hunter2secret@127.0.0.1:5432/no_such_db_here', /does not exist/],
+    [
+      'an unreachable server',
+      'postgresql://app:hunter2secret@127.0.0.1:1/cloudops',
+      /Cannot reach PostgreSQL at app@127\.0\.0\.1:1\/cloudops: connection refused/,
+    ],
+    [
+      'a database that does not exist',
+      'postgresql://postgres:hunter2secret@127.0.0.1:5432/no_such_db_here',
+      /does not exist/,
+    ],
   ])('gives one clear line for %s, without the password', async (_label, url, pattern) => {
     if (url.includes(':5432/')) {
       const reachable = await new Promise<boolean>((resolve) => {

@@ -6,7 +6,14 @@ import type { SyncEvent } from '../src/events.js';
 import { EventHub } from '../src/schema/event-hub.js';
 
 const at = new Date(0).toISOString();
-const progress = (done: number, runId = 1, task = 'droplet'): SyncEvent => ({ type: 'progress', task, runId, done, total: 100, at });
+const progress = (done: number, runId = 1, task = 'droplet'): SyncEvent => ({
+  type: 'progress',
+  task,
+  runId,
+  done,
+  total: 100,
+  at,
+});
 
 async function drain(iterator: AsyncIterator<SyncEvent, unknown>, count: number): Promise<SyncEvent[]> {
   const out: SyncEvent[] = [];

@@ -34,11 +34,18 @@ describe('GraphQL API', () => {
 
   describe('resources', () => {
     it('pages through everything by cursor, in a total order, with totalCount', async () => {
-      for (const orderBy of [{ field: 'ID' }, { field: 'NAME', direction: 'DESC' }, { field: 'KIND' }, { field: 'PROVIDER_CREATED_AT' }]) {
+      for (const orderBy of [
+        { field: 'ID' },
+        { field: 'NAME', direction: 'DESC' },
+        { field: 'KIND' },
+        { field: 'PROVIDER_CREATED_AT' },
+      ]) {
         const seen: string[] = [];
         let after: string | null = null;
         for (let pages = 0; pages < 50; pages += 1) {
-          const response: GraphQLResponse<{ resources: Page<{ id: string }> }> = await gql<{ resources: Page<{ id: string }> }>(
+          const response: GraphQLResponse<{ resources: Page<{ id: string }> }> = await gql<{
+            resources: Page<{ id: string }>;
+          }>(
             api.url,
             `query($after: String, $orderBy: ResourceOrder) { resources(first: 37, after: $after, orderBy: $orderBy) {
               totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
@@ -82,10 +89,16 @@ describe('GraphQL API', () => {
         expect(body.errors).toBeUndefined();
         return body.data!.resources.totalCount;
       };
-      const sql = async (where: string): Promise<number> => Number((await api.pool.query<{ count: string }>(`SELECT count(*) FROM cloud_resources WHERE ${where}`)).rows[0]!.count);
+      const sql = async (where: string): Promise<number> =>
+        Number(
+          (await api.pool.query<{ count: string }>(`SELECT count(*) FROM cloud_resources WHERE ${where}`)).rows[0]!
+            .count,
+        );
 
       expect(await count({ kind: ['droplet'] })).toBe(await sql(`kind = 'droplet'`));
-      expect(await count({ kind: ['droplet', 'volume'], status: ['off'] })).toBe(await sql(`kind IN ('droplet','volume') AND status = 'off'`));
+      expect(await count({ kind: ['droplet', 'volume'], status: ['off'] })).toBe(
+        await sql(`kind IN ('droplet','volume') AND status = 'off'`),
+      );
       expect(await count({ state: 'STALE' })).toBe(await sql('stale_at IS NOT NULL'));
       expect(await count({ state: 'LIVE' })).toBe(await sql('stale_at IS NULL'));
       expect(await count({ projectId: String(fx.projects.globex) })).toBe(fx.globexResources.length + 1);
@@ -100,12 +113,21 @@ describe('GraphQL API', () => {
 
     it('answers resource(id) for a visible row, null otherwise', async () => {
       const query = `query($id: ID!) { resource(id: $id) { id kind tenantId } }`;
-      const own = await gql<{ resource: { id: string } | null }>(api.url, query, { token: acme, variables: { id: String(fx.acmeResources[0]) } });
+      const own = await gql<{ resource: { id: string } | null }>(api.url, query, {
+        token: acme,
+        variables: { id: String(fx.acmeResources[0]) },
+      });
       expect(own.body.data?.resource?.id).toBe(String(fx.acmeResources[0]));
-      const other = await gql<{ resource: unknown }>(api.url, query, { token: acme, variables: { id: String(fx.globexResources[0]) } });
+      const other = await gql<{ resource: unknown }>(api.url, query, {
+        token: acme,
+        variables: { id: String(fx.globexResources[0]) },
+      });
       expect(other.body).toEqual({ data: { resource: null } });
       const bad = await gql(api.url, query, { token: acme, variables: { id: 'abc' } });
-      expect(bad.body.errors?.[0]).toMatchObject({ message: stringContaining('id must be a positive integer'), extensions: { code: 'BAD_USER_INPUT' } });
+      expect(bad.body.errors?.[0]).toMatchObject({
+        message: stringContaining('id must be a positive integer'),
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
     });
 
     it('loads a page of 100 with nested projects in at most 2 SQL statements', async () => {
@@ -131,7 +153,11 @@ describe('GraphQL API', () => {
     it('loads projects with per-kind counts and nested resource pages in a bounded number of statements', async () => {
       api.resetStatements();
       const { body } = await gql<{
-        projects: Page<{ name: string; resourceCounts: Array<{ kind: string; total: number; live: number; stale: number }>; resources: { totalCount: number; edges: unknown[] } }>;
+        projects: Page<{
+          name: string;
+          resourceCounts: Array<{ kind: string; total: number; live: number; stale: number }>;
+          resources: { totalCount: number; edges: unknown[] };
+        }>;
       }>(
         api.url,
         `{ projects(first: 50) { totalCount edges { node { id name tenantId
@@ -147,18 +173,28 @@ describe('GraphQL API', () => {
       expect(acmeProject.resources.totalCount).toBe(fx.acmeResources.length - 1);
       expect(acmeProject.resources.edges).toHaveLength(5);
       const byKind = Object.fromEntries(acmeProject.resourceCounts.map((c) => [c.kind, c]));
-      const droplets = (await api.pool.query<{ total: number; live: number }>(
-        `SELECT count(*)::int AS total, count(*) FILTER (WHERE stale_at IS NULL)::int AS live FROM cloud_resources WHERE cloud_project_id = $1 AND kind = 'droplet'`,
-        [fx.projects.acme],
-      )).rows[0]!;
-      expect(byKind.droplet).toEqual({ kind: 'droplet', total: droplets.total, live: droplets.live, stale: droplets.total - droplets.live });
+      const droplets = (
+        await api.pool.query<{ total: number; live: number }>(
+          `SELECT count(*)::int AS total, count(*) FILTER (WHERE stale_at IS NULL)::int AS live FROM cloud_resources WHERE cloud_project_id = $1 AND kind = 'droplet'`,
+          [fx.projects.acme],
+        )
+      ).rows[0]!;
+      expect(byKind.droplet).toEqual({
+        kind: 'droplet',
+        total: droplets.total,
+        live: droplets.live,
+        stale: droplets.total - droplets.live,
+      });
       // projects page + totalCount + one grouped count for every project: 3, whatever the number of projects.
       expect(statements).toBeLessThanOrEqual(3);
     });
 
     it('rejects bad filter values with BAD_USER_INPUT naming the argument', async () => {
       const { body } = await gql(api.url, `{ resources(filter: { search: "   " }) { totalCount } }`, { token: admin });
-      expect(body.errors?.[0]).toMatchObject({ message: 'filter.search must not be empty', extensions: { code: 'BAD_USER_INPUT', argument: 'filter.search' } });
+      expect(body.errors?.[0]).toMatchObject({
+        message: 'filter.search must not be empty',
+        extensions: { code: 'BAD_USER_INPUT', argument: 'filter.search' },
+      });
       const many = await gql(api.url, `query($k: [String!]) { resources(filter: { kind: $k }) { totalCount } }`, {
         token: admin,
         variables: { k: Array.from({ length: 51 }, (_, i) => `k${i}`) },
@@ -170,10 +206,14 @@ describe('GraphQL API', () => {
   describe('projects', () => {
     it('filters by tenant, unassigned and name search; project(id) hides other tenants', async () => {
       const names = async (filter: Record<string, unknown>, as = admin): Promise<string[]> => {
-        const { body } = await gql<{ projects: Page<{ name: string }> }>(api.url, `query($f: ProjectFilter) { projects(filter: $f) { edges { node { name } } } }`, {
-          token: as,
-          variables: { f: filter },
-        });
+        const { body } = await gql<{ projects: Page<{ name: string }> }>(
+          api.url,
+          `query($f: ProjectFilter) { projects(filter: $f) { edges { node { name } } } }`,
+          {
+            token: as,
+            variables: { f: filter },
+          },
+        );
         expect(body.errors).toBeUndefined();
         return body.data!.projects.edges.map((e) => e.node.name);
       };
@@ -182,7 +222,10 @@ describe('GraphQL API', () => {
       expect(await names({ unassigned: true })).toEqual(['Sandbox']);
       expect(await names({ search: 'web' })).toEqual(['Acme web']);
       expect(await names({}, acme)).toEqual(['Acme web']);
-      const other = await gql(api.url, `query($id: ID!) { project(id: $id) { name } }`, { token: acme, variables: { id: String(fx.projects.globex) } });
+      const other = await gql(api.url, `query($id: ID!) { project(id: $id) { name } }`, {
+        token: acme,
+        variables: { id: String(fx.projects.globex) },
+      });
       expect(other.body).toEqual({ data: { project: null } });
     });
   });
@@ -208,13 +251,21 @@ describe('GraphQL API', () => {
         token: admin,
         variables: { r: String(fx.unattributed[1]), t: 'initech' },
       });
-      expect(tenantOnly.body.data!.classifyResource).toMatchObject({ tenantId: 'initech', attributionSource: 'manual', project: null });
+      expect(tenantOnly.body.data!.classifyResource).toMatchObject({
+        tenantId: 'initech',
+        attributionSource: 'manual',
+        project: null,
+      });
 
       const errors: Array<[Record<string, unknown>, string, string]> = [
         [{ r: String(fx.unattributed[2]) }, 'Give projectId, tenantId or both', 'projectId'],
         [{ r: '999999', t: 'acme' }, 'No resource with id 999999', 'resourceId'],
         [{ r: String(fx.unattributed[2]), p: '999999' }, 'No project with id 999999', 'projectId'],
-        [{ r: String(fx.unattributed[2]), p: String(fx.projects.acme), t: 'globex' }, `Project ${fx.projects.acme} belongs to tenant "acme", not "globex"`, 'tenantId'],
+        [
+          { r: String(fx.unattributed[2]), p: String(fx.projects.acme), t: 'globex' },
+          `Project ${fx.projects.acme} belongs to tenant "acme", not "globex"`,
+          'tenantId',
+        ],
         [{ r: String(fx.unattributed[2]), t: 'bad tenant!' }, 'tenantId must be 1-128 characters', 'tenantId'],
         [{ r: String(fx.globexResources[0]), t: 'acme' }, 'is attributed by its DigitalOcean project', 'resourceId'],
       ];
@@ -227,32 +278,46 @@ describe('GraphQL API', () => {
 
     it('setProjectTenant sets the project and its project-attributed resources in one transaction', async () => {
       const mutation = `mutation($p: ID!, $t: String) { setProjectTenant(projectId: $p, tenantId: $t) { resourcesUpdated project { id name tenantId } } }`;
-      const { body } = await gql<{ setProjectTenant: { resourcesUpdated: number; project: { tenantId: string } } }>(api.url, mutation, {
-        token: admin,
-        variables: { p: String(fx.projects.globex), t: 'globex-2' },
-      });
+      const { body } = await gql<{ setProjectTenant: { resourcesUpdated: number; project: { tenantId: string } } }>(
+        api.url,
+        mutation,
+        {
+          token: admin,
+          variables: { p: String(fx.projects.globex), t: 'globex-2' },
+        },
+      );
       expect(body.errors).toBeUndefined();
       expect(body.data!.setProjectTenant).toEqual({
         resourcesUpdated: fx.globexResources.length,
         project: { id: String(fx.projects.globex), name: 'Globex data', tenantId: 'globex-2' },
       });
-      const tenants = await api.pool.query(`SELECT attribution_source, tenant_id, count(*)::int FROM cloud_resources WHERE cloud_project_id = $1 GROUP BY 1, 2 ORDER BY 1`, [
-        fx.projects.globex,
-      ]);
+      const tenants = await api.pool.query(
+        `SELECT attribution_source, tenant_id, count(*)::int FROM cloud_resources WHERE cloud_project_id = $1 GROUP BY 1, 2 ORDER BY 1`,
+        [fx.projects.globex],
+      );
       // The fallback-attributed acme resource in that project keeps its tenant.
       expect(tenants.rows).toEqual([
         { attribution_source: 'fallback', tenant_id: 'acme', count: 1 },
         { attribution_source: 'project', tenant_id: 'globex-2', count: fx.globexResources.length },
       ]);
-      const back = await gql(api.url, mutation, { token: admin, variables: { p: String(fx.projects.globex), t: 'globex' } });
+      const back = await gql(api.url, mutation, {
+        token: admin,
+        variables: { p: String(fx.projects.globex), t: 'globex' },
+      });
       expect(back.body.errors).toBeUndefined();
       const missing = await gql(api.url, mutation, { token: admin, variables: { p: '999999', t: 'x' } });
-      expect(missing.body.errors?.[0]).toMatchObject({ message: 'No project with id 999999', extensions: { code: 'BAD_USER_INPUT' } });
+      expect(missing.body.errors?.[0]).toMatchObject({
+        message: 'No project with id 999999',
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
     });
 
     it('triggerSync validates the task name', async () => {
       const { body } = await gql(api.url, `mutation { triggerSync(task: "droplets") { jobIds } }`, { token: admin });
-      expect(body.errors?.[0]).toMatchObject({ message: stringMatching(/^Unknown sync task "droplets": expected "all" or one of droplet, /), extensions: { code: 'BAD_USER_INPUT' } });
+      expect(body.errors?.[0]).toMatchObject({
+        message: stringMatching(/^Unknown sync task "droplets": expected "all" or one of droplet, /),
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
     });
 
     it('triggerSync’s unknown-task error lists every name it accepts, billing and the invoice form included', async () => {
@@ -265,24 +330,36 @@ describe('GraphQL API', () => {
       });
       // Every name the message offers is accepted (the invoice form with an id).
       for (const task of ['projects', 'balance', 'billing_history', 'invoice:0b9a7e4c-1d2f-4a8b-9c3d-5e6f7a8b9c0d']) {
-        const ok = await gql<{ triggerSync: { task: string } }>(api.url, 'mutation($task: String!) { triggerSync(task: $task) { task } }', {
-          token: admin,
-          variables: { task },
-        });
+        const ok = await gql<{ triggerSync: { task: string } }>(
+          api.url,
+          'mutation($task: String!) { triggerSync(task: $task) { task } }',
+          {
+            token: admin,
+            variables: { task },
+          },
+        );
         expect(ok.body.errors, task).toBeUndefined();
         expect(ok.body.data!.triggerSync.task).toBe(task);
       }
       await api.pool.query(`DELETE FROM graphile_worker._private_jobs`);
       // syncRuns filters by what a run records: a task name, or `invoice`; its error says which.
       const filter = await gql(api.url, `{ syncRuns(task: "invoice:x") { totalCount } }`, { token: admin });
-      expect(filter.body.errors?.[0]?.message).toMatch(/^Unknown sync task "invoice:x": expected one of droplet, .*projects, balance, billing_history, invoice$/);
+      expect(filter.body.errors?.[0]?.message).toMatch(
+        /^Unknown sync task "invoice:x": expected one of droplet, .*projects, balance, billing_history, invoice$/,
+      );
     });
 
     it('triggerSync queues jobs and returns their ids', async () => {
-      const { body } = await gql<{ triggerSync: { task: string; jobIds: string[] } }>(api.url, `mutation { triggerSync(task: "droplet") { task jobIds } }`, { token: admin });
+      const { body } = await gql<{ triggerSync: { task: string; jobIds: string[] } }>(
+        api.url,
+        `mutation { triggerSync(task: "droplet") { task jobIds } }`,
+        { token: admin },
+      );
       expect(body.errors).toBeUndefined();
       expect(body.data!.triggerSync.jobIds).toHaveLength(1);
-      const jobs = await api.pool.query(`SELECT task_identifier FROM graphile_worker.jobs WHERE id = $1`, [body.data!.triggerSync.jobIds[0]]);
+      const jobs = await api.pool.query(`SELECT task_identifier FROM graphile_worker.jobs WHERE id = $1`, [
+        body.data!.triggerSync.jobIds[0],
+      ]);
       expect(jobs.rows).toEqual([{ task_identifier: 'sync:droplet' }]);
     });
   });
@@ -304,7 +381,15 @@ describe('GraphQL API', () => {
       expect(runs.body.data!.syncRuns.edges[0]!.node).toEqual({ task: 'droplet', status: 'FAILED', trigger: 'cron' });
 
       api.resetStatements();
-      const status = await gql<{ syncStatus: Array<{ task: string; running: boolean; nextScheduledRun: string | null; lastRun: { status: string } | null; lastSuccess: { listed: number } | null }> }>(
+      const status = await gql<{
+        syncStatus: Array<{
+          task: string;
+          running: boolean;
+          nextScheduledRun: string | null;
+          lastRun: { status: string } | null;
+          lastSuccess: { listed: number } | null;
+        }>;
+      }>(
         api.url,
         `{ syncStatus { task running nextScheduledRun lastRun { status startedAt } lastSuccess { listed finishedAt } } }`,
         { token: acme },
@@ -312,8 +397,17 @@ describe('GraphQL API', () => {
       expect(status.body.errors).toBeUndefined();
       expect(api.statements.length).toBeLessThanOrEqual(2);
       const byTask = Object.fromEntries(status.body.data!.syncStatus.map((s) => [s.task, s]));
-      expect(byTask.droplet).toMatchObject({ running: true, lastRun: { status: 'RUNNING' }, lastSuccess: { listed: 10 }, nextScheduledRun: null });
-      expect(byTask.volume).toMatchObject({ running: false, lastRun: { status: 'SUCCEEDED' }, lastSuccess: { listed: 4 } });
+      expect(byTask.droplet).toMatchObject({
+        running: true,
+        lastRun: { status: 'RUNNING' },
+        lastSuccess: { listed: 10 },
+        nextScheduledRun: null,
+      });
+      expect(byTask.volume).toMatchObject({
+        running: false,
+        lastRun: { status: 'SUCCEEDED' },
+        lastSuccess: { listed: 4 },
+      });
       expect(byTask.projects).toMatchObject({ running: false, lastRun: null, lastSuccess: null });
     });
 
@@ -328,7 +422,15 @@ describe('GraphQL API', () => {
             ('billing_history', 'startup', 'running', now() - interval '1 minute', NULL, 0),
             ('invoice', 'cron', 'succeeded', now() - interval '1 minute', now(), 100)`);
         const before = Date.now();
-        const { body } = await gql<{ syncStatus: Array<{ task: string; running: boolean; nextScheduledRun: string | null; lastRun: { status: string } | null; lastSuccess: { listed: number } | null }> }>(
+        const { body } = await gql<{
+          syncStatus: Array<{
+            task: string;
+            running: boolean;
+            nextScheduledRun: string | null;
+            lastRun: { status: string } | null;
+            lastSuccess: { listed: number } | null;
+          }>;
+        }>(
           scheduled.url,
           `{ syncStatus { task running nextScheduledRun lastRun { status } lastSuccess { listed } } }`,
           { token: acme },
@@ -336,12 +438,32 @@ describe('GraphQL API', () => {
         expect(body.errors).toBeUndefined();
         const statuses = body.data!.syncStatus;
         expect(statuses.map((s) => s.task)).toEqual([
-          'droplet', 'volume', 'snapshot', 'floating_ip', 'reserved_ipv6', 'firewall', 'load_balancer', 'dns_zone', 'managed_db',
-          'kubernetes_cluster', 'app', 'projects', 'balance', 'billing_history',
+          'droplet',
+          'volume',
+          'snapshot',
+          'floating_ip',
+          'reserved_ipv6',
+          'firewall',
+          'load_balancer',
+          'dns_zone',
+          'managed_db',
+          'kubernetes_cluster',
+          'app',
+          'projects',
+          'balance',
+          'billing_history',
         ]);
         const byTask = Object.fromEntries(statuses.map((s) => [s.task, s]));
-        expect(byTask.balance).toMatchObject({ running: false, lastRun: { status: 'FAILED' }, lastSuccess: { listed: 1 } });
-        expect(byTask.billing_history).toMatchObject({ running: true, lastRun: { status: 'RUNNING' }, lastSuccess: null });
+        expect(byTask.balance).toMatchObject({
+          running: false,
+          lastRun: { status: 'FAILED' },
+          lastSuccess: { listed: 1 },
+        });
+        expect(byTask.billing_history).toMatchObject({
+          running: true,
+          lastRun: { status: 'RUNNING' },
+          lastSuccess: null,
+        });
         for (const s of statuses) expect(s.nextScheduledRun, s.task).not.toBeNull();
         // balance hourly at :07, billing history daily at 02:23 (UTC), each within its period from now.
         const balanceAt = new Date(byTask.balance!.nextScheduledRun!);
@@ -359,7 +481,9 @@ describe('GraphQL API', () => {
 
   describe('REST inventory (old clients)', () => {
     const inventory = (query: string, bearer?: string) =>
-      fetch(`${api.url.replace('/graphql', '')}/api/v1/inventory${query}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
+      fetch(`${api.url.replace('/graphql', '')}/api/v1/inventory${query}`, {
+        headers: bearer ? { authorization: `Bearer ${bearer}` } : {},
+      });
 
     it('requires a token', async () => {
       const response = await inventory('');
@@ -370,7 +494,11 @@ describe('GraphQL API', () => {
     it('lists the viewer’s resources (no attrs for a tenant), paged by cursor', async () => {
       const response = await inventory('?limit=50', acme);
       expect(response.status).toBe(200);
-      const body = (await response.json()) as { resources: Array<Record<string, unknown>>; count: number; nextCursor: string | null };
+      const body = (await response.json()) as {
+        resources: Array<Record<string, unknown>>;
+        count: number;
+        nextCursor: string | null;
+      };
       expect(body.count).toBe(50);
       expect(body.resources.every((r) => r.tenantId === 'acme' && !('attrs' in r))).toBe(true);
       const all: string[] = body.resources.map((r) => r.id as string);
@@ -381,7 +509,9 @@ describe('GraphQL API', () => {
         cursor = next.nextCursor;
       }
       // (earlier tests may have classified more resources to acme)
-      const expected = (await api.pool.query<{ id: number }>(`SELECT id FROM cloud_resources WHERE tenant_id = 'acme'`)).rows.map((r) => String(r.id));
+      const expected = (
+        await api.pool.query<{ id: number }>(`SELECT id FROM cloud_resources WHERE tenant_id = 'acme'`)
+      ).rows.map((r) => String(r.id));
       expect(all.sort()).toEqual(expected.sort());
       expect(expected.length).toBeGreaterThanOrEqual(fx.acmeResources.length);
       const odd = (await (await inventory(`?search=odd-1`, acme)).json()) as typeof body;
@@ -389,15 +519,27 @@ describe('GraphQL API', () => {
     });
 
     it('gives an admin attrs and filters, and rejects bad parameters', async () => {
-      const body = (await (await inventory('?kind=droplet,volume&state=live&limit=5', admin)).json()) as { resources: Array<Record<string, unknown>> };
+      const body = (await (await inventory('?kind=droplet,volume&state=live&limit=5', admin)).json()) as {
+        resources: Array<Record<string, unknown>>;
+      };
       expect(body.resources).toHaveLength(5);
-      expect(body.resources.every((r) => ['droplet', 'volume'].includes(r.kind as string) && r.stale === false && typeof r.attrs === 'object')).toBe(true);
+      expect(
+        body.resources.every(
+          (r) => ['droplet', 'volume'].includes(r.kind as string) && r.stale === false && typeof r.attrs === 'object',
+        ),
+      ).toBe(true);
       const bad = await inventory('?limit=0', admin);
       expect(bad.status).toBe(400);
-      expect(await bad.json()).toEqual({ error: 'bad_request', message: 'limit must be an integer between 1 and 5000' });
+      expect(await bad.json()).toEqual({
+        error: 'bad_request',
+        message: 'limit must be an integer between 1 and 5000',
+      });
       const other = await inventory('?tenant_id=globex', acme);
       expect(other.status).toBe(403);
-      expect(await other.json()).toEqual({ error: 'forbidden', message: 'Not allowed to read another tenant’s rows: platform admin only' });
+      expect(await other.json()).toEqual({
+        error: 'forbidden',
+        message: 'Not allowed to read another tenant’s rows: platform admin only',
+      });
     });
   });
 });

@@ -24,11 +24,23 @@ async function badTokens(): Promise<Array<[string, string, RegExp]>> {
     ['malformed', 'not-a-jwt', /malformed token/],
     ['expired', await token({ admin: true, expiresIn: -120 }), /token expired/],
     ['not yet valid', await token({ admin: true, notBefore: 600 }), /not yet valid/],
-    ['alg none', unsignedToken({ sub: 'root', roles: ['platform_admin'], iss: 'arcadia', exp: now + 600 }), /signing algorithm not allowed|malformed/],
+    [
+      'alg none',
+      unsignedToken({ sub: 'root', roles: ['platform_admin'], iss: 'arcadia', exp: now + 600 }),
+      /signing algorithm not allowed|malformed/,
+    ],
     ['HS256 against HS512', await token({ admin: true, alg: 'HS256' }), /signing algorithm not allowed/],
-    ['wrong secret', await token({ admin: true, secret: 'another-secret-that-is-long-enough-0123456789' }), /signature verification failed/],
+    [
+      'wrong secret',
+      await token({ admin: true, secret: 'another-secret-that-is-long-enough-0123456789' }),
+      /signature verification failed/,
+    ],
     ['wrong issuer', await token({ admin: true, issuer: 'someone-else' }), /unexpected issuer/],
-    ['tampered payload', `${header}.${Buffer.from(JSON.stringify(tampered)).toString('base64url')}.${signature}`, /signature verification failed/],
+    [
+      'tampered payload',
+      `${header}.${Buffer.from(JSON.stringify(tampered)).toString('base64url')}.${signature}`,
+      /signature verification failed/,
+    ],
     ['refresh token', await token({ admin: true, typ: 'refresh' }), /token type "refresh" is not accepted/],
   ];
 }
@@ -61,7 +73,10 @@ describe('authentication and tenant isolation', () => {
         const { status, body } = await gql(api.url, operation);
         expect(status).toBe(401);
         expect(body.data ?? null).toBeNull();
-        expect(body.errors?.[0]).toMatchObject({ message: stringContaining('Authentication required'), extensions: { code: 'UNAUTHENTICATED' } });
+        expect(body.errors?.[0]).toMatchObject({
+          message: stringContaining('Authentication required'),
+          extensions: { code: 'UNAUTHENTICATED' },
+        });
       }
     });
 
@@ -102,7 +117,11 @@ describe('authentication and tenant isolation', () => {
       for (const [name, bearer] of bad) {
         const response = await fetch(api.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${bearer}` },
+          headers: {
+            'content-type': 'application/json',
+            accept: 'text/event-stream',
+            authorization: `Bearer ${bearer}`,
+          },
           body: JSON.stringify({ query: SUBSCRIPTION }),
         });
         const text = await response.text();
@@ -127,7 +146,10 @@ describe('authentication and tenant isolation', () => {
     it('refuses a malformed Authorization header', async () => {
       const response = await fetch(api.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from('a:b').toString('base64')}`,
+        },
         body: JSON.stringify({ query: '{ serviceVersion }' }),
       });
       expect(response.status).toBe(401);
@@ -145,7 +167,10 @@ describe('authentication and tenant isolation', () => {
         let after: string | null = null;
         for (;;) {
           type Page = {
-            resources: { edges: Array<{ node: { id: string; tenantId: string; project: { tenantId: string } | null } }>; pageInfo: { hasNextPage: boolean; endCursor: string } };
+            resources: {
+              edges: Array<{ node: { id: string; tenantId: string; project: { tenantId: string } | null } }>;
+              pageInfo: { hasNextPage: boolean; endCursor: string };
+            };
           };
           const { body }: GraphQLResponse<Page> = await gql<Page>(
             api.url,
@@ -170,44 +195,68 @@ describe('authentication and tenant isolation', () => {
 
     it('gets null for another tenant’s resource or project, and FORBIDDEN when naming its tenant', async () => {
       for (const id of fx.globexResources.slice(0, 10)) {
-        const { body } = await gql(api.url, `query($id: ID!) { resource(id: $id) { id name } }`, { token: acme, variables: { id: String(id) } });
+        const { body } = await gql(api.url, `query($id: ID!) { resource(id: $id) { id name } }`, {
+          token: acme,
+          variables: { id: String(id) },
+        });
         expect(body).toEqual({ data: { resource: null } });
       }
       for (const id of [fx.projects.globex, fx.projects.unassigned]) {
-        const { body } = await gql(api.url, `query($id: ID!) { project(id: $id) { id resources { totalCount } } }`, { token: acme, variables: { id: String(id) } });
+        const { body } = await gql(api.url, `query($id: ID!) { project(id: $id) { id resources { totalCount } } }`, {
+          token: acme,
+          variables: { id: String(id) },
+        });
         expect(body).toEqual({ data: { project: null } });
       }
       const named = await gql(api.url, `{ resources(filter: { tenantId: "globex" }) { totalCount } }`, { token: acme });
       expect(named.status).toBe(403);
-      expect(named.body.errors?.[0]).toMatchObject({ message: 'Not allowed to read another tenant’s rows: platform admin only', extensions: { code: 'FORBIDDEN' } });
+      expect(named.body.errors?.[0]).toMatchObject({
+        message: 'Not allowed to read another tenant’s rows: platform admin only',
+        extensions: { code: 'FORBIDDEN' },
+      });
       expect(named.body.data ?? null).toBeNull();
-      const projects = await gql(api.url, `{ projects(filter: { tenantId: "globex" }) { totalCount } }`, { token: acme });
+      const projects = await gql(api.url, `{ projects(filter: { tenantId: "globex" }) { totalCount } }`, {
+        token: acme,
+      });
       expect(projects.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       // its own resource in another tenant's project (fallback): the resource yes, the project no
       const odd = await gql(api.url, `query($id: ID!) { resource(id: $id) { id tenantId project { name } } }`, {
         token: acme,
         variables: { id: String(fx.acmeInGlobexProject) },
       });
-      expect(odd.body).toEqual({ data: { resource: { id: String(fx.acmeInGlobexProject), tenantId: 'acme', project: null } } });
+      expect(odd.body).toEqual({
+        data: { resource: { id: String(fx.acmeInGlobexProject), tenantId: 'acme', project: null } },
+      });
       // per-kind counts count its own resources only
       const counts = await gql<{ projects: { edges: Array<{ node: { resourceCounts: Array<{ total: number }> } }> } }>(
         api.url,
         `{ projects { edges { node { resourceCounts { kind total } } } } }`,
         { token: acme },
       );
-      const total = counts.body.data!.projects.edges.flatMap((e) => e.node.resourceCounts).reduce((sum, c) => sum + c.total, 0);
+      const total = counts.body
+        .data!.projects.edges.flatMap((e) => e.node.resourceCounts)
+        .reduce((sum, c) => sum + c.total, 0);
       expect(total).toBe(fx.acmeResources.length - 1);
     });
 
     it('is FORBIDDEN admin-only fields and every mutation', async () => {
-      const attrs = await gql<{ resources: { edges: Array<{ node: { attrs: unknown } }> } }>(api.url, `{ resources(first: 3) { edges { node { id attrs } } } }`, { token: acme });
-      expect(attrs.body.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' }, path: ['resources', 'edges', 0, 'node', 'attrs'] });
+      const attrs = await gql<{ resources: { edges: Array<{ node: { attrs: unknown } }> } }>(
+        api.url,
+        `{ resources(first: 3) { edges { node { id attrs } } } }`,
+        { token: acme },
+      );
+      expect(attrs.body.errors?.[0]).toMatchObject({
+        extensions: { code: 'FORBIDDEN' },
+        path: ['resources', 'edges', 0, 'node', 'attrs'],
+      });
       expect(attrs.body.data!.resources.edges.every((e) => e.node.attrs === null)).toBe(true);
       expect(JSON.stringify(attrs.body)).not.toContain('secret_note');
 
       const details = await gql(api.url, `{ syncRuns { edges { node { details } } } }`, { token: acme });
       expect(details.body.errors ?? []).toEqual([]); // no runs yet; the field itself is checked per row below
-      await api.pool.query(`INSERT INTO sync_runs (task, trigger, status, details) VALUES ('droplet', 'cron', 'succeeded', '{"raw": true}')`);
+      await api.pool.query(
+        `INSERT INTO sync_runs (task, trigger, status, details) VALUES ('droplet', 'cron', 'succeeded', '{"raw": true}')`,
+      );
       const withRun = await gql(api.url, `{ syncRuns { edges { node { task details } } } }`, { token: acme });
       expect(withRun.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect(JSON.stringify(withRun.body.data)).not.toContain('raw');
@@ -222,7 +271,10 @@ describe('authentication and tenant isolation', () => {
         expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
         expect(body.data ?? null).toBeNull();
       }
-      const unchanged = await api.pool.query<{ tenant_id: string | null }>(`SELECT tenant_id FROM cloud_resources WHERE id = $1`, [fx.unattributed[0]]);
+      const unchanged = await api.pool.query<{ tenant_id: string | null }>(
+        `SELECT tenant_id FROM cloud_resources WHERE id = $1`,
+        [fx.unattributed[0]],
+      );
       expect(unchanged.rows[0]!.tenant_id).toBeNull();
     });
 
@@ -233,12 +285,19 @@ describe('authentication and tenant isolation', () => {
       });
       for (const query of [QUERY, '{ projects { totalCount } }', '{ syncStatus { task } }']) {
         const { body } = await gql(api.url, query, { token: nobody });
-        expect(body.errors?.[0]).toMatchObject({ message: stringContaining('names no tenant'), extensions: { code: 'FORBIDDEN' } });
+        expect(body.errors?.[0]).toMatchObject({
+          message: stringContaining('names no tenant'),
+          extensions: { code: 'FORBIDDEN' },
+        });
       }
     });
 
     it('receives sync progress over SSE and WebSocket (account-wide, no tenant rows in it)', async () => {
-      const sse = await sseSubscribe<{ data: { syncProgress: { task: string; done: number } } }>(api.url, SUBSCRIPTION, { token: acme });
+      const sse = await sseSubscribe<{ data: { syncProgress: { task: string; done: number } } }>(
+        api.url,
+        SUBSCRIPTION,
+        { token: acme },
+      );
       const client = wsClient(api.url, globex);
       const ws = wsSubscribe<{ data: { syncProgress: { task: string; done: number } } }>(client, SUBSCRIPTION);
       await waitFor(() => hubSize(api) >= 2);
@@ -252,15 +311,17 @@ describe('authentication and tenant isolation', () => {
 
   describe('an admin', () => {
     it('sees every tenant, attrs and runs mutations', async () => {
-      const { body } = await gql<{ resources: { totalCount: number; edges: Array<{ node: { attrs: { secret_note: string } } }> } }>(
-        api.url,
-        `{ resources(first: 2) { totalCount edges { node { id tenantId attrs } } } }`,
-        { token: admin },
-      );
+      const { body } = await gql<{
+        resources: { totalCount: number; edges: Array<{ node: { attrs: { secret_note: string } } }> };
+      }>(api.url, `{ resources(first: 2) { totalCount edges { node { id tenantId attrs } } } }`, { token: admin });
       expect(body.errors).toBeUndefined();
       expect(body.data!.resources.totalCount).toBe(fx.total);
       expect(body.data!.resources.edges[0]!.node.attrs.secret_note).toMatch(/^attrs of /);
-      const mutation = await gql(api.url, `mutation { setProjectTenant(projectId: "${fx.projects.unassigned}", tenantId: "initech") { project { tenantId } } }`, { token: admin });
+      const mutation = await gql(
+        api.url,
+        `mutation { setProjectTenant(projectId: "${fx.projects.unassigned}", tenantId: "initech") { project { tenantId } } }`,
+        { token: admin },
+      );
       expect(mutation.body).toEqual({ data: { setProjectTenant: { project: { tenantId: 'initech' } } } });
     });
   });
@@ -268,25 +329,36 @@ describe('authentication and tenant isolation', () => {
 
 describe('token verification (configuration variants)', () => {
   const secret = new TextEncoder().encode(TEST_JWT_SECRET);
-  const jwtConfig = (env: Record<string, string> = {}) => loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ...env }).jwt;
+  const jwtConfig = (env: Record<string, string> = {}) =>
+    loadConfig({ NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, ...env }).jwt;
 
   it('accepts HS256 only when configured, and never none', async () => {
     const hs256 = await token({ alg: 'HS256', tenant: 'acme' });
     await expect(verifyToken(hs256, jwtConfig(), secret)).rejects.toThrow(/signing algorithm not allowed/);
-    await expect(verifyToken(hs256, jwtConfig({ JWT_ALGORITHMS: 'HS512,HS256' }), secret)).resolves.toMatchObject({ tenantId: 'acme' });
+    await expect(verifyToken(hs256, jwtConfig({ JWT_ALGORITHMS: 'HS512,HS256' }), secret)).resolves.toMatchObject({
+      tenantId: 'acme',
+    });
     const none = unsignedToken({ sub: 'x', iss: 'arcadia', exp: Math.floor(Date.now() / 1000) + 60 });
-    await expect(verifyToken(none, jwtConfig({ JWT_ALGORITHMS: 'HS512,HS384,HS256' }), secret)).rejects.toThrow(/Invalid token/);
+    await expect(verifyToken(none, jwtConfig({ JWT_ALGORITHMS: 'HS512,HS384,HS256' }), secret)).rejects.toThrow(
+      /Invalid token/,
+    );
     expect(() => loadConfig({ JWT_ALGORITHMS: 'none' })).toThrow(/JWT_ALGORITHMS may contain only/);
   });
 
   it('checks the audience when configured, and allows the configured clock skew', async () => {
     const config = jwtConfig({ JWT_AUDIENCE: 'cloud-ops' });
-    await expect(verifyToken(await token({ audience: 'cloud-ops' }), config, secret)).resolves.toMatchObject({ subject: 'user-1' });
-    await expect(verifyToken(await token({ audience: 'billing' }), config, secret)).rejects.toThrow(/unexpected audience/);
+    await expect(verifyToken(await token({ audience: 'cloud-ops' }), config, secret)).resolves.toMatchObject({
+      subject: 'user-1',
+    });
+    await expect(verifyToken(await token({ audience: 'billing' }), config, secret)).rejects.toThrow(
+      /unexpected audience/,
+    );
     await expect(verifyToken(await token(), config, secret)).rejects.toThrow(/audience/);
     // expired 10 s ago: inside the default 30 s tolerance; 10 minutes ago: outside
     await expect(verifyToken(await token({ expiresIn: -10 }), jwtConfig(), secret)).resolves.toBeTruthy();
-    await expect(verifyToken(await token({ expiresIn: -10 }), jwtConfig({ JWT_CLOCK_TOLERANCE_SECONDS: '0' }), secret)).rejects.toThrow(/expired/);
+    await expect(
+      verifyToken(await token({ expiresIn: -10 }), jwtConfig({ JWT_CLOCK_TOLERANCE_SECONDS: '0' }), secret),
+    ).rejects.toThrow(/expired/);
   });
 
   it('reads roles and tenant from configurable claims (a list, a string, a singular role, a dotted path)', async () => {
@@ -296,7 +368,12 @@ describe('token verification (configuration variants)', () => {
     expect(await viewer({ roles: 'platform_admin support' })).toMatchObject({ admin: true });
     expect(await viewer({ roles: [], role: 'platform_admin' })).toMatchObject({ admin: true });
     expect(await viewer({ roles: ['platform_administrator'] })).toMatchObject({ admin: false });
-    expect(await viewer({ perms: { groups: ['ops'] }, org: 'acme' }, { JWT_ROLES_CLAIM: 'perms.groups', JWT_ADMIN_ROLE: 'ops', JWT_TENANT_CLAIM: 'org' })).toMatchObject({
+    expect(
+      await viewer(
+        { perms: { groups: ['ops'] }, org: 'acme' },
+        { JWT_ROLES_CLAIM: 'perms.groups', JWT_ADMIN_ROLE: 'ops', JWT_TENANT_CLAIM: 'org' },
+      ),
+    ).toMatchObject({
       admin: true,
       tenantId: 'acme',
     });
@@ -307,7 +384,9 @@ describe('token verification (configuration variants)', () => {
     await expect(auth.authenticate(undefined)).resolves.toBeNull();
     await expect(auth.authenticate('')).resolves.toBeNull();
     await expect(auth.authenticate('Token abc')).rejects.toThrow(/Malformed Authorization header/);
-    await expect(auth.authenticate(`bearer ${await token({ tenant: 't1' })}`)).resolves.toMatchObject({ tenantId: 't1' });
+    await expect(auth.authenticate(`bearer ${await token({ tenant: 't1' })}`)).resolves.toMatchObject({
+      tenantId: 't1',
+    });
   });
 
   it('verifies a token once, and still refuses it once it has expired (clock tolerance included)', async () => {
@@ -331,7 +410,9 @@ describe('token verification (configuration variants)', () => {
     const forged = await token({ tenant: 't1', secret: 'another-secret-that-is-long-enough-0123456789' });
     await expect(auth.authenticate(`Bearer ${forged}`)).rejects.toThrow(/signature verification failed/);
     await expect(auth.authenticate(`Bearer ${forged}`)).rejects.toThrow(/signature verification failed/);
-    await expect(auth.authenticate(`Bearer ${await token({ tenant: 't2' })}`)).resolves.toMatchObject({ tenantId: 't2' });
+    await expect(auth.authenticate(`Bearer ${await token({ tenant: 't2' })}`)).resolves.toMatchObject({
+      tenantId: 't2',
+    });
   });
 });
 

@@ -20,7 +20,11 @@ describe('GraphQL hardening (defaults)', () => {
   });
 
   const post = (body: string, headers: Record<string, string> = {}) =>
-    fetch(api.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}`, ...headers }, body });
+    fetch(api.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}`, ...headers },
+      body,
+    });
 
   it('refuses a query deeper than GRAPHQL_MAX_DEPTH', async () => {
     let selection = 'name';
@@ -37,7 +41,9 @@ describe('GraphQL hardening (defaults)', () => {
   });
 
   it('refuses more tokens than GRAPHQL_MAX_TOKENS', async () => {
-    const { body } = await gql(api.url, `{ ${Array.from({ length: 2100 }, () => 'serviceVersion').join(' ')} }`, { token: admin });
+    const { body } = await gql(api.url, `{ ${Array.from({ length: 2100 }, () => 'serviceVersion').join(' ')} }`, {
+      token: admin,
+    });
     expect(body.errors?.[0]?.message).toMatch(/Token limit of 2000 exceeded/);
   });
 
@@ -47,10 +53,17 @@ describe('GraphQL hardening (defaults)', () => {
       // A variable counts as the largest page: the limit holds whatever value is sent.
       const { body } = await gql(api.url, query, { token: admin, variables: { n } });
       expect(body.data).toBeUndefined();
-      expect(body.errors?.[0]).toMatchObject({ message: stringMatching(/^Query cost \d+ exceeds the limit of 5000/), extensions: { code: 'QUERY_TOO_COSTLY' } });
+      expect(body.errors?.[0]).toMatchObject({
+        message: stringMatching(/^Query cost \d+ exceeds the limit of 5000/),
+        extensions: { code: 'QUERY_TOO_COSTLY' },
+      });
     }
     // an ordinary page of 100 with nested projects passes
-    const ok = await gql(api.url, `{ resources(first: 100) { totalCount edges { node { id kind name region status tags project { id name tenantId } } } } }`, { token: admin });
+    const ok = await gql(
+      api.url,
+      `{ resources(first: 100) { totalCount edges { node { id kind name region status tags project { id name tenantId } } } } }`,
+      { token: admin },
+    );
     expect(ok.body.errors).toBeUndefined();
   });
 
@@ -58,11 +71,14 @@ describe('GraphQL hardening (defaults)', () => {
     const big = JSON.stringify({ query: '{ serviceVersion }', variables: { padding: 'x'.repeat(120_000) } });
     const declared = await post(big);
     expect(declared.status).toBe(413);
-    expect(await declared.json()).toEqual({ errors: [{ message: 'Request body is larger than 100000 bytes', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    expect(await declared.json()).toEqual({
+      errors: [{ message: 'Request body is larger than 100000 bytes', extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+    });
 
     const chunks = new ReadableStream<Uint8Array>({
       start(controller) {
-        for (let i = 0; i < 12; i += 1) controller.enqueue(new TextEncoder().encode(i === 0 ? big.slice(0, 10_000) : 'x'.repeat(10_000)));
+        for (let i = 0; i < 12; i += 1)
+          controller.enqueue(new TextEncoder().encode(i === 0 ? big.slice(0, 10_000) : 'x'.repeat(10_000)));
         controller.close();
       },
     });
@@ -75,7 +91,9 @@ describe('GraphQL hardening (defaults)', () => {
     expect(streamed.status).toBe(413);
 
     // just under the limit is fine
-    const small = await post(JSON.stringify({ query: '{ serviceVersion }', variables: { padding: 'x'.repeat(90_000) } }));
+    const small = await post(
+      JSON.stringify({ query: '{ serviceVersion }', variables: { padding: 'x'.repeat(90_000) } }),
+    );
     expect(small.status).toBe(200);
   });
 
@@ -96,11 +114,19 @@ describe('GraphQL hardening (defaults)', () => {
   it('prevents CSRF: browser-simple requests need the CSRF header or a JSON content type', async () => {
     const simple = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'];
     for (const contentType of simple) {
-      const response = await fetch(api.url, { method: 'POST', headers: { 'content-type': contentType, authorization: `Bearer ${admin}` }, body: '{"query":"{ serviceVersion }"}' });
+      const response = await fetch(api.url, {
+        method: 'POST',
+        headers: { 'content-type': contentType, authorization: `Bearer ${admin}` },
+        body: '{"query":"{ serviceVersion }"}',
+      });
       expect(response.status, contentType).toBe(403);
-      expect((await response.json()) as unknown).toEqual({ errors: [{ message: 'Required CSRF header(s) not present' }] });
+      expect((await response.json()) as unknown).toEqual({
+        errors: [{ message: 'Required CSRF header(s) not present' }],
+      });
     }
-    const get = await fetch(`${api.url}?query=${encodeURIComponent('{ serviceVersion }')}`, { headers: { authorization: `Bearer ${admin}` } });
+    const get = await fetch(`${api.url}?query=${encodeURIComponent('{ serviceVersion }')}`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
     expect(get.status).toBe(403);
     const withHeader = await fetch(`${api.url}?query=${encodeURIComponent('{ serviceVersion }')}`, {
       headers: { authorization: `Bearer ${admin}`, 'x-graphql-yoga-csrf': '1' },
@@ -118,7 +144,10 @@ describe('GraphQL hardening (defaults)', () => {
     await api.pool.query('ALTER TABLE sync_runs RENAME TO sync_runs_gone');
     try {
       const { body } = await gql(api.url, '{ syncRuns { totalCount } }', { token: admin });
-      expect(body.errors?.[0]).toMatchObject({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      expect(body.errors?.[0]).toMatchObject({
+        message: 'Unexpected error.',
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      });
       expect(JSON.stringify(body)).not.toMatch(/sync_runs|prisma|stack/i);
     } finally {
       await api.pool.query('ALTER TABLE sync_runs_gone RENAME TO sync_runs');
@@ -128,7 +157,10 @@ describe('GraphQL hardening (defaults)', () => {
   });
 
   it('allows introspection by default (GraphiQL needs it)', async () => {
-    const { body } = await gql<{ __schema: { queryType: { name: string } } }>(api.url, '{ __schema { queryType { name } } }');
+    const { body } = await gql<{ __schema: { queryType: { name: string } } }>(
+      api.url,
+      '{ __schema { queryType { name } } }',
+    );
     expect(body.data?.__schema.queryType.name).toBe('Query');
   });
 });

@@ -47,10 +47,9 @@ import {
 
 /** The spec's example list body (see test/fixtures/do-examples/README.md). */
 function example<T>(file: string, listKey: string): T[] {
-  const body = JSON.parse(readFileSync(new URL(`./fixtures/do-examples/${file}.json`, import.meta.url), 'utf8')) as Record<
-    string,
-    unknown
-  >;
+  const body = JSON.parse(
+    readFileSync(new URL(`./fixtures/do-examples/${file}.json`, import.meta.url), 'utf8'),
+  ) as Record<string, unknown>;
   const items = body[listKey];
   if (!Array.isArray(items) || items.length === 0) throw new Error(`${file}.json has no ${listKey}`);
   return items as T[];
@@ -181,7 +180,12 @@ describe('normalize on the spec examples', () => {
       status: 'unassigned',
       size: null,
       tags: [],
-      attrs: { droplet_id: null, droplet_name: null, locked: false, project_id: '746c6152-2fa2-11ed-92d3-27aaa54e4988' },
+      attrs: {
+        droplet_id: null,
+        droplet_name: null,
+        locked: false,
+        project_id: '746c6152-2fa2-11ed-92d3-27aaa54e4988',
+      },
       providerCreatedAt: null,
     });
     expect(floating).toEqual(reserved);
@@ -328,7 +332,9 @@ describe('normalize on the spec examples', () => {
   });
 
   it('kubernetes cluster', () => {
-    const n = normalizeKubernetesCluster(first(example<KubernetesCluster>('kubernetes_clusters', 'kubernetes_clusters')));
+    const n = normalizeKubernetesCluster(
+      first(example<KubernetesCluster>('kubernetes_clusters', 'kubernetes_clusters')),
+    );
     expectWellFormed(n);
     expect(n).toMatchObject({
       kind: 'kubernetes_cluster',
@@ -432,7 +438,12 @@ describe('normalize on the spec examples', () => {
     const task = parseUrn('do:task:a:b');
     if (!space || !task) throw new Error('parse');
     expect(normalizeFromUrn(space)).toEqual(normalizeSpacesBucket('my-website-assets'));
-    expect(normalizeFromUrn(task)).toMatchObject({ kind: 'task', providerId: 'a:b', name: null, attrs: { urn: 'do:task:a:b' } });
+    expect(normalizeFromUrn(task)).toMatchObject({
+      kind: 'task',
+      providerId: 'a:b',
+      name: null,
+      attrs: { urn: 'do:task:a:b' },
+    });
   });
 });
 
@@ -523,14 +534,22 @@ describe('managed_db never stores credentials', () => {
   ])('%s', (_label, body) => {
     const text = JSON.stringify(normalizeDatabase(body()));
     for (const s of secrets) expect(text).not.toContain(s);
-    expect(JSON.parse(text)).toMatchObject({ providerId: '9cc10173-e9ea-4176-9dbc-a4cee4c4ff30', attrs: { project_id: 'proj-1' } });
+    expect(JSON.parse(text)).toMatchObject({
+      providerId: '9cc10173-e9ea-4176-9dbc-a4cee4c4ff30',
+      attrs: { project_id: 'proj-1' },
+    });
   });
 
   it('scrubSecrets drops secret keys and credentialed URIs at any depth', () => {
     expect(
       scrubSecrets({
         a: 1,
-        nested: { api_token: 't', uri: 'x', keep: 'y', list: [{ secret: 's', ok: true }, 'https://u:p@h', 'https://h/ok'] },
+        nested: {
+          api_token: 't',
+          uri: 'x',
+          keep: 'y',
+          list: [{ secret: 's', ok: true }, 'https://u:p@h', 'https://h/ok'],
+        },
         Password: 'p',
         connection: { host: 'h' },
       }),
@@ -602,7 +621,10 @@ describe('kind table', () => {
 
   it('paths, list keys, schedules', () => {
     const table = Object.fromEntries(
-      INVENTORY_KINDS.map((k) => [k.kind, `${k.listings[0]!.path} ${k.listings[0]!.key} ${TASKS[k.kind].schedule} ${k.listings[0]!.paginated ?? true}`]),
+      INVENTORY_KINDS.map((k) => [
+        k.kind,
+        `${k.listings[0]!.path} ${k.listings[0]!.key} ${TASKS[k.kind].schedule} ${k.listings[0]!.paginated ?? true}`,
+      ]),
     );
     expect(table).toEqual({
       droplet: '/v2/droplets droplets */15 * * * * true',
@@ -617,7 +639,10 @@ describe('kind table', () => {
       kubernetes_cluster: '/v2/kubernetes/clusters kubernetes_clusters */15 * * * * true',
       app: '/v2/apps apps */15 * * * * true',
     });
-    expect(kindSpec('floating_ip').listings[0]!.fallback).toMatchObject({ path: '/v2/floating_ips', key: 'floating_ips' });
+    expect(kindSpec('floating_ip').listings[0]!.fallback).toMatchObject({
+      path: '/v2/floating_ips',
+      key: 'floating_ips',
+    });
     expect(kindSpec('app').listings[0]!.query).toEqual({ with_projects: 'true' });
     expect(kindSpec('droplet').listings.map((l) => [l.path, l.key, l.query ?? null])).toEqual([
       ['/v2/droplets', 'droplets', null],

@@ -13,7 +13,9 @@ import { anyString, stringMatching } from './helpers/matchers.js';
  * A login role with a password of its own, a member of the admin role (so it may use everything the admin owns), and
  * a URL to `database` as that role: the service then holds a password to leak whatever URL the tests were given.
  */
-async function createPasswordRole(database: TestDatabase): Promise<{ url: string; password: string; drop(): Promise<void> }> {
+async function createPasswordRole(
+  database: TestDatabase,
+): Promise<{ url: string; password: string; drop(): Promise<void> }> {
   const role = `cloudops_pw_${randomBytes(5).toString('hex')}`;
   const password = randomBytes(18).toString('hex');
   const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
@@ -125,7 +127,10 @@ describe('a .env file', () => {
     const dir = mkdtempSync(path.join(parent, 'env-file-test-'));
     try {
       const envPort = await freePort();
-      writeFileSync(path.join(dir, '.env'), `PORT=${envPort}\nHOST=127.0.0.1\nLOG_LEVEL=warn\nDATABASE_URL=${db.url}\nRUN_WORKER=false\n`);
+      writeFileSync(
+        path.join(dir, '.env'),
+        `PORT=${envPort}\nHOST=127.0.0.1\nLOG_LEVEL=warn\nDATABASE_URL=${db.url}\nRUN_WORKER=false\n`,
+      );
       const fromFile = spawnEntry('src/server.ts', { LOG_LEVEL: undefined }, { cwd: dir });
       await waitForHealthy(envPort);
       await fromFile.stop();
@@ -149,9 +154,16 @@ describe('a port in use', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     try {
       const port = (blocker.address() as net.AddressInfo).port;
-      const service = spawnEntry('src/server.ts', { DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', RUN_WORKER: 'false' });
+      const service = spawnEntry('src/server.ts', {
+        DATABASE_URL: db.url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        RUN_WORKER: 'false',
+      });
       expect(await service.exited).toBe(1);
-      expect(service.output()).toContain(`cloud-ops: Port ${port} is already in use: set PORT to a free port or stop the other process.`);
+      expect(service.output()).toContain(
+        `cloud-ops: Port ${port} is already in use: set PORT to a free port or stop the other process.`,
+      );
       expect(service.output()).not.toMatch(/\n\s+at /);
       expect(service.output()).not.toContain('WebSocket');
     } finally {

@@ -15,7 +15,12 @@ describe('npm start against a local simulator', () => {
     sim = await startSimulator({ port: 0, seed: 3 });
     db = await createTestDatabase();
     const port = await freePort();
-    service = spawnEntry('src/server.ts', { DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', DIGITALOCEAN_API_URL: sim.url });
+    service = spawnEntry('src/server.ts', {
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DIGITALOCEAN_API_URL: sim.url,
+    });
     await waitForHealthy(port);
   });
 
@@ -32,7 +37,12 @@ describe('npm start against a local simulator', () => {
       const deadline = Date.now() + 60_000;
       let state = { droplets: 0, projects: 0, ingested: 0, balances: 0 };
       while (Date.now() < deadline) {
-        const { rows } = await client.query<{ droplets: number; projects: number; ingested: number; balances: number }>(`
+        const { rows } = await client.query<{
+          droplets: number;
+          projects: number;
+          ingested: number;
+          balances: number;
+        }>(`
           SELECT (SELECT count(*)::int FROM cloud_resources WHERE kind = 'droplet') AS droplets,
                  (SELECT count(*)::int FROM sync_runs WHERE task = 'projects' AND status = 'succeeded') AS projects,
                  (SELECT count(*)::int FROM cloud_invoices WHERE ingest_status = 'ingested') AS ingested,
@@ -47,8 +57,12 @@ describe('npm start against a local simulator', () => {
       const { rows: triggers } = await client.query<{ trigger: string }>('SELECT DISTINCT trigger FROM sync_runs');
       expect(triggers.map((row) => row.trigger)).toContain('startup');
       // Every scheduled task was queued at startup, the balance poll too (not left to its hourly tick).
-      const { rows: startup } = await client.query<{ task: string }>(`SELECT DISTINCT task FROM sync_runs WHERE trigger = 'startup' ORDER BY task`);
-      expect(startup.map((row) => row.task)).toEqual(expect.arrayContaining(['balance', 'billing_history', 'droplet', 'projects']));
+      const { rows: startup } = await client.query<{ task: string }>(
+        `SELECT DISTINCT task FROM sync_runs WHERE trigger = 'startup' ORDER BY task`,
+      );
+      expect(startup.map((row) => row.task)).toEqual(
+        expect.arrayContaining(['balance', 'billing_history', 'droplet', 'projects']),
+      );
       expect(state.balances).toBeGreaterThan(0);
     } finally {
       await client.end();

@@ -4,35 +4,210 @@ import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 // Keys of the official spec's example response objects, which every simulated
 // object must carry.
 const SPEC_KEYS = {
-  account: ['droplet_limit', 'floating_ip_limit', 'email', 'uuid', 'email_verified', 'status', 'status_message', 'team'],
-  droplet: ['id', 'name', 'memory', 'vcpus', 'disk', 'disk_info', 'locked', 'status', 'kernel', 'created_at', 'features', 'backup_ids',
-    'next_backup_window', 'snapshot_ids', 'image', 'volume_ids', 'size', 'size_slug', 'networks', 'region', 'tags', 'vpc_uuid'],
-  volume: ['id', 'region', 'droplet_ids', 'name', 'description', 'size_gigabytes', 'created_at', 'filesystem_type', 'filesystem_label', 'tags'],
-  snapshot: ['id', 'name', 'created_at', 'regions', 'resource_id', 'resource_type', 'min_disk_size', 'size_gigabytes', 'tags'],
+  account: [
+    'droplet_limit',
+    'floating_ip_limit',
+    'email',
+    'uuid',
+    'email_verified',
+    'status',
+    'status_message',
+    'team',
+  ],
+  droplet: [
+    'id',
+    'name',
+    'memory',
+    'vcpus',
+    'disk',
+    'disk_info',
+    'locked',
+    'status',
+    'kernel',
+    'created_at',
+    'features',
+    'backup_ids',
+    'next_backup_window',
+    'snapshot_ids',
+    'image',
+    'volume_ids',
+    'size',
+    'size_slug',
+    'networks',
+    'region',
+    'tags',
+    'vpc_uuid',
+  ],
+  volume: [
+    'id',
+    'region',
+    'droplet_ids',
+    'name',
+    'description',
+    'size_gigabytes',
+    'created_at',
+    'filesystem_type',
+    'filesystem_label',
+    'tags',
+  ],
+  snapshot: [
+    'id',
+    'name',
+    'created_at',
+    'regions',
+    'resource_id',
+    'resource_type',
+    'min_disk_size',
+    'size_gigabytes',
+    'tags',
+  ],
   reservedIp: ['ip', 'droplet', 'region', 'locked', 'project_id'],
   reservedIpv6: ['ip', 'region_slug', 'reserved_at'],
-  firewall: ['id', 'name', 'status', 'inbound_rules', 'outbound_rules', 'created_at', 'droplet_ids', 'tags', 'pending_changes'],
-  loadBalancer: ['id', 'name', 'ip', 'size', 'algorithm', 'status', 'created_at', 'forwarding_rules', 'health_check', 'sticky_sessions',
-    'region', 'tag', 'droplet_ids', 'redirect_http_to_https', 'enable_proxy_protocol', 'enable_backend_keepalive', 'vpc_uuid',
-    'disable_lets_encrypt_dns_records', 'firewall', 'project_id'],
+  firewall: [
+    'id',
+    'name',
+    'status',
+    'inbound_rules',
+    'outbound_rules',
+    'created_at',
+    'droplet_ids',
+    'tags',
+    'pending_changes',
+  ],
+  loadBalancer: [
+    'id',
+    'name',
+    'ip',
+    'size',
+    'algorithm',
+    'status',
+    'created_at',
+    'forwarding_rules',
+    'health_check',
+    'sticky_sessions',
+    'region',
+    'tag',
+    'droplet_ids',
+    'redirect_http_to_https',
+    'enable_proxy_protocol',
+    'enable_backend_keepalive',
+    'vpc_uuid',
+    'disable_lets_encrypt_dns_records',
+    'firewall',
+    'project_id',
+  ],
   domain: ['name', 'ttl', 'zone_file'],
-  project: ['id', 'owner_uuid', 'owner_id', 'name', 'description', 'purpose', 'environment', 'is_default', 'created_at', 'updated_at'],
+  project: [
+    'id',
+    'owner_uuid',
+    'owner_id',
+    'name',
+    'description',
+    'purpose',
+    'environment',
+    'is_default',
+    'created_at',
+    'updated_at',
+  ],
   resource: ['urn', 'assigned_at', 'links', 'status'],
-  database: ['id', 'name', 'engine', 'version', 'connection', 'private_connection', 'users', 'db_names', 'num_nodes', 'region', 'status',
-    'created_at', 'maintenance_window', 'size', 'tags', 'private_network_uuid', 'storage_size_mib'],
-  kubernetes: ['id', 'name', 'region', 'version', 'cluster_subnet', 'service_subnet', 'vpc_uuid', 'ipv4', 'endpoint', 'tags', 'node_pools',
-    'maintenance_policy', 'auto_upgrade', 'status', 'created_at', 'updated_at', 'surge_upgrade', 'registry_enabled', 'ha'],
-  nodePool: ['id', 'name', 'size', 'count', 'tags', 'labels', 'taints', 'auto_scale', 'min_nodes', 'max_nodes', 'nodes'],
+  database: [
+    'id',
+    'name',
+    'engine',
+    'version',
+    'connection',
+    'private_connection',
+    'users',
+    'db_names',
+    'num_nodes',
+    'region',
+    'status',
+    'created_at',
+    'maintenance_window',
+    'size',
+    'tags',
+    'private_network_uuid',
+    'storage_size_mib',
+  ],
+  kubernetes: [
+    'id',
+    'name',
+    'region',
+    'version',
+    'cluster_subnet',
+    'service_subnet',
+    'vpc_uuid',
+    'ipv4',
+    'endpoint',
+    'tags',
+    'node_pools',
+    'maintenance_policy',
+    'auto_upgrade',
+    'status',
+    'created_at',
+    'updated_at',
+    'surge_upgrade',
+    'registry_enabled',
+    'ha',
+  ],
+  nodePool: [
+    'id',
+    'name',
+    'size',
+    'count',
+    'tags',
+    'labels',
+    'taints',
+    'auto_scale',
+    'min_nodes',
+    'max_nodes',
+    'nodes',
+  ],
   node: ['id', 'name', 'status', 'droplet_id', 'created_at', 'updated_at'],
-  app: ['id', 'owner_uuid', 'spec', 'default_ingress', 'created_at', 'updated_at', 'active_deployment', 'last_deployment_created_at',
-    'live_url', 'region', 'tier_slug', 'live_url_base', 'live_domain'],
+  app: [
+    'id',
+    'owner_uuid',
+    'spec',
+    'default_ingress',
+    'created_at',
+    'updated_at',
+    'active_deployment',
+    'last_deployment_created_at',
+    'live_url',
+    'region',
+    'tier_slug',
+    'live_url_base',
+    'live_domain',
+  ],
   balance: ['month_to_date_balance', 'account_balance', 'month_to_date_usage', 'generated_at'],
   billingHistoryInvoice: ['description', 'amount', 'invoice_id', 'invoice_uuid', 'date', 'type'],
   invoice: ['invoice_uuid', 'invoice_id', 'amount', 'invoice_period'],
   invoicePreview: ['invoice_uuid', 'invoice_id', 'amount', 'invoice_period', 'updated_at'],
-  invoiceItem: ['product', 'group_description', 'description', 'amount', 'duration', 'duration_unit', 'start_time', 'end_time', 'project_name'],
-  summary: ['invoice_uuid', 'invoice_id', 'billing_period', 'amount', 'user_name', 'user_billing_address', 'user_company', 'user_email',
-    'product_charges', 'overages', 'taxes', 'credits_and_adjustments'],
+  invoiceItem: [
+    'product',
+    'group_description',
+    'description',
+    'amount',
+    'duration',
+    'duration_unit',
+    'start_time',
+    'end_time',
+    'project_name',
+  ],
+  summary: [
+    'invoice_uuid',
+    'invoice_id',
+    'billing_period',
+    'amount',
+    'user_name',
+    'user_billing_address',
+    'user_company',
+    'user_email',
+    'product_charges',
+    'overages',
+    'taxes',
+    'credits_and_adjustments',
+  ],
 };
 
 const CSV_HEADER = 'product,group_description,description,hours,start,end,USD,project_name,category';
@@ -41,26 +216,77 @@ const AUTH = { authorization: 'Bearer test-token' };
 /** A JSON object as the simulator sends it; the types below name the fields the tests read. */
 type Body = Record<string, unknown>;
 
-interface Pages { first?: string; prev?: string; next?: string; last?: string }
+interface Pages {
+  first?: string;
+  prev?: string;
+  next?: string;
+  last?: string;
+}
 /** The envelope of a DO listing: `links.pages` only when there is more than one page. */
-interface Listing extends Body { links: { pages?: Pages }; meta: { total: number } }
+interface Listing extends Body {
+  links: { pages?: Pages };
+  meta: { total: number };
+}
 /** A listing's page whose pages the test reads (a page that has neighbours). */
-interface PagedListing extends Listing { links: { pages: Pages } }
+interface PagedListing extends Listing {
+  links: { pages: Pages };
+}
 
-interface Droplet extends Body { id: number; name: string; volume_ids: string[] }
-interface Project extends Body { id: string; is_default: boolean }
-interface ProjectResource extends Body { urn: string; status: string }
-interface ReservedIp extends Body { droplet: { id: number } | null }
-interface Database extends Body { connection: { password: string; uri: string }; private_connection: { user: string }; project_id: string }
-interface NodePool extends Body { nodes: Array<Body & { droplet_id: string }> }
-interface Snapshot extends Body { id: string; resource_type: string }
-interface Volume extends Body { droplet_ids: number[] }
-interface App extends Body { project_id?: string }
-interface Amount extends Body { amount: string }
-interface BillingHistoryEntry extends Amount { type: string; invoice_uuid?: string }
-interface Invoice extends Amount { invoice_uuid: string }
-interface InvoiceItem extends Amount { product: string; resource_id?: string; resource_uuid?: string }
-interface Balance extends Body { month_to_date_balance: string; account_balance: string; month_to_date_usage: string; generated_at: string }
+interface Droplet extends Body {
+  id: number;
+  name: string;
+  volume_ids: string[];
+}
+interface Project extends Body {
+  id: string;
+  is_default: boolean;
+}
+interface ProjectResource extends Body {
+  urn: string;
+  status: string;
+}
+interface ReservedIp extends Body {
+  droplet: { id: number } | null;
+}
+interface Database extends Body {
+  connection: { password: string; uri: string };
+  private_connection: { user: string };
+  project_id: string;
+}
+interface NodePool extends Body {
+  nodes: Array<Body & { droplet_id: string }>;
+}
+interface Snapshot extends Body {
+  id: string;
+  resource_type: string;
+}
+interface Volume extends Body {
+  droplet_ids: number[];
+}
+interface App extends Body {
+  project_id?: string;
+}
+interface Amount extends Body {
+  amount: string;
+}
+interface BillingHistoryEntry extends Amount {
+  type: string;
+  invoice_uuid?: string;
+}
+interface Invoice extends Amount {
+  invoice_uuid: string;
+}
+interface InvoiceItem extends Amount {
+  product: string;
+  resource_id?: string;
+  resource_uuid?: string;
+}
+interface Balance extends Body {
+  month_to_date_balance: string;
+  account_balance: string;
+  month_to_date_usage: string;
+  generated_at: string;
+}
 interface InvoiceSummary extends Amount {
   billing_period: string;
   product_charges: Amount;
@@ -77,7 +303,11 @@ interface Got<T extends object = Body> {
 }
 
 /** GET a path (or a link); the body is typed as the caller expects, `{}` when the response is not JSON. */
-async function get<T extends object = Body>(sim: Simulator, pathOrUrl: string, headers: Record<string, string> = AUTH): Promise<Got<T>> {
+async function get<T extends object = Body>(
+  sim: Simulator,
+  pathOrUrl: string,
+  headers: Record<string, string> = AUTH,
+): Promise<Got<T>> {
   // Links name the public host: follow only their path and query, as a real client must.
   const url = pathOrUrl.startsWith('http') ? new URL(pathOrUrl) : new URL(pathOrUrl, sim.url);
   const res = await fetch(`${sim.url}${url.pathname}${url.search}`, { headers });
@@ -92,7 +322,11 @@ async function get<T extends object = Body>(sim: Simulator, pathOrUrl: string, h
 }
 
 /** Follow `links.pages.next` to the end; returns every item and the number of requests. */
-async function walk<T extends object = Body>(sim: Simulator, path: string, key: string): Promise<{ items: T[]; requests: number; total: number }> {
+async function walk<T extends object = Body>(
+  sim: Simulator,
+  path: string,
+  key: string,
+): Promise<{ items: T[]; requests: number; total: number }> {
   let next: string | undefined = path;
   const items: T[] = [];
   let requests = 0;
@@ -129,18 +363,37 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') { row.push(field); field = ''; } else if (c === '\n') { row.push(field); rows.push(row); row = []; field = ''; } else field += c;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
   }
-  if (field || row.length) { row.push(field); rows.push(row); }
+  if (field || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
   return rows;
 }
 
 describe('simulator: shapes and endpoints', () => {
   let sim: Simulator;
-  beforeAll(async () => { sim = await startSimulator({ port: 0, seed: 1 }); });
-  afterAll(async () => { await sim.close(); });
+  beforeAll(async () => {
+    sim = await startSimulator({ port: 0, seed: 1 });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
 
   it('serves every list endpoint with the spec example keys', async () => {
     const cases: Array<[string, string, readonly string[]]> = [
@@ -165,14 +418,19 @@ describe('simulator: shapes and endpoints', () => {
       expect(r.headers.get('content-type')).toMatch(/^application\/json/);
       const items = r.body[key] as Body[];
       expect(items.length, path).toBeGreaterThan(0);
-      for (const item of items) expect(Object.keys(item), `${path} ${JSON.stringify(item).slice(0, 80)}`).toEqual(expect.arrayContaining([...keys]));
+      for (const item of items)
+        expect(Object.keys(item), `${path} ${JSON.stringify(item).slice(0, 80)}`).toEqual(
+          expect.arrayContaining([...keys]),
+        );
       expect(r.body.links, path).toEqual({});
       expect(r.body.meta, path).toEqual({ total: items.length });
     }
   });
 
   it('serves single objects: account, default project, balance, summary', async () => {
-    expect(Object.keys((await get<{ account: Body }>(sim, '/v2/account')).body.account)).toEqual(expect.arrayContaining(SPEC_KEYS.account));
+    expect(Object.keys((await get<{ account: Body }>(sim, '/v2/account')).body.account)).toEqual(
+      expect.arrayContaining(SPEC_KEYS.account),
+    );
     const def = await get<{ project: Project }>(sim, '/v2/projects/default');
     expect(def.body.project.is_default).toBe(true);
     const byId = await get<{ project: Project }>(sim, `/v2/projects/${def.body.project.id}`);
@@ -182,8 +440,13 @@ describe('simulator: shapes and endpoints', () => {
     expect((await get<{ droplet: Droplet }>(sim, `/v2/droplets/${droplet.id}`)).body.droplet.name).toBe(droplet.name);
   });
 
-  it('answers unknown paths and ids with DO\'s not_found body', async () => {
-    for (const path of ['/v2/nope', '/v2/droplets/1', '/v2/projects/00000000-0000-0000-0000-000000000000/resources', '/v3/droplets']) {
+  it("answers unknown paths and ids with DO's not_found body", async () => {
+    for (const path of [
+      '/v2/nope',
+      '/v2/droplets/1',
+      '/v2/projects/00000000-0000-0000-0000-000000000000/resources',
+      '/v3/droplets',
+    ]) {
       const r = await get(sim, path);
       expect(r.status).toBe(404);
       expect(r.body).toEqual({ id: 'not_found', message: 'The resource you were accessing could not be found.' });
@@ -191,8 +454,12 @@ describe('simulator: shapes and endpoints', () => {
   });
 
   it('kubernetes nodes carry droplet ids that exist in /v2/droplets', async () => {
-    const clusters = (await get<{ kubernetes_clusters: Array<Body & { node_pools: NodePool[] }> }>(sim, '/v2/kubernetes/clusters')).body.kubernetes_clusters;
-    const droplets = new Set((await walk<Droplet>(sim, '/v2/droplets?per_page=200', 'droplets')).items.map((d) => String(d.id)));
+    const clusters = (
+      await get<{ kubernetes_clusters: Array<Body & { node_pools: NodePool[] }> }>(sim, '/v2/kubernetes/clusters')
+    ).body.kubernetes_clusters;
+    const droplets = new Set(
+      (await walk<Droplet>(sim, '/v2/droplets?per_page=200', 'droplets')).items.map((d) => String(d.id)),
+    );
     let nodes = 0;
     for (const c of clusters) {
       for (const pool of c.node_pools) {
@@ -244,8 +511,10 @@ describe('simulator: shapes and endpoints', () => {
   });
 
   it('reserved IPs: assigned and unassigned, same data under the legacy floating_ips key', async () => {
-    const reserved = (await get<{ reserved_ips: ReservedIp[] }>(sim, '/v2/reserved_ips?per_page=200')).body.reserved_ips;
-    const floating = (await get<{ floating_ips: ReservedIp[] }>(sim, '/v2/floating_ips?per_page=200')).body.floating_ips;
+    const reserved = (await get<{ reserved_ips: ReservedIp[] }>(sim, '/v2/reserved_ips?per_page=200')).body
+      .reserved_ips;
+    const floating = (await get<{ floating_ips: ReservedIp[] }>(sim, '/v2/floating_ips?per_page=200')).body
+      .floating_ips;
     expect(floating).toEqual(reserved);
     expect(reserved.some((ip) => ip.droplet === null)).toBe(true);
     expect(reserved.some((ip) => ip.droplet && typeof ip.droplet.id === 'number')).toBe(true);
@@ -275,9 +544,25 @@ describe('simulator: shapes and endpoints', () => {
     expect(withVolumes.length).toBeGreaterThan(0);
 
     const urns: ProjectResource[] = [];
-    for (const p of projects) urns.push(...(await walk<ProjectResource>(sim, `/v2/projects/${p.id}/resources?per_page=200`, 'resources')).items);
+    for (const p of projects)
+      urns.push(
+        ...(await walk<ProjectResource>(sim, `/v2/projects/${p.id}/resources?per_page=200`, 'resources')).items,
+      );
     const kinds = new Set(urns.map((r) => r.urn.split(':')[1]));
-    for (const k of ['droplet', 'volume', 'floatingip', 'floatingipv6', 'loadbalancer', 'dbaas', 'domain', 'space', 'kubernetes', 'app', 'vpc', 'task']) {
+    for (const k of [
+      'droplet',
+      'volume',
+      'floatingip',
+      'floatingipv6',
+      'loadbalancer',
+      'dbaas',
+      'domain',
+      'space',
+      'kubernetes',
+      'app',
+      'vpc',
+      'task',
+    ]) {
       expect(kinds, k).toContain(k);
     }
     expect(urns.some((r) => r.status !== 'ok')).toBe(true);
@@ -295,8 +580,12 @@ describe('simulator: shapes and endpoints', () => {
 
 describe('simulator: pagination, headers, auth', () => {
   let sim: Simulator;
-  beforeAll(async () => { sim = await startSimulator({ seed: 7, scale: { droplets: 45 } }); });
-  afterAll(async () => { await sim.close(); });
+  beforeAll(async () => {
+    sim = await startSimulator({ seed: 7, scale: { droplets: 45 } });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
 
   it('pages with default per_page 20 and DO-style links on the public host', async () => {
     const total = sim.account.count('droplet');
@@ -332,7 +621,9 @@ describe('simulator: pagination, headers, auth', () => {
 
   it('keeps filters in page links', async () => {
     const r = await get<PagedListing>(sim, '/v2/snapshots?resource_type=droplet&per_page=2');
-    expect(r.body.links.pages.next).toBe('https://api.digitalocean.com/v2/snapshots?page=2&per_page=2&resource_type=droplet');
+    expect(r.body.links.pages.next).toBe(
+      'https://api.digitalocean.com/v2/snapshots?page=2&per_page=2&resource_type=droplet',
+    );
   });
 
   it('sends ratelimit headers and x-request-id on every response', async () => {
@@ -385,19 +676,36 @@ describe('simulator: pagination, headers, auth', () => {
     expect(sim.requests.countsByPath()).toEqual({ '/v2/droplets': 2, '/v2/volumes': 1 });
     expect(sim.requests.count({ since: t0, until: Date.now() + 1 })).toBe(3);
     expect(sim.requests.count({ since: Date.now() + 1000 })).toBe(0);
-    expect(sim.requests.entries[0]).toMatchObject({ method: 'GET', path: '/v2/droplets', query: 'page=1', status: 200 });
+    expect(sim.requests.entries[0]).toMatchObject({
+      method: 'GET',
+      path: '/v2/droplets',
+      query: 'page=1',
+      status: 200,
+    });
   });
 });
 
 describe('simulator: determinism and churn', () => {
   it('the same seed yields the same account; another seed a different one', async () => {
-    const [a, b, c] = await Promise.all([startSimulator({ seed: 42 }), startSimulator({ seed: 42 }), startSimulator({ seed: 43 })]);
+    const [a, b, c] = await Promise.all([
+      startSimulator({ seed: 42 }),
+      startSimulator({ seed: 42 }),
+      startSimulator({ seed: 43 }),
+    ]);
     try {
-      for (const path of ['/v2/droplets?per_page=200', '/v2/projects/default/resources', '/v2/snapshots?per_page=200', '/v2/customers/my/invoices', '/v2/databases']) {
+      for (const path of [
+        '/v2/droplets?per_page=200',
+        '/v2/projects/default/resources',
+        '/v2/snapshots?per_page=200',
+        '/v2/customers/my/invoices',
+        '/v2/databases',
+      ]) {
         expect((await get(a, path)).text, path).toBe((await get(b, path)).text);
       }
       const uuid = a.billing.invoices[0]!.uuid;
-      expect((await get(a, `/v2/customers/my/invoices/${uuid}/csv`)).text).toBe((await get(b, `/v2/customers/my/invoices/${uuid}/csv`)).text);
+      expect((await get(a, `/v2/customers/my/invoices/${uuid}/csv`)).text).toBe(
+        (await get(b, `/v2/customers/my/invoices/${uuid}/csv`)).text,
+      );
       expect((await get(a, '/v2/droplets')).text).not.toBe((await get(c, '/v2/droplets')).text);
     } finally {
       await Promise.all([a.close(), b.close(), c.close()]);
@@ -409,7 +717,9 @@ describe('simulator: determinism and churn', () => {
     try {
       const before = await walk<Droplet>(sim, '/v2/droplets?per_page=200', 'droplets');
       const created = sim.account.createDroplet({ name: 'churn-new', size_slug: 's-2vcpu-4gb', region: 'fra1' });
-      const victim = sim.account.list('droplet').find((d) => sim.account.list('reserved_ip').some((ip) => ip.droplet_id === d.id))!;
+      const victim = sim.account
+        .list('droplet')
+        .find((d) => sim.account.list('reserved_ip').some((ip) => ip.droplet_id === d.id))!;
       const renamed = sim.account.list('droplet')[3]!;
       sim.account.updateDroplet(renamed.id, { name: 'churn-renamed', size_slug: 'm-2vcpu-16gb', status: 'off' });
       sim.account.deleteDroplet(victim.id);
@@ -417,22 +727,39 @@ describe('simulator: determinism and churn', () => {
       const after = await walk<Droplet>(sim, '/v2/droplets?per_page=200', 'droplets');
       expect(after.total).toBe(before.total);
       const byId = new Map(after.items.map((d) => [d.id, d]));
-      expect(byId.get(created.id)).toMatchObject({ name: 'churn-new', size_slug: 's-2vcpu-4gb', region: { slug: 'fra1' } });
-      expect(byId.get(renamed.id)).toMatchObject({ name: 'churn-renamed', size_slug: 'm-2vcpu-16gb', status: 'off', memory: 16384 });
+      expect(byId.get(created.id)).toMatchObject({
+        name: 'churn-new',
+        size_slug: 's-2vcpu-4gb',
+        region: { slug: 'fra1' },
+      });
+      expect(byId.get(renamed.id)).toMatchObject({
+        name: 'churn-renamed',
+        size_slug: 'm-2vcpu-16gb',
+        status: 'off',
+        memory: 16384,
+      });
       expect(byId.has(victim.id)).toBe(false);
       const ips = (await get<{ reserved_ips: ReservedIp[] }>(sim, '/v2/reserved_ips?per_page=200')).body.reserved_ips;
       expect(ips.some((ip) => ip.droplet?.id === victim.id)).toBe(false);
 
       // New droplets land in the default project; deleted ones leave it.
-      const def = (await walk<ProjectResource>(sim, '/v2/projects/default/resources?per_page=200', 'resources')).items.map((r) => r.urn);
+      const def = (
+        await walk<ProjectResource>(sim, '/v2/projects/default/resources?per_page=200', 'resources')
+      ).items.map((r) => r.urn);
       expect(def).toContain(`do:droplet:${created.id}`);
       expect(def).not.toContain(`do:droplet:${victim.id}`);
 
       // Generic API over kinds.
       const vol = sim.account.create('volume', { name: 'churn-vol', droplet_ids: [created.id], region: 'fra1' });
-      expect((await get<{ droplet: Droplet }>(sim, `/v2/droplets/${created.id}`)).body.droplet.volume_ids).toEqual([vol.id]);
+      expect((await get<{ droplet: Droplet }>(sim, `/v2/droplets/${created.id}`)).body.droplet.volume_ids).toEqual([
+        vol.id,
+      ]);
       sim.account.assign('volume', vol.id, null);
-      expect((await walk<ProjectResource>(sim, '/v2/projects/default/resources?per_page=200', 'resources')).items.map((r) => r.urn)).not.toContain(`do:volume:${vol.id}`);
+      expect(
+        (await walk<ProjectResource>(sim, '/v2/projects/default/resources?per_page=200', 'resources')).items.map(
+          (r) => r.urn,
+        ),
+      ).not.toContain(`do:volume:${vol.id}`);
       expect(sim.account.delete('volume', vol.id)).toBe(true);
       expect((await get<{ droplet: Droplet }>(sim, `/v2/droplets/${created.id}`)).body.droplet.volume_ids).toEqual([]);
 
@@ -448,8 +775,12 @@ describe('simulator: determinism and churn', () => {
 
 describe('simulator: billing', () => {
   let sim: Simulator;
-  beforeAll(async () => { sim = await startSimulator({ seed: 5 }); });
-  afterAll(async () => { await sim.close(); });
+  beforeAll(async () => {
+    sim = await startSimulator({ seed: 5 });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
 
   it('balance: month_to_date_balance = account_balance + month_to_date_usage, usage = preview amount', async () => {
     const b = (await get<Balance>(sim, '/v2/customers/my/balance')).body;
@@ -466,7 +797,9 @@ describe('simulator: billing', () => {
     const invoices = h.items.filter((e) => e.type === 'Invoice');
     expect(invoices.length).toBe(12);
     for (const e of invoices) expect(Object.keys(e)).toEqual(SPEC_KEYS.billingHistoryInvoice);
-    expect(h.items.filter((e) => e.type === 'Payment').every((e) => e.amount.startsWith('-') && !('invoice_uuid' in e))).toBe(true);
+    expect(
+      h.items.filter((e) => e.type === 'Payment').every((e) => e.amount.startsWith('-') && !('invoice_uuid' in e)),
+    ).toBe(true);
     expect(h.items.some((e) => e.type === 'Credit' && e.amount.startsWith('-'))).toBe(true);
     const sum = h.items.reduce((s, e) => s + cents(e.amount), 0);
     expect(sum).toBe(cents((await get<Balance>(sim, '/v2/customers/my/balance')).body.account_balance));
@@ -475,7 +808,9 @@ describe('simulator: billing', () => {
   });
 
   it('every invoice: JSON items, CSV and summary agree with the invoice amount', async () => {
-    const list = (await get<{ invoices: Invoice[]; invoice_preview: Invoice }>(sim, '/v2/customers/my/invoices?per_page=200')).body;
+    const list = (
+      await get<{ invoices: Invoice[]; invoice_preview: Invoice }>(sim, '/v2/customers/my/invoices?per_page=200')
+    ).body;
     const all = [...list.invoices, list.invoice_preview];
     let sawCredit = false;
     for (const inv of all) {
@@ -486,7 +821,9 @@ describe('simulator: billing', () => {
 
       const csv = await get(sim, `/v2/customers/my/invoices/${uuid}/csv`);
       expect(csv.headers.get('content-type')).toBe('text/csv');
-      expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="DigitalOcean Invoice \d{4} [A-Z][a-z]{2} \(\d+-\d+\)\.csv"$/);
+      expect(csv.headers.get('content-disposition')).toMatch(
+        /^attachment; filename="DigitalOcean Invoice \d{4} [A-Z][a-z]{2} \(\d+-\d+\)\.csv"$/,
+      );
       const rows = parseCsv(csv.text);
       expect(csv.text.split('\n')[0]).toBe(CSV_HEADER);
       const body = rows.slice(1);
@@ -506,7 +843,11 @@ describe('simulator: billing', () => {
 
       const summary = (await get<InvoiceSummary>(sim, `/v2/customers/my/invoices/${uuid}/summary`)).body;
       expect(Object.keys(summary)).toEqual(SPEC_KEYS.summary);
-      const parts = cents(summary.product_charges.amount) + cents(summary.overages.amount) + cents(summary.taxes.amount) + cents(summary.credits_and_adjustments.amount);
+      const parts =
+        cents(summary.product_charges.amount) +
+        cents(summary.overages.amount) +
+        cents(summary.taxes.amount) +
+        cents(summary.credits_and_adjustments.amount);
       expect(parts).toBe(cents(summary.amount));
       expect(summary.amount).toBe(inv.amount);
     }
@@ -520,19 +861,34 @@ describe('simulator: billing', () => {
     expect((await get(sim, '/v2/customers/my/invoices/preview/csv')).text.startsWith(CSV_HEADER)).toBe(true);
   });
 
-  it('invoice lines cover every product, with DO\'s description formats', async () => {
+  it("invoice lines cover every product, with DO's description formats", async () => {
     const uuid = sim.billing.invoices[0]!.uuid;
     const rows = parseCsv((await get(sim, `/v2/customers/my/invoices/${uuid}/csv`)).text).slice(1);
     const products = new Set(rows.map((r) => r[0]));
-    for (const p of ['Droplets', 'Volumes', 'Backups', 'Droplet Snapshots', 'Volume Snapshots', 'Floating IPs', 'Load Balancers',
-      'Kubernetes Clusters', 'Managed Databases', 'App Platform', 'Spaces Subscription', 'Container Registry', 'Taxes']) {
+    for (const p of [
+      'Droplets',
+      'Volumes',
+      'Backups',
+      'Droplet Snapshots',
+      'Volume Snapshots',
+      'Floating IPs',
+      'Load Balancers',
+      'Kubernetes Clusters',
+      'Managed Databases',
+      'App Platform',
+      'Spaces Subscription',
+      'Container Registry',
+      'Taxes',
+    ]) {
       expect(products, p).toContain(p);
     }
     const droplets = sim.account.list('droplet');
     const dropletRows = rows.filter((r) => r[0] === 'Droplets');
     expect(dropletRows.every((r) => /^.+ \([a-z0-9-]+\)$/.test(r[2]!))).toBe(true);
     expect(rows.filter((r) => r[0] === 'Volumes').every((r) => /^.+ \([a-z]+\d\) \d+GB$/.test(r[2]!))).toBe(true);
-    expect(rows.filter((r) => r[0] === 'Floating IPs').every((r) => /^Unused Floating IP - \d+\.\d+\.\d+\.\d+$/.test(r[2]!))).toBe(true);
+    expect(
+      rows.filter((r) => r[0] === 'Floating IPs').every((r) => /^Unused Floating IP - \d+\.\d+\.\d+\.\d+$/.test(r[2]!)),
+    ).toBe(true);
     // Lines of resources deleted since: names never in the current inventory.
     const names = new Set(droplets.map((d) => d.name));
     const gone = dropletRows.filter((r) => !names.has(r[2]!.replace(/ \([^)]*\)$/, '')));
@@ -548,12 +904,15 @@ describe('simulator: billing', () => {
 
   it('JSON items carry resource ids, and the expected matching truth is exposed', async () => {
     const inv = sim.billing.invoices[0]!;
-    const items = (await walk<InvoiceItem>(sim, `/v2/customers/my/invoices/${inv.uuid}?per_page=200`, 'invoice_items')).items;
+    const items = (await walk<InvoiceItem>(sim, `/v2/customers/my/invoices/${inv.uuid}?per_page=200`, 'invoice_items'))
+      .items;
     const dropletIds = new Set(sim.account.list('droplet').map((d) => String(d.id)));
     const dropletItems = items.filter((i) => i.product === 'Droplets');
     expect(dropletItems.every((i) => /^\d+$/.test(i.resource_id as string))).toBe(true);
     expect(dropletItems.some((i) => dropletIds.has(i.resource_id as string))).toBe(true);
-    expect(items.filter((i) => i.product === 'Volumes').every((i) => /^[0-9a-f-]{36}$/.test(i.resource_uuid as string))).toBe(true);
+    expect(
+      items.filter((i) => i.product === 'Volumes').every((i) => /^[0-9a-f-]{36}$/.test(i.resource_uuid as string)),
+    ).toBe(true);
 
     const truth = sim.billing.expectedMatches(inv.uuid);
     expect(truth.lines).toHaveLength(items.length);
@@ -563,7 +922,9 @@ describe('simulator: billing', () => {
     expect(truth.counts.current).toBeGreaterThan(truth.counts.deleted);
     expect(truth.idMatchRate).toBeGreaterThan(truth.nameMatchRate);
     // Truth follows churn: rename a billed droplet and its lines become id-only matches.
-    const line = truth.lines.find((l) => l.status === 'current' && l.ref.type === 'resource' && l.ref.kind === 'droplet')!;
+    const line = truth.lines.find(
+      (l) => l.status === 'current' && l.ref.type === 'resource' && l.ref.kind === 'droplet',
+    )!;
     const ref = line.ref as { id: string };
     sim.account.updateDroplet(Number(ref.id), { name: 'renamed-for-truth' });
     expect(sim.billing.expectedMatches(inv.uuid).lines[line.index]!.status).toBe('renamed');
@@ -595,8 +956,12 @@ describe('simulator: billing', () => {
 
 describe('simulator: faults', () => {
   let sim: Simulator;
-  beforeAll(async () => { sim = await startSimulator({ seed: 11, scale: { droplets: 50 } }); });
-  afterAll(async () => { await sim.close(); });
+  beforeAll(async () => {
+    sim = await startSimulator({ seed: 11, scale: { droplets: 50 } });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
 
   it('notFound: reserved_ips 404 while floating_ips still answers', async () => {
     sim.setFaults({ notFound: '/v2/reserved_ips' });
@@ -609,7 +974,10 @@ describe('simulator: faults', () => {
   });
 
   it('burst429 carries retry-after; hourly429 only ratelimit-reset', async () => {
-    sim.setFaults({ burst429: { count: 1, retryAfterSeconds: 3 }, hourly429: { path: '/v2/volumes', count: 1, resetInSeconds: 5 } });
+    sim.setFaults({
+      burst429: { count: 1, retryAfterSeconds: 3 },
+      hourly429: { path: '/v2/volumes', count: 1, resetInSeconds: 5 },
+    });
     const burst = await get(sim, '/v2/droplets');
     expect(burst.status).toBe(429);
     expect(burst.body).toEqual({ id: 'too_many_requests', message: 'API rate limit exceeded.' });
@@ -646,9 +1014,17 @@ describe('simulator: faults', () => {
   });
 
   it('serverError by count, per path, with skip, status and probability', async () => {
-    sim.setFaults({ serverError: [{ path: '/v2/droplets', count: 2 }, { path: '/v2/volumes', skip: 1, count: 1, status: 503 }] });
+    sim.setFaults({
+      serverError: [
+        { path: '/v2/droplets', count: 2 },
+        { path: '/v2/volumes', skip: 1, count: 1, status: 503 },
+      ],
+    });
     expect((await get(sim, '/v2/droplets')).status).toBe(500);
-    expect((await get(sim, '/v2/droplets')).body).toEqual({ id: 'server_error', message: 'Unexpected server-side error' });
+    expect((await get(sim, '/v2/droplets')).body).toEqual({
+      id: 'server_error',
+      message: 'Unexpected server-side error',
+    });
     expect((await get(sim, '/v2/droplets')).status).toBe(200);
     expect((await get(sim, '/v2/volumes')).status).toBe(200);
     expect((await get(sim, '/v2/volumes')).status).toBe(503);
@@ -677,7 +1053,12 @@ describe('simulator: faults', () => {
   });
 
   it('dropConnection destroys the socket mid-body or before the headers', async () => {
-    sim.setFaults({ dropConnection: [{ path: '/v2/droplets', count: 1 }, { path: '/v2/volumes', count: 1, afterBytes: 0 }] });
+    sim.setFaults({
+      dropConnection: [
+        { path: '/v2/droplets', count: 1 },
+        { path: '/v2/volumes', count: 1, afterBytes: 0 },
+      ],
+    });
     await expect(get(sim, '/v2/droplets')).rejects.toThrow();
     await expect(get(sim, '/v2/volumes')).rejects.toThrow();
     expect((await get(sim, '/v2/droplets')).status).toBe(200);

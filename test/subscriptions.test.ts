@@ -12,7 +12,17 @@ import { gql, sseSubscribe, wsClient, wsSubscribe, type Subscription } from './h
 import { freePort, spawnEntry, waitForHealthy, type ServiceProcess } from './helpers/process.js';
 
 interface ProgressPayload {
-  data?: { syncProgress: { type: string; task: string; runId: number | null; done: number | null; total: number | null; counts: { listed: number | null } | null; message: string | null } };
+  data?: {
+    syncProgress: {
+      type: string;
+      task: string;
+      runId: number | null;
+      done: number | null;
+      total: number | null;
+      counts: { listed: number | null } | null;
+      message: string | null;
+    };
+  };
   errors?: unknown[];
 }
 
@@ -40,7 +50,9 @@ describe('sync progress across processes', () => {
     const seed = new pg.Client({ connectionString: db.url });
     await seed.connect();
     await seed.query(`INSERT INTO cloud_accounts (id, updated_at) VALUES ('default', now())`);
-    await seed.query(`INSERT INTO sync_runs (account_id, task, trigger, status, finished_at) VALUES ('default', 'droplet', 'cron', 'succeeded', now())`);
+    await seed.query(
+      `INSERT INTO sync_runs (account_id, task, trigger, status, finished_at) VALUES ('default', 'droplet', 'cron', 'succeeded', now())`,
+    );
     await seed.end();
     sim = await startSimulator({ seed: 5, scale: { droplets: 25 } });
     const port = await freePort();
@@ -70,7 +82,11 @@ describe('sync progress across processes', () => {
   });
 
   const listenerPids = async (): Promise<number[]> =>
-    (await watcher.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'cloud-ops-events' AND datname = current_database()`)).rows.map((r) => r.pid);
+    (
+      await watcher.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE application_name = 'cloud-ops-events' AND datname = current_database()`,
+      )
+    ).rows.map((r) => r.pid);
 
   async function nextOfType(subscription: Subscription<ProgressPayload>, type: string): Promise<ProgressEvent> {
     for (;;) {
@@ -85,9 +101,12 @@ describe('sync progress across processes', () => {
    * each is then registered with the server's listener, the listener is LISTENing, and (events arriving in order)
    * everything published before has reached it.
    */
-  async function untilLive(subscriptions: Array<{ subscription: Subscription<ProgressPayload>; task: string }>): Promise<void> {
+  async function untilLive(
+    subscriptions: Array<{ subscription: Subscription<ProgressPayload>; task: string }>,
+  ): Promise<void> {
     const message = `${PROBE}-${(probes += 1)}`;
-    const hasProbe = (subscription: Subscription<ProgressPayload>): boolean => subscription.received.some((p) => p.data?.syncProgress.message === message);
+    const hasProbe = (subscription: Subscription<ProgressPayload>): boolean =>
+      subscription.received.some((p) => p.data?.syncProgress.message === message);
     await vi.waitFor(
       async () => {
         for (const { subscription, task } of subscriptions) {
@@ -99,21 +118,32 @@ describe('sync progress across processes', () => {
     );
   }
 
-  const withoutProbes = (subscription: Subscription<ProgressPayload>): ProgressPayload[] => subscription.received.filter((payload) => !isProbe(payload));
+  const withoutProbes = (subscription: Subscription<ProgressPayload>): ProgressPayload[] =>
+    subscription.received.filter((payload) => !isProbe(payload));
 
   async function triggerDropletSync(): Promise<void> {
-    const { body } = await gql<{ triggerSync: { jobIds: string[] } }>(url, `mutation { triggerSync(task: "droplet") { jobIds } }`, { token: admin });
+    const { body } = await gql<{ triggerSync: { jobIds: string[] } }>(
+      url,
+      `mutation { triggerSync(task: "droplet") { jobIds } }`,
+      { token: admin },
+    );
     expect(body.errors).toBeUndefined();
     expect(body.data!.triggerSync.jobIds).toHaveLength(1);
   }
 
   it('delivers a worker process’s sync events to SSE and WebSocket subscribers of the server process', async () => {
-    const sse = await sseSubscribe<ProgressPayload>(url, SUBSCRIPTION, { token: admin, variables: { task: 'droplet' } });
+    const sse = await sseSubscribe<ProgressPayload>(url, SUBSCRIPTION, {
+      token: admin,
+      variables: { task: 'droplet' },
+    });
     expect(sse.status).toBe(200);
     const client = wsClient(url, admin);
     const ws = wsSubscribe<ProgressPayload>(client, SUBSCRIPTION, { task: 'droplet' });
     // Subscribers that only want another task see none of it.
-    const others = await sseSubscribe<ProgressPayload>(url, SUBSCRIPTION, { token: admin, variables: { task: 'volume' } });
+    const others = await sseSubscribe<ProgressPayload>(url, SUBSCRIPTION, {
+      token: admin,
+      variables: { task: 'volume' },
+    });
     await untilLive([
       { subscription: sse, task: 'droplet' },
       { subscription: ws, task: 'droplet' },
@@ -181,7 +211,10 @@ describe('sync progress across processes', () => {
     await publishEvent(publisher, { type: 'failed', task: 'volume', message: 'DigitalOcean answered 503 three times' });
     await publisher.end();
     for (const subscription of [sse, ws]) {
-      expect(await nextOfType(subscription, 'FAILED')).toMatchObject({ task: 'volume', message: 'DigitalOcean answered 503 three times' });
+      expect(await nextOfType(subscription, 'FAILED')).toMatchObject({
+        task: 'volume',
+        message: 'DigitalOcean answered 503 three times',
+      });
     }
     await sse.close();
     await ws.close();

@@ -8,9 +8,17 @@ import { EventListener, type SyncEvent } from '../src/events.js';
 import { INVENTORY_TASKS as SYNC_TASK_NAMES } from '../src/domain/tasks.js';
 import { createSyncEngine, type SyncEngine, type SyncRunResult } from '../src/jobs/inventory/engine.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-import { ACCOUNT, TEST_TOKEN, rowsPerKind, simulatorCounts, startSyncHarness, type SyncHarness } from './helpers/sync.js';
+import {
+  ACCOUNT,
+  TEST_TOKEN,
+  rowsPerKind,
+  simulatorCounts,
+  startSyncHarness,
+  type SyncHarness,
+} from './helpers/sync.js';
 
-const UPSERT = /^\s*WITH upserted AS \(\s*INSERT INTO cloud_resources[\s\S]*ON CONFLICT \(account_id, kind, provider_id\)/;
+const UPSERT =
+  /^\s*WITH upserted AS \(\s*INSERT INTO cloud_resources[\s\S]*ON CONFLICT \(account_id, kind, provider_id\)/;
 const NOTIFY = /pg_notify/;
 
 describe('inventory sync: every kind', () => {
@@ -62,7 +70,14 @@ describe('inventory sync: every kind', () => {
     const row = await h.prisma.cloudResource.findUniqueOrThrow({
       where: { accountId_kind_providerId: { accountId: ACCOUNT, kind: 'droplet', providerId: String(d.id) } },
     });
-    expect(row).toMatchObject({ name: d.name, region: d.region, status: d.status, size: d.size_slug, missCount: 0, staleAt: null });
+    expect(row).toMatchObject({
+      name: d.name,
+      region: d.region,
+      status: d.status,
+      size: d.size_slug,
+      missCount: 0,
+      staleAt: null,
+    });
     expect(row.tags).toEqual([...new Set(d.tags)].sort());
     expect(row.providerCreatedAt?.toISOString()).toBe(new Date(d.created_at).toISOString());
     expect(row.fingerprint).toMatch(/^[0-9a-f]{64}$/);
@@ -72,18 +87,24 @@ describe('inventory sync: every kind', () => {
     expect(snapRow.attrs).toMatchObject({ resource_type: 'volume', resource_id: snap.resource_id });
 
     for (const ip of sim.list('reserved_ip')) {
-      const ipRow = await h.prisma.cloudResource.findFirstOrThrow({ where: { kind: 'floating_ip', providerId: ip.ip } });
+      const ipRow = await h.prisma.cloudResource.findFirstOrThrow({
+        where: { kind: 'floating_ip', providerId: ip.ip },
+      });
       expect(ipRow.status).toBe(ip.droplet_id === null ? 'unassigned' : 'assigned');
       expect(ipRow.name).toBe(ip.ip);
     }
     const v6 = sim.list('reserved_ipv6')[0]!;
     expect(await h.prisma.cloudResource.count({ where: { kind: 'reserved_ipv6', providerId: v6.ip } })).toBe(1);
     const zone = sim.list('domain')[0]!;
-    expect(await h.prisma.cloudResource.count({ where: { kind: 'dns_zone', providerId: zone.name, name: zone.name } })).toBe(1);
+    expect(
+      await h.prisma.cloudResource.count({ where: { kind: 'dns_zone', providerId: zone.name, name: zone.name } }),
+    ).toBe(1);
   });
 
   it('stores no database credential anywhere in the row', async () => {
-    const { rows } = await h.pool.query<{ text: string }>(`SELECT r::text AS text FROM cloud_resources r WHERE kind = 'managed_db'`);
+    const { rows } = await h.pool.query<{ text: string }>(
+      `SELECT r::text AS text FROM cloud_resources r WHERE kind = 'managed_db'`,
+    );
     expect(rows.length).toBe(h.sim.account.count('database'));
     for (const { text } of rows) {
       for (const db of h.sim.account.list('database')) expect(text).not.toContain(db.password);
@@ -123,7 +144,9 @@ describe('inventory sync: every kind', () => {
     // Per run: account row, open run, mark stale, close run.
     expect(h.sql.statements.length - upserts - notifies).toBe(4);
     // None of them touches cloud_resources row by row.
-    const perRow = h.sql.statements.filter((s) => /cloud_resources/.test(s) && !UPSERT.test(s) && !/MARK|miss_count = miss_count \+ 1/.test(s));
+    const perRow = h.sql.statements.filter(
+      (s) => /cloud_resources/.test(s) && !UPSERT.test(s) && !/MARK|miss_count = miss_count \+ 1/.test(s),
+    );
     expect(perRow).toHaveLength(0);
   });
 
@@ -132,11 +155,18 @@ describe('inventory sync: every kind', () => {
     h.sim.requests.clear();
     const r = await h.engine.run('droplet', { trigger: 'manual' });
     expect(r.status).toBe('succeeded');
-    const mainPages = h.sim.requests.filter({ path: '/v2/droplets' }).filter((e) => !e.query.includes('type=gpus')).length;
+    const mainPages = h.sim.requests
+      .filter({ path: '/v2/droplets' })
+      .filter((e) => !e.query.includes('type=gpus')).length;
     expect(mainPages).toBe(Math.ceil(simulatorCounts(h.sim).droplet! / 200));
     // Pages whose items were all seen already (a GPU walk repeating droplets) write nothing.
     expect(h.sql.count(UPSERT)).toBe(mainPages);
-    const listings = r.details.listings as Array<{ path: string; query?: Record<string, string>; apiCalls: number; complete: boolean }>;
+    const listings = r.details.listings as Array<{
+      path: string;
+      query?: Record<string, string>;
+      apiCalls: number;
+      complete: boolean;
+    }>;
     expect(listings.map((l) => [l.path, l.query?.type ?? null, l.complete])).toEqual([
       ['/v2/droplets', null, true],
       ['/v2/droplets', 'gpus', true],
@@ -204,7 +234,12 @@ describe('inventory sync: pipelined and sequential writing', () => {
     const againPipelined = await syncEveryTask(pipelined);
     const againSequential = await syncEveryTask(sequential);
     expect(againSequential).toEqual(againPipelined);
-    expect(againPipelined.find((r) => r.task === 'snapshot')).toMatchObject({ listed: 450, created: 0, updated: 1, unchanged: 449 });
+    expect(againPipelined.find((r) => r.task === 'snapshot')).toMatchObject({
+      listed: 450,
+      created: 0,
+      updated: 1,
+      unchanged: 449,
+    });
     expect(againPipelined.find((r) => r.task === 'volume')).toMatchObject({ created: 1 });
     const changedRows = await mirroredRows(h.pool);
     expect(changedRows).not.toEqual(rows);
@@ -228,7 +263,8 @@ describe('inventory sync: progress events', () => {
   });
 
   // Events arrive through Postgres a moment after the run returns: wait for the one named, failing if it never comes.
-  const waitFor = (predicate: () => boolean): Promise<void> => vi.waitFor(() => expect(predicate()).toBe(true), { timeout: 30_000, interval: 10 });
+  const waitFor = (predicate: () => boolean): Promise<void> =>
+    vi.waitFor(() => expect(predicate()).toBe(true), { timeout: 30_000, interval: 10 });
 
   it('publishes started, a progress event per page with done/total, and finished with the counts', async () => {
     const r = await h.engine.run('volume', { trigger: 'manual' });
@@ -243,7 +279,15 @@ describe('inventory sync: progress events', () => {
     ]);
     const finished = mine.at(-1)!;
     expect(finished.type).toBe('finished');
-    expect(finished.counts).toMatchObject({ listed: 450, created: 450, updated: 0, unchanged: 0, markedStale: 0, pages: 3, apiCalls: 3 });
+    expect(finished.counts).toMatchObject({
+      listed: 450,
+      created: 450,
+      updated: 0,
+      unchanged: 0,
+      markedStale: 0,
+      pages: 3,
+      apiCalls: 3,
+    });
     expect(finished.message).toBe('succeeded');
   });
 

@@ -9,9 +9,17 @@ import { ACCOUNT, startSyncHarness, type SyncHarness } from './helpers/sync.js';
 
 /** Simulator kind → (local kind, provider id) as the sync stores it. */
 const LOCAL_KIND: Partial<Record<Kind, string>> = {
-  droplet: 'droplet', volume: 'volume', reserved_ip: 'floating_ip', reserved_ipv6: 'reserved_ipv6',
-  load_balancer: 'load_balancer', domain: 'dns_zone', database: 'managed_db', kubernetes: 'kubernetes_cluster',
-  app: 'app', space: 'spaces_bucket', vpc: 'vpc',
+  droplet: 'droplet',
+  volume: 'volume',
+  reserved_ip: 'floating_ip',
+  reserved_ipv6: 'reserved_ipv6',
+  load_balancer: 'load_balancer',
+  domain: 'dns_zone',
+  database: 'managed_db',
+  kubernetes: 'kubernetes_cluster',
+  app: 'app',
+  space: 'spaces_bucket',
+  vpc: 'vpc',
 };
 
 /** Bumps the simulator's version so cached pages are re-rendered after a direct edit of its membership tables. */
@@ -28,7 +36,11 @@ async function resource(h: SyncHarness, kind: string, providerId: string | numbe
 }
 
 async function localProjectId(h: SyncHarness, providerId: string): Promise<number> {
-  return (await h.prisma.cloudProject.findUniqueOrThrow({ where: { accountId_providerId: { accountId: ACCOUNT, providerId } } })).id;
+  return (
+    await h.prisma.cloudProject.findUniqueOrThrow({
+      where: { accountId_providerId: { accountId: ACCOUNT, providerId } },
+    })
+  ).id;
 }
 
 describe('projects sync: URNs and attribution', () => {
@@ -82,11 +94,18 @@ describe('projects sync: URNs and attribution', () => {
 
     // A new unknown type, spelled with capitals: the row's kind is the type exactly as given.
     const project = sim.list('project')[2]!;
-    sim.extraProjectEntries.push({ project_id: project.id, urn: 'do:Widget:w-1:part', status: 'ok', assigned_at: '2026-01-01T00:00:00Z' });
+    sim.extraProjectEntries.push({
+      project_id: project.id,
+      urn: 'do:Widget:w-1:part',
+      status: 'ok',
+      assigned_at: '2026-01-01T00:00:00Z',
+    });
     touch(sim);
     const r = await h.engine.run('projects', { trigger: 'manual' });
     expect(r.status).toBe('succeeded');
-    expect((r.details.members as { unknownKinds: string[] }).unknownKinds).toEqual(expect.arrayContaining(['task', 'Widget']));
+    expect((r.details.members as { unknownKinds: string[] }).unknownKinds).toEqual(
+      expect.arrayContaining(['task', 'Widget']),
+    );
     const widget = await resource(h, 'Widget', 'w-1:part');
     expect(widget.cloudProject?.providerId).toBe(project.id);
     expect(r.created).toBe(1); // the Widget row; everything else was there
@@ -165,11 +184,22 @@ describe('projects sync: URNs and attribution', () => {
 
     // Kubernetes worker droplets are in no project (DOKS does not put them in one).
     const node = sim.list('droplet').find((d) => d.tags.includes('k8s:worker'))!;
-    expect(await resource(h, 'droplet', node.id)).toMatchObject({ cloudProjectId: fallbackLocal, tenantId: 'tenant-fallback', attributionSource: 'fallback' });
+    expect(await resource(h, 'droplet', node.id)).toMatchObject({
+      cloudProjectId: fallbackLocal,
+      tenantId: 'tenant-fallback',
+      attributionSource: 'fallback',
+    });
     // Snapshots and firewalls are never project members.
     const snap = sim.list('snapshot')[0]!;
-    expect(await resource(h, 'snapshot', snap.id)).toMatchObject({ attributionSource: 'fallback', tenantId: 'tenant-fallback' });
-    expect(await resource(h, 'dns_zone', zone.name)).toMatchObject({ cloudProjectId: null, tenantId: null, attributionSource: null });
+    expect(await resource(h, 'snapshot', snap.id)).toMatchObject({
+      attributionSource: 'fallback',
+      tenantId: 'tenant-fallback',
+    });
+    expect(await resource(h, 'dns_zone', zone.name)).toMatchObject({
+      cloudProjectId: null,
+      tenantId: null,
+      attributionSource: null,
+    });
 
     const unplaced = r.details.unplaced as { resources: number; movedToFallback: number; unattributed: number };
     const inNoProject = await h.prisma.cloudResource.count({ where: { attributionSource: 'fallback' } });
@@ -178,14 +208,22 @@ describe('projects sync: URNs and attribution', () => {
     expect(await h.prisma.cloudResource.count({ where: { kind: 'dns_zone', attributionSource: 'fallback' } })).toBe(0);
 
     // A resource DO places in a project again leaves the fallback.
-    sim.assign('droplet', node.id, fallbackProject.id === sim.defaultProject.id ? sim.list('project')[2]!.id : sim.defaultProject.id);
+    sim.assign(
+      'droplet',
+      node.id,
+      fallbackProject.id === sim.defaultProject.id ? sim.list('project')[2]!.id : sim.defaultProject.id,
+    );
     await engine.run('projects', { trigger: 'manual' });
     expect((await resource(h, 'droplet', node.id)).attributionSource).toBe('project');
 
     // With only a tenant configured: the tenant, no project.
     const tenantOnly = h.makeEngine({ fallback: { tenantId: 'tenant-only' } });
     await tenantOnly.run('projects', { trigger: 'manual' });
-    expect(await resource(h, 'snapshot', snap.id)).toMatchObject({ cloudProjectId: null, tenantId: 'tenant-only', attributionSource: 'fallback' });
+    expect(await resource(h, 'snapshot', snap.id)).toMatchObject({
+      cloudProjectId: null,
+      tenantId: 'tenant-only',
+      attributionSource: 'fallback',
+    });
   });
 
   it("never overwrites an operator's manual classification, unless DigitalOcean now places the resource in a project", async () => {
@@ -202,17 +240,27 @@ describe('projects sync: URNs and attribution', () => {
     );
     const r = await engine.run('projects', { trigger: 'manual' });
     expect(r.status).toBe('succeeded');
-    expect(await resource(h, 'snapshot', snap.id)).toMatchObject({ attributionSource: 'manual', tenantId: 'ops-choice' });
-    expect(await resource(h, 'dns_zone', zone.name)).toMatchObject({ attributionSource: 'manual', tenantId: 'ops-choice' });
+    expect(await resource(h, 'snapshot', snap.id)).toMatchObject({
+      attributionSource: 'manual',
+      tenantId: 'ops-choice',
+    });
+    expect(await resource(h, 'dns_zone', zone.name)).toMatchObject({
+      attributionSource: 'manual',
+      tenantId: 'ops-choice',
+    });
     const volume = await resource(h, 'volume', placed.id);
     expect(volume.attributionSource).toBe('project');
     expect(volume.cloudProject?.providerId).toBe(placed.project_id);
   });
 
   it('a kind sync never touches attribution', async () => {
-    const before = await h.pool.query(`SELECT kind, provider_id, cloud_project_id, tenant_id, attribution_source FROM cloud_resources ORDER BY id`);
+    const before = await h.pool.query(
+      `SELECT kind, provider_id, cloud_project_id, tenant_id, attribution_source FROM cloud_resources ORDER BY id`,
+    );
     for (const task of SYNC_TASK_NAMES.filter((t) => t !== 'projects')) await h.engine.run(task, { trigger: 'manual' });
-    const after = await h.pool.query(`SELECT kind, provider_id, cloud_project_id, tenant_id, attribution_source FROM cloud_resources ORDER BY id`);
+    const after = await h.pool.query(
+      `SELECT kind, provider_id, cloud_project_id, tenant_id, attribution_source FROM cloud_resources ORDER BY id`,
+    );
     expect(after.rows).toEqual(before.rows);
   });
 
@@ -224,12 +272,14 @@ describe('projects sync: URNs and attribution', () => {
     sim.delete('project', gone.id);
     sim.delete('space', bucket.name);
     const staleOf = async () => ({
-      project: await h.prisma.cloudProject.findUniqueOrThrow({ where: { accountId_providerId: { accountId: ACCOUNT, providerId: gone.id } } }),
+      project: await h.prisma.cloudProject.findUniqueOrThrow({
+        where: { accountId_providerId: { accountId: ACCOUNT, providerId: gone.id } },
+      }),
       bucket: await resource(h, 'spaces_bucket', bucket.name),
     });
     await h.engine.run('projects', { trigger: 'manual' });
     await h.engine.run('projects', { trigger: 'manual' });
-    h.sim.setFaults({ truncateListing: { path: '/v2/projects' , keepItems: 1 } });
+    h.sim.setFaults({ truncateListing: { path: '/v2/projects', keepItems: 1 } });
     expect((await h.engine.run('projects', { trigger: 'manual' })).status).toBe('incomplete');
     h.sim.setFaults({});
     let s = await staleOf();
@@ -266,7 +316,9 @@ describe('projects sync: attribution in bulk', () => {
     const attribute = h.sql.count(/from_urn AS \(/);
     expect(attribute).toBe(memberPages);
     // Everything else that writes cloud_resources: the URN-row staleness and the "in no project" pass, once each.
-    const others = h.sql.statements.filter((s) => /UPDATE cloud_resources|INSERT INTO cloud_resources/.test(s) && !/from_urn AS \(/.test(s));
+    const others = h.sql.statements.filter(
+      (s) => /UPDATE cloud_resources|INSERT INTO cloud_resources/.test(s) && !/from_urn AS \(/.test(s),
+    );
     expect(others).toHaveLength(2);
     expect(r.pages).toBe(1 + memberPages);
     expect(r.apiCalls).toBe(1 + memberPages);
@@ -287,7 +339,11 @@ describe('projects sync: attribution in bulk', () => {
         h.engine.run('projects', { trigger: 'cron' }),
         h.engine.run('volume', { trigger: 'cron' }),
       ]);
-      expect([droplets.status, projects.status, volumes.status], `${droplets.error} ${projects.error}`).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      expect([droplets.status, projects.status, volumes.status], `${droplets.error} ${projects.error}`).toEqual([
+        'succeeded',
+        'succeeded',
+        'succeeded',
+      ]);
       expect(droplets.updated).toBe(50);
     }
   });

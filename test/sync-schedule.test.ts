@@ -18,7 +18,19 @@ import { createCrontab, createTaskList } from '../src/jobs/tasks.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { TEST_TOKEN } from './helpers/sync.js';
 
-const KIND_TASKS = ['droplet', 'volume', 'snapshot', 'floating_ip', 'reserved_ipv6', 'firewall', 'load_balancer', 'dns_zone', 'managed_db', 'kubernetes_cluster', 'app'];
+const KIND_TASKS = [
+  'droplet',
+  'volume',
+  'snapshot',
+  'floating_ip',
+  'reserved_ipv6',
+  'firewall',
+  'load_balancer',
+  'dns_zone',
+  'managed_db',
+  'kubernetes_cluster',
+  'app',
+];
 
 function configFor(env: Record<string, string> = {}) {
   return loadConfig({ NODE_ENV: 'test', ...env });
@@ -26,7 +38,13 @@ function configFor(env: Record<string, string> = {}) {
 
 const digest = (iso: string) => {
   const d = new Date(iso);
-  return { min: d.getUTCMinutes(), hour: d.getUTCHours(), date: d.getUTCDate(), month: d.getUTCMonth() + 1, dow: d.getUTCDay() };
+  return {
+    min: d.getUTCMinutes(),
+    hour: d.getUTCHours(),
+    date: d.getUTCDate(),
+    month: d.getUTCMonth() + 1,
+    dow: d.getUTCDay(),
+  };
 };
 
 describe('sync schedule', () => {
@@ -39,7 +57,11 @@ describe('sync schedule', () => {
     // Each one is on the crontab.
     const crontab = createCrontab({ config: configFor({ DIGITALOCEAN_TOKEN: 't' }) });
     for (const task of TASKS) expect(nextScheduledRun(task, new Date('2026-03-04T10:40:12Z')), task).not.toBeNull();
-    expect(crontab.map((c) => c.task)).toEqual([...SYNC_TASKS.map((t) => `sync:${t}`), 'billing:balance', 'billing:history']);
+    expect(crontab.map((c) => c.task)).toEqual([
+      ...SYNC_TASKS.map((t) => `sync:${t}`),
+      'billing:balance',
+      'billing:history',
+    ]);
   });
 
   it('schedules nothing without a token', () => {
@@ -47,14 +69,24 @@ describe('sync schedule', () => {
   });
 
   it('every 15 minutes for projects and every kind but snapshots (hourly at :33), per graphile-worker itself', () => {
-    const parsed = parseCronItems(createCrontab({ config: configFor({ DIGITALOCEAN_TOKEN: 't' }) })).filter((p) => p.task.startsWith('sync:'));
+    const parsed = parseCronItems(createCrontab({ config: configFor({ DIGITALOCEAN_TOKEN: 't' }) })).filter((p) =>
+      p.task.startsWith('sync:'),
+    );
     expect(parsed.map((p) => p.identifier).sort()).toEqual([...SYNC_TASKS].map((t) => `sync:${t}`).sort());
     for (const item of parsed) {
       const task = item.identifier.slice('sync:'.length);
       expect(item.task).toBe(`sync:${task}`);
       expect(item.payload).toEqual({ trigger: 'cron' });
-      expect(item.options).toMatchObject({ queueName: `sync:${task}`, jobKey: `sync:${task}`, jobKeyMode: 'preserve_run_at', maxAttempts: 1, backfillPeriod: 0 });
-      const minutes = Array.from({ length: 60 }, (_, m) => m).filter((m) => item.match(digest(`2026-03-04T05:${String(m).padStart(2, '0')}:00Z`)));
+      expect(item.options).toMatchObject({
+        queueName: `sync:${task}`,
+        jobKey: `sync:${task}`,
+        jobKeyMode: 'preserve_run_at',
+        maxAttempts: 1,
+        backfillPeriod: 0,
+      });
+      const minutes = Array.from({ length: 60 }, (_, m) => m).filter((m) =>
+        item.match(digest(`2026-03-04T05:${String(m).padStart(2, '0')}:00Z`)),
+      );
       if (task === 'snapshot') expect(minutes, task).toEqual([33]);
       else expect(minutes, task).toEqual([0, 15, 30, 45]);
       // Every hour of every day.
@@ -63,13 +95,15 @@ describe('sync schedule', () => {
   });
 
   it('adds a droplet lane every minute behind SYNC_FAST_DROPLETS, on the same queue and key', () => {
-    const parsed = parseCronItems(createCrontab({ config: configFor({ DIGITALOCEAN_TOKEN: 't', SYNC_FAST_DROPLETS: 'true' }) })).filter((p) =>
-      p.task.startsWith('sync:'),
-    );
+    const parsed = parseCronItems(
+      createCrontab({ config: configFor({ DIGITALOCEAN_TOKEN: 't', SYNC_FAST_DROPLETS: 'true' }) }),
+    ).filter((p) => p.task.startsWith('sync:'));
     const fast = parsed.find((p) => p.identifier === 'sync:droplet:fast')!;
     expect(fast.task).toBe('sync:droplet');
     expect(fast.options).toMatchObject({ queueName: 'sync:droplet', jobKey: 'sync:droplet', maxAttempts: 1 });
-    expect([0, 1, 7, 59].every((m) => fast.match(digest(`2026-03-04T05:${String(m).padStart(2, '0')}:00Z`)))).toBe(true);
+    expect([0, 1, 7, 59].every((m) => fast.match(digest(`2026-03-04T05:${String(m).padStart(2, '0')}:00Z`)))).toBe(
+      true,
+    );
     expect(parsed).toHaveLength(SYNC_TASKS.length + 1);
   });
 
@@ -78,20 +112,35 @@ describe('sync schedule', () => {
     expect(nextScheduledRun('droplet', at)?.toISOString()).toBe('2026-03-04T10:45:00.000Z');
     expect(nextScheduledRun('projects', at)?.toISOString()).toBe('2026-03-04T10:45:00.000Z');
     expect(nextScheduledRun('snapshot', at)?.toISOString()).toBe('2026-03-04T11:33:00.000Z');
-    expect(nextScheduledRun('snapshot', new Date('2026-03-04T10:20:00Z'))?.toISOString()).toBe('2026-03-04T10:33:00.000Z');
-    expect(nextScheduledRun('volume', new Date('2026-03-04T10:45:00Z'))?.toISOString()).toBe('2026-03-04T11:00:00.000Z');
+    expect(nextScheduledRun('snapshot', new Date('2026-03-04T10:20:00Z'))?.toISOString()).toBe(
+      '2026-03-04T10:33:00.000Z',
+    );
+    expect(nextScheduledRun('volume', new Date('2026-03-04T10:45:00Z'))?.toISOString()).toBe(
+      '2026-03-04T11:00:00.000Z',
+    );
     expect(nextScheduledRun('app', new Date('2026-12-31T23:59:30Z'))?.toISOString()).toBe('2027-01-01T00:00:00.000Z');
     expect(nextScheduledRun('droplet', at, { fastDroplets: true })?.toISOString()).toBe('2026-03-04T10:41:00.000Z');
     expect(nextScheduledRun('balance', at)?.toISOString()).toBe('2026-03-04T11:07:00.000Z');
-    expect(nextScheduledRun('balance', new Date('2026-03-04T10:06:59Z'))?.toISOString()).toBe('2026-03-04T10:07:00.000Z');
+    expect(nextScheduledRun('balance', new Date('2026-03-04T10:06:59Z'))?.toISOString()).toBe(
+      '2026-03-04T10:07:00.000Z',
+    );
     expect(nextScheduledRun('billing_history', at)?.toISOString()).toBe('2026-03-05T02:23:00.000Z');
     expect(nextScheduledRun('invoice', at)).toBeNull(); // enqueued by billing history, never scheduled
     expect(nextScheduledRun('nope', at)).toBeNull();
   });
 
   it('registers a task per sync name', () => {
-    const tasks = createTaskList({ config: configFor(), pool: {} as pg.Pool, prisma: {} as PrismaClient, logger: silentLogger });
-    expect(Object.keys(tasks).filter((t) => t.startsWith('sync:')).sort()).toEqual(SYNC_TASKS.map((t) => `sync:${t}`).sort());
+    const tasks = createTaskList({
+      config: configFor(),
+      pool: {} as pg.Pool,
+      prisma: {} as PrismaClient,
+      logger: silentLogger,
+    });
+    expect(
+      Object.keys(tasks)
+        .filter((t) => t.startsWith('sync:'))
+        .sort(),
+    ).toEqual(SYNC_TASKS.map((t) => `sync:${t}`).sort());
   });
 });
 
@@ -114,15 +163,27 @@ describe('sync jobs', () => {
   });
 
   const jobs = async () =>
-    (await pool.query<{ id: string; task_identifier: string; queue_name: string; key: string; max_attempts: number; priority: number; payload: unknown }>(
-      `SELECT j.id::text, j.task_identifier, j.queue_name, j.key, j.max_attempts, j.priority, p.payload
+    (
+      await pool.query<{
+        id: string;
+        task_identifier: string;
+        queue_name: string;
+        key: string;
+        max_attempts: number;
+        priority: number;
+        payload: unknown;
+      }>(
+        `SELECT j.id::text, j.task_identifier, j.queue_name, j.key, j.max_attempts, j.priority, p.payload
        FROM graphile_worker.jobs j JOIN graphile_worker._private_jobs p ON p.id = j.id
        WHERE j.task_identifier LIKE 'sync:%' ORDER BY j.id`,
-    )).rows;
+      )
+    ).rows;
 
   it('refuses an unknown task with a clear error', async () => {
     await expect(enqueueTask(pool, 'droplets', 'manual')).rejects.toBeInstanceOf(UnknownTaskError);
-    await expect(enqueueTask(pool, 'droplets', 'manual')).rejects.toThrow(/Unknown sync task "droplets".*droplet, volume.*"all"/);
+    await expect(enqueueTask(pool, 'droplets', 'manual')).rejects.toThrow(
+      /Unknown sync task "droplets".*droplet, volume.*"all"/,
+    );
     await expect(enqueueTask(pool, 'balances', 'manual')).rejects.toThrow(
       /Unknown sync task "balances"\. Known tasks: droplet, .*, app, projects, balance, billing_history, invoice:<uuid>, or "all"/,
     );
@@ -135,7 +196,13 @@ describe('sync jobs', () => {
     expect(again.jobIds).toEqual(first.jobIds);
     const rows = await jobs();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ task_identifier: 'sync:volume', queue_name: 'sync:volume', key: 'sync:volume', max_attempts: 1, payload: { trigger: 'cli' } });
+    expect(rows[0]).toMatchObject({
+      task_identifier: 'sync:volume',
+      queue_name: 'sync:volume',
+      key: 'sync:volume',
+      max_attempts: 1,
+      payload: { trigger: 'cli' },
+    });
 
     const all = await enqueueTask(pool, 'all', 'manual');
     expect(all.jobIds).toHaveLength(SYNC_TASKS.length);
@@ -149,10 +216,26 @@ describe('sync jobs', () => {
   it('a queued job runs the engine through graphile-worker and records the run with its trigger and job id', async () => {
     await pool.query(`DELETE FROM graphile_worker._private_jobs`);
     const { jobIds } = await enqueueTask(pool, 'droplet', 'manual');
-    const config = configFor({ DIGITALOCEAN_TOKEN: TEST_TOKEN, DIGITALOCEAN_API_URL: sim.url, DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE: '100000', DIGITALOCEAN_ACCOUNT_ID: 'acct-job' });
-    await runOnce({ pgPool: pool, taskList: createTaskList({ config, pool, prisma, logger: silentLogger }), noHandleSignals: true, logger: new Logger(() => () => undefined) });
+    const config = configFor({
+      DIGITALOCEAN_TOKEN: TEST_TOKEN,
+      DIGITALOCEAN_API_URL: sim.url,
+      DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE: '100000',
+      DIGITALOCEAN_ACCOUNT_ID: 'acct-job',
+    });
+    await runOnce({
+      pgPool: pool,
+      taskList: createTaskList({ config, pool, prisma, logger: silentLogger }),
+      noHandleSignals: true,
+      logger: new Logger(() => () => undefined),
+    });
     const run = await prisma.syncRun.findFirstOrThrow({ where: { task: 'droplet' } });
-    expect(run).toMatchObject({ status: 'succeeded', trigger: 'manual', jobId: jobIds[0], accountId: 'acct-job', listed: sim.account.count('droplet') });
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      trigger: 'manual',
+      jobId: jobIds[0],
+      accountId: 'acct-job',
+      listed: sim.account.count('droplet'),
+    });
     expect(await jobs()).toHaveLength(0);
   });
 });
@@ -182,9 +265,16 @@ describe('sync CLI', () => {
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const childEnv: Record<string, string> = {};
       for (const [k, v] of Object.entries({ ...process.env, ...env(), ...extraEnv })) {
-        if (v !== undefined && !['TEST_DATABASE_URL', 'NODE_ENV', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID'].includes(k)) childEnv[k] = v;
+        if (
+          v !== undefined &&
+          !['TEST_DATABASE_URL', 'NODE_ENV', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID'].includes(k)
+        )
+          childEnv[k] = v;
       }
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sync.ts', ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sync.ts', ...args], {
+        env: childEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -202,13 +292,27 @@ describe('sync CLI', () => {
     expect(stdout).toMatch(/projects: members \d+\/\d+/);
     // The summary, in table order (projects last).
     const table = stdout.slice(stdout.indexOf('task  '));
-    expect(table.split('\n').slice(2, 5).map((l) => l.split(/\s+/)[0])).toEqual(['droplet', 'volume', 'projects']);
-    expect(table).toMatch(new RegExp(`droplet +succeeded +\\d+ +\\d+ +${sim.account.count('droplet')} +${sim.account.count('droplet')} `));
+    expect(
+      table
+        .split('\n')
+        .slice(2, 5)
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(['droplet', 'volume', 'projects']);
+    expect(table).toMatch(
+      new RegExp(`droplet +succeeded +\\d+ +\\d+ +${sim.account.count('droplet')} +${sim.account.count('droplet')} `),
+    );
     const pool = createPool(db.url, { max: 1 });
     try {
-      const runs = await pool.query<{ task: string; trigger: string; status: string }>(`SELECT task, trigger, status FROM sync_runs ORDER BY id`);
+      const runs = await pool.query<{ task: string; trigger: string; status: string }>(
+        `SELECT task, trigger, status FROM sync_runs ORDER BY id`,
+      );
       // Kinds run concurrently (in any order); projects always last.
-      expect(runs.rows.map((r) => [r.task, r.trigger, r.status]).slice(0, 2).sort()).toEqual([
+      expect(
+        runs.rows
+          .map((r) => [r.task, r.trigger, r.status])
+          .slice(0, 2)
+          .sort(),
+      ).toEqual([
         ['droplet', 'cli', 'succeeded'],
         ['volume', 'cli', 'succeeded'],
       ]);
@@ -228,7 +332,10 @@ describe('sync CLI', () => {
     expect(failed.stdout).not.toContain(TEST_TOKEN);
 
     // (A loopback API URL needs no token, so the real API's URL stands in here.)
-    const noToken = await runCli(['volume'], { DIGITALOCEAN_TOKEN: '', DIGITALOCEAN_API_URL: 'https://api.digitalocean.com' });
+    const noToken = await runCli(['volume'], {
+      DIGITALOCEAN_TOKEN: '',
+      DIGITALOCEAN_API_URL: 'https://api.digitalocean.com',
+    });
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toMatch(/DIGITALOCEAN_TOKEN is not set/);
 
@@ -236,7 +343,9 @@ describe('sync CLI', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/unknown task: droplets[\s\S]*usage: npm run sync/);
     // The usage names every task triggerSync takes.
-    expect(unknown.stderr).toMatch(/tasks: droplet, volume, .*, app, projects, balance, billing_history, invoice:<uuid>\n/);
+    expect(unknown.stderr).toMatch(
+      /tasks: droplet, volume, .*, app, projects, balance, billing_history, invoice:<uuid>\n/,
+    );
   }, 60_000);
 
   it('runs the billing tasks by name: the balance poll, and billing history with the ingest of its invoices', async () => {
@@ -248,9 +357,11 @@ describe('sync CLI', () => {
     expect(stdout).toMatch(/billing_history: succeeded/);
     const pool = createPool(db.url, { max: 1 });
     try {
-      const runs = (await pool.query<{ task: string; trigger: string; status: string; uuid: string | null }>(
-        `SELECT task, trigger, status, details->>'invoiceUuid' AS uuid FROM sync_runs WHERE task IN ('balance', 'billing_history', 'invoice') ORDER BY id`,
-      )).rows;
+      const runs = (
+        await pool.query<{ task: string; trigger: string; status: string; uuid: string | null }>(
+          `SELECT task, trigger, status, details->>'invoiceUuid' AS uuid FROM sync_runs WHERE task IN ('balance', 'billing_history', 'invoice') ORDER BY id`,
+        )
+      ).rows;
       // Table order (balance before billing history), then the invoices the history run found.
       expect(runs.slice(0, 2)).toEqual([
         { task: 'balance', trigger: 'cli', status: 'succeeded', uuid: null },
@@ -261,11 +372,16 @@ describe('sync CLI', () => {
       expect(invoices.every((r) => r.task === 'invoice' && r.trigger === 'cli' && r.status === 'succeeded')).toBe(true);
       const snapshots = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cloud_balance_snapshots`);
       expect(snapshots.rows[0]!.n).toBe(1);
-      const ingested = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cloud_invoices WHERE ingest_status = 'ingested'`);
+      const ingested = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM cloud_invoices WHERE ingest_status = 'ingested'`,
+      );
       expect(ingested.rows[0]!.n).toBe(invoices.length);
       // The summary: one row per run, the invoices by name.
       const table = stdout.slice(stdout.indexOf('task  '));
-      const names = table.split('\n').slice(2, 4 + invoices.length).map((l) => l.split(/\s+/)[0]);
+      const names = table
+        .split('\n')
+        .slice(2, 4 + invoices.length)
+        .map((l) => l.split(/\s+/)[0]);
       expect(names).toEqual(['balance', 'billing_history', ...invoices.map((r) => `invoice:${r.uuid}`)]);
 
       // One invoice by name, as triggerSync takes it.
@@ -305,8 +421,20 @@ describe('sync CLI display', () => {
 
   it('sums the runs in a table and lists problems', () => {
     const r = (task: string, status: SyncRunResult['status'], n: number, error?: string): SyncRunResult => ({
-      runId: 1, task, status, complete: status === 'succeeded', durationMs: 1234, pages: 1, apiCalls: 2, listed: n,
-      created: n, updated: 0, unchanged: 0, markedStale: 0, details: {}, ...(error ? { error } : {}),
+      runId: 1,
+      task,
+      status,
+      complete: status === 'succeeded',
+      durationMs: 1234,
+      pages: 1,
+      apiCalls: 2,
+      listed: n,
+      created: n,
+      updated: 0,
+      unchanged: 0,
+      markedStale: 0,
+      details: {},
+      ...(error ? { error } : {}),
     });
     const table = summaryTable([r('droplet', 'succeeded', 10), r('volume', 'failed', 0, 'HTTP 500')]);
     expect(table).toMatch(/^task +status +pages +api calls +listed +created/);

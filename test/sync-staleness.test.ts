@@ -26,7 +26,14 @@ describe('inventory sync: churn over runs', () => {
     const sim = h.sim.account;
     const first = await h.engine.run('droplet', { trigger: 'cron' });
     const n = sim.count('droplet');
-    expect(first).toMatchObject({ status: 'succeeded', listed: n, created: n, updated: 0, unchanged: 0, markedStale: 0 });
+    expect(first).toMatchObject({
+      status: 'succeeded',
+      listed: n,
+      created: n,
+      updated: 0,
+      unchanged: 0,
+      markedStale: 0,
+    });
 
     const doomed = sim.list('droplet')[10]!;
     const renamed = sim.list('droplet')[20]!;
@@ -39,7 +46,14 @@ describe('inventory sync: churn over runs', () => {
     sim.deleteDroplet(doomed.id);
 
     const second = await h.engine.run('droplet', { trigger: 'cron' });
-    expect(second).toMatchObject({ status: 'succeeded', listed: n + 1, created: 2, updated: 2, unchanged: n - 3, markedStale: 0 });
+    expect(second).toMatchObject({
+      status: 'succeeded',
+      listed: n + 1,
+      created: 2,
+      updated: 2,
+      unchanged: n - 3,
+      markedStale: 0,
+    });
     expect(second.details.missed).toBe(1);
     expect(await dropletRow(h, doomed.id)).toMatchObject({ missCount: 1, staleAt: null });
     expect(await dropletRow(h, renamed.id)).toMatchObject({ name: 'renamed-host', missCount: 0 });
@@ -89,10 +103,14 @@ describe('inventory sync: churn over runs', () => {
   });
 
   it('staleness is per kind: syncing volumes never touches droplets', async () => {
-    const before = await h.pool.query<{ n: number }>(`SELECT sum(miss_count)::int AS n FROM cloud_resources WHERE kind = 'droplet'`);
+    const before = await h.pool.query<{ n: number }>(
+      `SELECT sum(miss_count)::int AS n FROM cloud_resources WHERE kind = 'droplet'`,
+    );
     await h.engine.run('volume', { trigger: 'cron' });
     await h.engine.run('volume', { trigger: 'cron' });
-    const after = await h.pool.query<{ n: number }>(`SELECT sum(miss_count)::int AS n FROM cloud_resources WHERE kind = 'droplet'`);
+    const after = await h.pool.query<{ n: number }>(
+      `SELECT sum(miss_count)::int AS n FROM cloud_resources WHERE kind = 'droplet'`,
+    );
     expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
   });
 });
@@ -224,7 +242,9 @@ describe('inventory sync: incomplete and failed listings move no staleness', () 
     expect(r.listed).toBe(h.sim.account.count('reserved_ip'));
     const listings = r.details.listings as Array<{ path: string; apiCalls: number }>;
     expect(listings[0]).toMatchObject({ path: '/v2/floating_ips', apiCalls: 2 });
-    expect(await h.prisma.cloudResource.count({ where: { kind: 'floating_ip' } })).toBe(h.sim.account.count('reserved_ip'));
+    expect(await h.prisma.cloudResource.count({ where: { kind: 'floating_ip' } })).toBe(
+      h.sim.account.count('reserved_ip'),
+    );
   });
 
   it('without a token every run fails, saying so', async () => {
@@ -238,7 +258,9 @@ describe('inventory sync: incomplete and failed listings move no staleness', () 
 
   it('an unknown task is refused before anything is written', async () => {
     const runs = await h.prisma.syncRun.count();
-    await expect(h.engine.run('bogus' as InventoryTaskName, { trigger: 'manual' })).rejects.toThrow(/unknown sync task "bogus"/);
+    await expect(h.engine.run('bogus' as InventoryTaskName, { trigger: 'manual' })).rejects.toThrow(
+      /unknown sync task "bogus"/,
+    );
     expect(await h.prisma.syncRun.count()).toBe(runs);
   });
 
@@ -252,7 +274,10 @@ describe('inventory sync: incomplete and failed listings move no staleness', () 
       [ACCOUNT],
     );
     await h.engine.run('volume', { trigger: 'cron' });
-    const after = await h.prisma.syncRun.findMany({ where: { id: { in: rows.map((r) => r.id) } }, orderBy: { id: 'asc' } });
+    const after = await h.prisma.syncRun.findMany({
+      where: { id: { in: rows.map((r) => r.id) } },
+      orderBy: { id: 'asc' },
+    });
     expect(after.map((r) => r.status)).toEqual(['failed', 'running', 'running']);
     expect(after[0]!.error).toMatch(/interrupted/);
     expect(after[0]!.finishedAt).toBeInstanceOf(Date);

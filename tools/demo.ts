@@ -38,7 +38,9 @@ async function main(): Promise<void> {
 
   const sync = (): void => {
     churn(sim!);
-    enqueueTask(app!.pool, 'all', 'cli').catch((error: unknown) => logger.warn({ err: String(error) }, 'demo: could not queue the syncs'));
+    enqueueTask(app!.pool, 'all', 'cli').catch((error: unknown) =>
+      logger.warn({ err: String(error) }, 'demo: could not queue the syncs'),
+    );
   };
   sync();
   timer = setInterval(sync, INTERVAL_SECONDS * 1000);
@@ -70,7 +72,9 @@ Ctrl-C stops everything.
 /** A small change to the simulated account before each sync, so syncs have something to create and retire. */
 function churn(simulator: Simulator): void {
   simulator.account.createDroplet();
-  const oldest = simulator.account.list('droplet').find((droplet) => !droplet.tags.some((tag) => tag.startsWith('k8s')));
+  const oldest = simulator.account
+    .list('droplet')
+    .find((droplet) => !droplet.tags.some((tag) => tag.startsWith('k8s')));
   if (oldest) simulator.account.deleteDroplet(oldest.id);
 }
 
@@ -93,7 +97,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 main().catch(async (error: unknown) => {
-  if (error instanceof ConfigError || error instanceof StartupError || error instanceof Error) process.stderr.write(`demo: ${error.message}\n`);
+  if (error instanceof ConfigError || error instanceof StartupError || error instanceof Error)
+    process.stderr.write(`demo: ${error.message}\n`);
   else process.stderr.write(`demo: ${String(error)}\n`);
   await stop('startup failed').catch(() => undefined);
   process.exit(1);

@@ -33,9 +33,12 @@ async function main(): Promise<void> {
   }
   loadEnvFile();
   const config = loadConfig();
-  if (config.nodeEnv === 'production') throw new Error('refusing to sign tokens in production: tokens come from the identity service');
+  if (config.nodeEnv === 'production')
+    throw new Error('refusing to sign tokens in production: tokens come from the identity service');
   // stdout carries the token alone (so `$(npm run -s token)` works); the note about a new secret goes to stderr.
-  const secret = await resolveJwtSecret(config, { onGenerated: (file) => process.stderr.write(`token: generated a local secret in ${file}\n`) });
+  const secret = await resolveJwtSecret(config, {
+    onGenerated: (file) => process.stderr.write(`token: generated a local secret in ${file}\n`),
+  });
   const token = await signToken(config.jwt, secret, {
     subject: values.sub ?? (values.admin ? 'local-admin' : `local-user${values.tenant ? `@${values.tenant}` : ''}`),
     admin: values.admin,

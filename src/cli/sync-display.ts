@@ -59,12 +59,15 @@ export class SyncDisplay {
         this.out.write(`${event.task}: ${line.phase ? `${line.phase} ` : ''}${line.done}${of} (page ${line.page})\n`);
       }
     } else if (event.type === 'finished' || event.type === 'failed') {
-      line.state = event.type === 'failed' ? 'failed' : event.message?.startsWith('incomplete') ? 'incomplete' : 'succeeded';
+      line.state =
+        event.type === 'failed' ? 'failed' : event.message?.startsWith('incomplete') ? 'incomplete' : 'succeeded';
       // A complete listing is all there was: the bar ends full, at what was listed.
       if (line.state === 'succeeded') line.total = line.done;
       line.elapsedMs = line.startedAt !== undefined ? this.now() - line.startedAt : undefined;
       if (!this.tty) {
-        this.out.write(`${event.task}: ${line.state}${event.type === 'failed' && event.message ? `: ${event.message}` : ''}\n`);
+        this.out.write(
+          `${event.task}: ${line.state}${event.type === 'failed' && event.message ? `: ${event.message}` : ''}\n`,
+        );
       }
     }
     this.dirty = true;
@@ -151,7 +154,10 @@ export function summaryTable(results: readonly SyncRunResult[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const fmt = (row: string[]): string =>
-    row.map((cell, i) => (i <= 1 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+    row
+      .map((cell, i) => (i <= 1 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const body = rows.map(fmt);
   body.splice(rows.length - 1, 0, rule);

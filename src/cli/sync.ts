@@ -14,7 +14,16 @@
 import { startApp } from '../app.js';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from '../config.js';
 import { StartupError } from '../db/errors.js';
-import { ALL_TASKS, groupOf, INVENTORY_TASKS, isRunnableTask, parseTaskTarget, TASK_NAME_FORMS, TASK_NAMES, type InventoryTaskName } from '../domain/tasks.js';
+import {
+  ALL_TASKS,
+  groupOf,
+  INVENTORY_TASKS,
+  isRunnableTask,
+  parseTaskTarget,
+  TASK_NAME_FORMS,
+  TASK_NAMES,
+  type InventoryTaskName,
+} from '../domain/tasks.js';
 import { billingRunTasks, runBillingNow } from '../jobs/billing/now.js';
 import { readRunResults } from '../jobs/run.js';
 import { createJobServices } from '../jobs/services.js';
@@ -29,7 +38,9 @@ function parseTasks(args: string[]): string[] | string {
   if (wanted.some((a) => a === '-h' || a === '--help')) return USAGE;
   const unknown = wanted.filter((a) => !isRunnableTask(a));
   if (unknown.length > 0) return `unknown task${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}\n${USAGE}`;
-  const named = new Set<string>(wanted.length === 0 || wanted.includes(ALL_TASKS) ? [...wanted, ...INVENTORY_TASKS] : wanted);
+  const named = new Set<string>(
+    wanted.length === 0 || wanted.includes(ALL_TASKS) ? [...wanted, ...INVENTORY_TASKS] : wanted,
+  );
   const tasks: readonly string[] = TASK_NAMES;
   // Table order (kinds, projects, billing), each once; then tasks with an argument (invoice:<uuid>) as given.
   return [...tasks.filter((t) => named.has(t)), ...[...named].filter((t) => t !== ALL_TASKS && !tasks.includes(t))];
@@ -57,7 +68,9 @@ async function main(): Promise<number> {
     throw error;
   }
   if (!config.digitalocean.token) {
-    process.stderr.write('cloud-ops sync: DIGITALOCEAN_TOKEN is not set; there is nothing to sync (set it, or point DIGITALOCEAN_API_URL at a simulator and set any token).\n');
+    process.stderr.write(
+      'cloud-ops sync: DIGITALOCEAN_TOKEN is not set; there is nothing to sync (set it, or point DIGITALOCEAN_API_URL at a simulator and set any token).\n',
+    );
     return 1;
   }
 
@@ -95,7 +108,9 @@ async function main(): Promise<number> {
   const results: Awaited<ReturnType<typeof engine.run>>[] = [];
   const billingResults: typeof results = [];
   try {
-    process.stdout.write(`syncing ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${config.digitalocean.apiUrl} (account ${config.digitalocean.accountId})\n`);
+    process.stdout.write(
+      `syncing ${tasks.length} task${tasks.length === 1 ? '' : 's'} from ${config.digitalocean.apiUrl} (account ${config.digitalocean.accountId})\n`,
+    );
     display.start();
     const run = async (task: InventoryTaskName): Promise<void> => {
       if (abort.signal.aborted) return;
@@ -111,7 +126,12 @@ async function main(): Promise<number> {
     if (inventory.includes('projects')) await run('projects');
     for (const target of billingTargets) {
       if (abort.signal.aborted) break;
-      billingResults.push(...(await readRunResults(app.pool, await runBillingNow(billing, target, { trigger: 'cli', signal: abort.signal }))));
+      billingResults.push(
+        ...(await readRunResults(
+          app.pool,
+          await runBillingNow(billing, target, { trigger: 'cli', signal: abort.signal }),
+        )),
+      );
     }
   } finally {
     display.stop();

@@ -8,7 +8,10 @@ import { explainConnectionError } from './errors.js';
 export type { PrismaClient };
 
 /** `logger`: where a lost connection is reported (tests and benches may leave it out). */
-export function createPool(databaseUrl: string, options: { max?: number; applicationName?: string; logger?: Logger } = {}): pg.Pool {
+export function createPool(
+  databaseUrl: string,
+  options: { max?: number; applicationName?: string; logger?: Logger } = {},
+): pg.Pool {
   const logger = options.logger ?? silentLogger;
   const pool = new pg.Pool({
     connectionString: databaseUrl,
@@ -18,7 +21,9 @@ export function createPool(databaseUrl: string, options: { max?: number; applica
   });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle database connection lost'));
-  pool.on('connect', (client) => client.on('error', (error) => logger.warn({ err: error.message }, 'database connection lost')));
+  pool.on('connect', (client) =>
+    client.on('error', (error) => logger.warn({ err: error.message }, 'database connection lost')),
+  );
   return pool;
 }
 

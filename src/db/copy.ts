@@ -135,7 +135,11 @@ class CopyFromStdin {
  * Runs `COPY <table> (<columns>) FROM STDIN` on `client` with the chunks of `source` (text in COPY's text
  * format; chunk boundaries need not align with rows). Resolves with the row count the server reports.
  */
-export async function copyFrom(client: pg.ClientBase, copyStatement: string, source: AsyncIterable<string | Buffer>): Promise<number> {
+export async function copyFrom(
+  client: pg.ClientBase,
+  copyStatement: string,
+  source: AsyncIterable<string | Buffer>,
+): Promise<number> {
   const submittable = new CopyFromStdin(copyStatement, source);
   client.query(submittable as unknown as pg.Submittable);
   return submittable.promise;
@@ -147,5 +151,7 @@ export function copyValue(value: string | number | null | undefined): string {
   if (typeof value === 'number') return String(value);
   // Fast path: most values need no escaping.
   if (!/[\\\t\n\r]/.test(value)) return value;
-  return value.replace(/[\\\t\n\r]/g, (char) => (char === '\\' ? '\\\\' : char === '\t' ? '\\t' : char === '\n' ? '\\n' : '\\r'));
+  return value.replace(/[\\\t\n\r]/g, (char) =>
+    char === '\\' ? '\\\\' : char === '\t' ? '\\t' : char === '\n' ? '\\n' : '\\r',
+  );
 }

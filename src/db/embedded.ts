@@ -21,7 +21,11 @@ const DATABASE_NAME = 'cloudops';
  * Starts (initialising on first use) the embedded server and returns a URL to its `cloudops` database. `logger`
  * hears about first-run initialisation, readiness and stopping (the test setup may leave it out).
  */
-export async function startEmbeddedPostgres(options: { dataDir: string; port: number; logger?: Logger }): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  logger?: Logger;
+}): Promise<EmbeddedDatabase> {
   const { dataDir, port } = options;
   const logger = options.logger ?? silentLogger;
   const isRoot = process.getuid?.() === 0;
@@ -59,14 +63,19 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
   const start = await pgCtl.run(['start', '-D', dataDir, '-w', '-t', '60', '-l', logFile, '-o', serverOptions]);
   if (!start.ok) {
-    const log = await fs.readFile(logFile, 'utf8').then((text) => text.slice(-4000), () => start.output);
+    const log = await fs.readFile(logFile, 'utf8').then(
+      (text) => text.slice(-4000),
+      () => start.output,
+    );
     if (/address already in use|could not create any TCP\/IP sockets/i.test(log)) {
       throw new StartupError(
         `Port ${port} for the embedded PostgreSQL is in use: set EMBEDDED_PG_PORT to a free port, or set DATABASE_URL to use an existing server.`,
       );
     }
     if (/lock file .* already exists/i.test(log)) {
-      throw new StartupError(`The embedded PostgreSQL data directory ${dataDir} is in use by another process; stop it or set EMBEDDED_PG_DATA_DIR.`);
+      throw new StartupError(
+        `The embedded PostgreSQL data directory ${dataDir} is in use by another process; stop it or set EMBEDDED_PG_DATA_DIR.`,
+      );
     }
     throw new StartupError(`The embedded PostgreSQL in ${dataDir} did not start: ${lastLines(log)}`);
   }
@@ -107,7 +116,9 @@ async function pgCtlFor(isRoot: boolean): Promise<PgCtl> {
   return {
     run: (args) =>
       new Promise((resolve) => {
-        execFile(binaries.pg_ctl, args, { ...ids(), env }, (error, stdout, stderr) => resolve({ ok: !error, output: `${stdout}${stderr}` }));
+        execFile(binaries.pg_ctl, args, { ...ids(), env }, (error, stdout, stderr) =>
+          resolve({ ok: !error, output: `${stdout}${stderr}` }),
+        );
       }),
     runSync: (args) => {
       spawnSync(binaries.pg_ctl, args, { ...ids(), env, stdio: 'ignore' });
@@ -183,7 +194,7 @@ async function postmasterPid(dataDir: string): Promise<number | undefined> {
 }
 
 async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; isAlive(pid) && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + timeoutMs; isAlive(pid) && Date.now() < deadline;) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

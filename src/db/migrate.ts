@@ -54,7 +54,8 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations"
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
 
-const RESOLVE_HINT = 'Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve';
+const RESOLVE_HINT =
+  'Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve';
 
 interface LocalMigration {
   name: string;
@@ -70,7 +71,10 @@ interface AppliedRow {
   logs: string | null;
 }
 
-export async function applyMigrations(databaseUrl: string, options: ApplyMigrationsOptions = {}): Promise<ApplyMigrationsResult> {
+export async function applyMigrations(
+  databaseUrl: string,
+  options: ApplyMigrationsOptions = {},
+): Promise<ApplyMigrationsResult> {
   const migrationsDir = options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
   const log = options.log ?? (() => {});
   const local = await readMigrations(migrationsDir);
@@ -111,7 +115,10 @@ function plan(local: LocalMigration[], rows: AppliedRow[], log: (msg: string) =>
   const failed = live.filter((row) => row.finished_at === null);
   if (failed.length > 0) {
     const details = failed
-      .map((row) => `The \`${row.migration_name}\` migration failed or is still being applied${row.logs ? `:\n${indent(row.logs)}` : '.'}`)
+      .map(
+        (row) =>
+          `The \`${row.migration_name}\` migration failed or is still being applied${row.logs ? `:\n${indent(row.logs)}` : '.'}`,
+      )
       .join('\n');
     throw new MigrationError(
       'P3009',
@@ -136,7 +143,9 @@ function plan(local: LocalMigration[], rows: AppliedRow[], log: (msg: string) =>
   const appliedNames = new Set(live.map((row) => row.migration_name));
   const missingLocally = [...appliedNames].filter((name) => !localByName.has(name));
   if (missingLocally.length > 0) {
-    log(`applied migration(s) not found in the migrations directory (database is ahead of this build?): ${missingLocally.join(', ')}`);
+    log(
+      `applied migration(s) not found in the migrations directory (database is ahead of this build?): ${missingLocally.join(', ')}`,
+    );
   }
   return local.filter((m) => !appliedNames.has(m.name));
 }
@@ -193,11 +202,17 @@ async function readMigrations(dir: string): Promise<LocalMigration[]> {
   const lockfile = await readFile(path.join(dir, 'migration_lock.toml'), 'utf8').catch(() => undefined);
   const provider = lockfile ? /^\s*provider\s*=\s*"([^"]*)"/m.exec(lockfile)?.[1] : undefined;
   if (provider !== undefined && provider !== 'postgresql') {
-    throw new MigrationError('P3019', `The migrations in ${dir} were made for "${provider}" (migration_lock.toml), not for "postgresql".`);
+    throw new MigrationError(
+      'P3019',
+      `The migrations in ${dir} were made for "${provider}" (migration_lock.toml), not for "postgresql".`,
+    );
   }
 
   // Same order as Prisma: directory names compared with localeCompare.
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort((a, b) => a.localeCompare(b));
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort((a, b) => a.localeCompare(b));
   const migrations: LocalMigration[] = [];
   for (const name of names) {
     const file = path.join(dir, name, 'migration.sql');
@@ -205,7 +220,10 @@ async function readMigrations(dir: string): Promise<LocalMigration[]> {
     try {
       script = await readFile(file, 'utf8');
     } catch {
-      throw new MigrationError('P3015', `Could not find the migration file at ${file}. Remove the empty migration directory or restore the file.`);
+      throw new MigrationError(
+        'P3015',
+        `Could not find the migration file at ${file}. Remove the empty migration directory or restore the file.`,
+      );
     }
     migrations.push({ name, script, checksum: sha256Hex(script) });
   }
@@ -235,7 +253,9 @@ async function acquireLock(client: pg.Client, timeoutMs: number, log: (msg: stri
   const deadline = Date.now() + timeoutMs;
   let waited = false;
   for (;;) {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [PRISMA_ADVISORY_LOCK_ID]);
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+      PRISMA_ADVISORY_LOCK_ID,
+    ]);
     if (rows[0]?.locked) return;
     if (!waited) {
       log('another process is applying migrations; waiting for it to finish');
@@ -252,7 +272,14 @@ async function acquireLock(client: pg.Client, timeoutMs: number, log: (msg: stri
 }
 
 function describeDatabaseError(error: unknown): string {
-  const e = error as { code?: unknown; message?: unknown; detail?: unknown; hint?: unknown; position?: unknown; where?: unknown };
+  const e = error as {
+    code?: unknown;
+    message?: unknown;
+    detail?: unknown;
+    hint?: unknown;
+    position?: unknown;
+    where?: unknown;
+  };
   const lines: string[] = [];
   if (typeof e.code === 'string') lines.push(`Database error code: ${e.code}`, '');
   lines.push('Database error:', `ERROR: ${typeof e.message === 'string' ? e.message : String(error)}`);
@@ -264,7 +291,16 @@ function describeDatabaseError(error: unknown): string {
 }
 
 // Prisma-only connection string parameters pg does not understand; `schema` becomes the search_path.
-const PRISMA_URL_PARAMS = ['schema', 'connection_limit', 'pool_timeout', 'socket_timeout', 'pgbouncer', 'statement_cache_size', 'sslaccept', 'connect_timeout'];
+const PRISMA_URL_PARAMS = [
+  'schema',
+  'connection_limit',
+  'pool_timeout',
+  'socket_timeout',
+  'pgbouncer',
+  'statement_cache_size',
+  'sslaccept',
+  'connect_timeout',
+];
 
 function schemaOf(databaseUrl: string): string | undefined {
   try {

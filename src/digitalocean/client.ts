@@ -171,7 +171,10 @@ export function digitalOceanClientOn(transport: Transport): DigitalOceanClient {
 
   /** GET a single object; `key` picks a member (`account`, `project`), or the body itself when omitted. */
   async function getObject<T>(path: string, key: string | undefined, opts: GetOptions = {}): Promise<T> {
-    const response = await transport.getJson(path, { ...(opts.signal && { signal: opts.signal }), ...(opts.counter && { counter: opts.counter }) });
+    const response = await transport.getJson(path, {
+      ...(opts.signal && { signal: opts.signal }),
+      ...(opts.counter && { counter: opts.counter }),
+    });
     const body = response.body as Record<string, unknown>;
     const value = key === undefined ? body : body[key];
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -203,7 +206,10 @@ export function digitalOceanClientOn(transport: Transport): DigitalOceanClient {
         ep.ENDPOINT_UNAVAILABLE.has(error.status) &&
         (error.listing?.pages ?? 0) === 0
       ) {
-        log.info({ status: error.status, path: spec.path, fallback: fallback.path }, 'digitalocean: listing unavailable, using its fallback');
+        log.info(
+          { status: error.status, path: spec.path, fallback: fallback.path },
+          'digitalocean: listing unavailable, using its fallback',
+        );
         return { ...(await walkList(transport, fallback, counted)), path: fallback.path };
       }
       throw error;
@@ -229,7 +235,10 @@ export function digitalOceanClientOn(transport: Transport): DigitalOceanClient {
   }
 
   async function getInvoiceCsv(invoiceUuid: string, opts: GetOptions = {}): Promise<InvoiceCsv> {
-    const response = await transport.getStream(ep.invoiceCsvPath(invoiceUuid), opts.signal ? { signal: opts.signal } : {});
+    const response = await transport.getStream(
+      ep.invoiceCsvPath(invoiceUuid),
+      opts.signal ? { signal: opts.signal } : {},
+    );
     const filename = filenameOf(response.contentDisposition);
     return {
       stream: response.stream,

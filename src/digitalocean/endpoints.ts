@@ -51,7 +51,11 @@ export const reservedIps: ListSpec<ReservedIp> = {
   idOf: (ip) => ip.ip,
   fallback: floatingIps,
 };
-export const reservedIpv6s: ListSpec<ReservedIpv6> = { path: '/v2/reserved_ipv6', key: 'reserved_ipv6s', idOf: (ip) => ip.ip };
+export const reservedIpv6s: ListSpec<ReservedIpv6> = {
+  path: '/v2/reserved_ipv6',
+  key: 'reserved_ipv6s',
+  idOf: (ip) => ip.ip,
+};
 export const firewalls: ListSpec<Firewall> = { path: '/v2/firewalls', key: 'firewalls', idOf: byId };
 export const loadBalancers: ListSpec<LoadBalancer> = { path: '/v2/load_balancers', key: 'load_balancers', idOf: byId };
 export const domains: ListSpec<Domain> = { path: '/v2/domains', key: 'domains', idOf: (d) => d.name };
@@ -111,7 +115,12 @@ const URI_WITH_USERINFO = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*@/i;
 
 function isSecretKey(key: string): boolean {
   const lower = key.toLowerCase();
-  if (SECRET_FIELDS.has(lower) || lower.endsWith('connection') || lower.includes('password') || lower.includes('passwd')) {
+  if (
+    SECRET_FIELDS.has(lower) ||
+    lower.endsWith('connection') ||
+    lower.includes('password') ||
+    lower.includes('passwd')
+  ) {
     return true;
   }
   return lower.split(/[_\-.]/).some((segment) => SECRET_SEGMENTS.has(segment));

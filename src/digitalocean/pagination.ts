@@ -167,7 +167,11 @@ function totalOf(body: Record<string, unknown>): number | undefined {
 }
 
 /** Walks every page of a list endpoint. See `Listing` for the result/error contract. */
-export async function walkList<T>(transport: Transport, spec: ListSpec<T>, options: ListOptions<T> = {}): Promise<Listing<T>> {
+export async function walkList<T>(
+  transport: Transport,
+  spec: ListSpec<T>,
+  options: ListOptions<T> = {},
+): Promise<Listing<T>> {
   const counter = options.counter ?? { apiCalls: 0 };
   const collect = options.collect ?? true;
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
@@ -184,11 +188,21 @@ export async function walkList<T>(transport: Transport, spec: ListSpec<T>, optio
   let page = 1;
 
   const finish = (reason?: string): Listing<T> => {
-    const listing: Listing<T> = { items, complete: reason === undefined, pages, apiCalls: counter.apiCalls, count, duplicates };
+    const listing: Listing<T> = {
+      items,
+      complete: reason === undefined,
+      pages,
+      apiCalls: counter.apiCalls,
+      count,
+      duplicates,
+    };
     if (reason !== undefined) listing.incompleteReason = reason;
     if (total !== undefined) listing.total = total;
     if (reason === undefined) {
-      transport.logger.debug({ path: spec.path, pages, count, total, apiCalls: counter.apiCalls }, 'digitalocean: listing complete');
+      transport.logger.debug(
+        { path: spec.path, pages, count, total, apiCalls: counter.apiCalls },
+        'digitalocean: listing complete',
+      );
     } else {
       transport.logger.warn(
         { path: spec.path, pages, count, total, apiCalls: counter.apiCalls, reason },
@@ -202,7 +216,11 @@ export async function walkList<T>(transport: Transport, spec: ListSpec<T>, optio
     const query: QueryParams = paginated ? { ...spec.query, page, per_page: PER_PAGE } : { ...spec.query };
     let body: Record<string, unknown>;
     try {
-      const response = await transport.getJson(spec.path, { query, counter, ...(options.signal && { signal: options.signal }) });
+      const response = await transport.getJson(spec.path, {
+        query,
+        counter,
+        ...(options.signal && { signal: options.signal }),
+      });
       body = response.body as Record<string, unknown>;
       const rawItems = body[spec.key];
       // null is DigitalOcean's "no items"; a missing key or any other value means the body is not a listing.

@@ -323,7 +323,9 @@ export function createTransport(options: TransportOptions): Transport {
           status,
           ...(id !== undefined && { id }),
           ...(apiMessage !== undefined && { apiMessage }),
-          ...((requestId ?? bodyRequestId) !== undefined && { requestId: redact((requestId ?? bodyRequestId) as string) }),
+          ...((requestId ?? bodyRequestId) !== undefined && {
+            requestId: redact((requestId ?? bodyRequestId) as string),
+          }),
         });
         if (status === 429) {
           stats.rateLimited++;
@@ -425,7 +427,12 @@ export function createTransport(options: TransportOptions): Transport {
         });
       }
       const requestId = response.headers.get('x-request-id') ?? undefined;
-      return { body, status: response.status, attempts, ...(requestId !== undefined && { requestId: redact(requestId) }) };
+      return {
+        body,
+        status: response.status,
+        attempts,
+        ...(requestId !== undefined && { requestId: redact(requestId) }),
+      };
     });
   }
 

@@ -24,7 +24,10 @@ export function parseOptionalId(value: string | number | null | undefined, argum
 export function parseTenantId(value: string, argument: string): string {
   const tenantId = value.trim();
   if (!TENANT_ID.test(tenantId)) {
-    throw new InvalidArgumentError(`${argument} must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)`, argument);
+    throw new InvalidArgumentError(
+      `${argument} must be 1-128 characters: letters, digits and . _ : @ - (starting with a letter or digit)`,
+      argument,
+    );
   }
   return tenantId;
 }
@@ -33,13 +36,15 @@ export function parseTenantId(value: string, argument: string): string {
 export function textArg(value: string, argument: string): string {
   const text = value.trim();
   if (text === '') throw new InvalidArgumentError(`${argument} must not be empty`, argument);
-  if (text.length > MAX_TEXT) throw new InvalidArgumentError(`${argument} must be at most ${MAX_TEXT} characters`, argument);
+  if (text.length > MAX_TEXT)
+    throw new InvalidArgumentError(`${argument} must be at most ${MAX_TEXT} characters`, argument);
   return text;
 }
 
 /** A list argument of at most MAX_LIST values, returned as given. */
 export function boundedList<T>(values: readonly T[], argument: string): readonly T[] {
-  if (values.length > MAX_LIST) throw new InvalidArgumentError(`${argument} may list at most ${MAX_LIST} values`, argument);
+  if (values.length > MAX_LIST)
+    throw new InvalidArgumentError(`${argument} may list at most ${MAX_LIST} values`, argument);
   return values;
 }
 

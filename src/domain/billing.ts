@@ -15,18 +15,33 @@ export function parsePeriod(value: string, argument = 'period'): string {
   if (match?.[3] !== undefined) {
     const day = Number(match[3]);
     const days = new Date(Date.UTC(Number(match[1]), Number(match[2]), 0)).getUTCDate();
-    if (day < 1 || day > days) throw new InvalidArgumentError(`${argument} "${text.slice(0, 20)}" is not a valid date`, argument);
+    if (day < 1 || day > days)
+      throw new InvalidArgumentError(`${argument} "${text.slice(0, 20)}" is not a valid date`, argument);
   }
-  if (!match) throw new InvalidArgumentError(`${argument} must be a month "YYYY-MM" or a date "YYYY-MM-DD" (got "${text.slice(0, 20)}")`, argument);
+  if (!match)
+    throw new InvalidArgumentError(
+      `${argument} must be a month "YYYY-MM" or a date "YYYY-MM-DD" (got "${text.slice(0, 20)}")`,
+      argument,
+    );
   return `${match[1]}-${match[2]}`;
 }
 
 /** Why a cost line has no resource. */
-export const UNMATCHED_REASONS = ['historic', 'ambiguous', 'kind_not_synced', 'tax', 'credit', 'unknown_product'] as const;
+export const UNMATCHED_REASONS = [
+  'historic',
+  'ambiguous',
+  'kind_not_synced',
+  'tax',
+  'credit',
+  'unknown_product',
+] as const;
 export type UnmatchedReason = (typeof UNMATCHED_REASONS)[number];
 
 /** Newest balance snapshot first. */
-export const LATEST_BALANCE_FIRST: Prisma.CloudBalanceSnapshotOrderByWithRelationInput[] = [{ polledAt: 'desc' }, { id: 'desc' }];
+export const LATEST_BALANCE_FIRST: Prisma.CloudBalanceSnapshotOrderByWithRelationInput[] = [
+  { polledAt: 'desc' },
+  { id: 'desc' },
+];
 
 /** At most this many derived kinds per cost line filter (REST checks the same bound). */
 export function boundedKinds(kinds: readonly string[]): readonly string[] {
@@ -58,7 +73,11 @@ export async function periodLinesWhere(
   return { AND: and };
 }
 
-export function invoiceWhere(filter: { period?: string | null | undefined; status?: string | null | undefined; provisional?: boolean | null | undefined }): Prisma.CloudInvoiceWhereInput {
+export function invoiceWhere(filter: {
+  period?: string | null | undefined;
+  status?: string | null | undefined;
+  provisional?: boolean | null | undefined;
+}): Prisma.CloudInvoiceWhereInput {
   return {
     ...(filter.period != null ? { period: parsePeriod(filter.period) } : {}),
     ...(filter.status != null ? { ingestStatus: filter.status } : {}),

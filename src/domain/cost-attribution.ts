@@ -10,8 +10,14 @@ import type { PrismaClient } from '../db/client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 
 /** Cost lines attributed to a project, as a Prisma where. */
-export async function projectLinesWhere(prisma: PrismaClient, projectId: number): Promise<Prisma.CloudCostLineWhereInput> {
-  const project = await prisma.cloudProject.findUnique({ where: { id: projectId }, select: { accountId: true, name: true } });
+export async function projectLinesWhere(
+  prisma: PrismaClient,
+  projectId: number,
+): Promise<Prisma.CloudCostLineWhereInput> {
+  const project = await prisma.cloudProject.findUnique({
+    where: { id: projectId },
+    select: { accountId: true, name: true },
+  });
   if (!project) return { id: { in: [] } };
   const namesakes = await prisma.cloudProject.count({ where: { accountId: project.accountId, name: project.name } });
   const byResource: Prisma.CloudCostLineWhereInput = { resource: { cloudProjectId: projectId } };
@@ -79,7 +85,11 @@ interface CostRows {
 }
 
 /** The period's cost per project, tenant or kind, largest first (null: lines attributed to none). */
-export async function costBy<K extends keyof CostRows>(pool: pg.Pool, period: string, key: K): Promise<Array<CostRows[K]>> {
+export async function costBy<K extends keyof CostRows>(
+  pool: pg.Pool,
+  period: string,
+  key: K,
+): Promise<Array<CostRows[K]>> {
   const { rows } = await pool.query(
     `SELECT $1::text AS period, ${key}, ${COST_COLUMNS} FROM (${LINE_ATTRIBUTION}) lines GROUP BY ${key} ORDER BY sum(amount) DESC, ${key} NULLS LAST`,
     [period],

@@ -22,10 +22,14 @@ export interface ResourceFilter {
 }
 
 /** The filter as a Prisma where, always combined with what the viewer may see. */
-export function resourceWhere(filter: ResourceFilter | null | undefined, viewer: Viewer | null): Prisma.CloudResourceWhereInput {
+export function resourceWhere(
+  filter: ResourceFilter | null | undefined,
+  viewer: Viewer | null,
+): Prisma.CloudResourceWhereInput {
   const and: Prisma.CloudResourceWhereInput[] = [resourceVisibility(viewer)];
   if (filter) {
-    const list = (values: readonly string[] | null | undefined, name: string) => (values == null ? undefined : textListArg(values, `filter.${name}`));
+    const list = (values: readonly string[] | null | undefined, name: string) =>
+      values == null ? undefined : textListArg(values, `filter.${name}`);
     const kinds = list(filter.kind, 'kind');
     if (kinds) and.push({ kind: { in: kinds } });
     const statuses = list(filter.status, 'status');
@@ -37,7 +41,8 @@ export function resourceWhere(filter: ResourceFilter | null | undefined, viewer:
     const projectId = parseOptionalId(filter.projectId, 'filter.projectId');
     if (projectId !== undefined) and.push({ cloudProjectId: projectId });
     if (filter.unattributed === true) and.push({ cloudProjectId: null, tenantId: null });
-    if (filter.unattributed === false) and.push({ OR: [{ cloudProjectId: { not: null } }, { tenantId: { not: null } }] });
+    if (filter.unattributed === false)
+      and.push({ OR: [{ cloudProjectId: { not: null } }, { tenantId: { not: null } }] });
     if (filter.tenantId != null) and.push({ tenantId: tenantFilter(filter.tenantId, viewer) });
     if (filter.tag != null) and.push({ tags: { has: textArg(filter.tag, 'filter.tag') } });
     if (filter.search != null) {
@@ -48,7 +53,8 @@ export function resourceWhere(filter: ResourceFilter | null | undefined, viewer:
   return and.length === 1 ? and[0]! : { AND: and };
 }
 
-export type ResourceOrderField = 'id' | 'kind' | 'name' | 'region' | 'status' | 'providerCreatedAt' | 'firstSeenAt' | 'lastSeenAt';
+export type ResourceOrderField =
+  'id' | 'kind' | 'name' | 'region' | 'status' | 'providerCreatedAt' | 'firstSeenAt' | 'lastSeenAt';
 
 /** A total order (the id breaks ties), so cursors page without gaps or repeats; nulls sort last either way. */
 export function resourceOrder(
@@ -85,12 +91,16 @@ export interface ProjectFilter {
   includeStale?: boolean | null | undefined;
 }
 
-export function projectWhere(filter: ProjectFilter | null | undefined, viewer: Viewer | null): Prisma.CloudProjectWhereInput {
+export function projectWhere(
+  filter: ProjectFilter | null | undefined,
+  viewer: Viewer | null,
+): Prisma.CloudProjectWhereInput {
   const and: Prisma.CloudProjectWhereInput[] = [projectVisibility(viewer)];
   if (filter?.tenantId != null) and.push({ tenantId: tenantFilter(filter.tenantId, viewer) });
   if (filter?.unassigned === true) and.push({ tenantId: null });
   if (filter?.unassigned === false) and.push({ tenantId: { not: null } });
-  if (filter?.search != null) and.push({ name: { contains: escapeLike(textArg(filter.search, 'filter.search')), mode: 'insensitive' } });
+  if (filter?.search != null)
+    and.push({ name: { contains: escapeLike(textArg(filter.search, 'filter.search')), mode: 'insensitive' } });
   if (filter?.includeStale === false) and.push({ staleAt: null });
   return and.length === 1 ? and[0]! : { AND: and };
 }
@@ -110,7 +120,11 @@ export interface KindCount {
 }
 
 /** Resource counts per kind of each project, limited to what the viewer may see: one statement for all. */
-export async function countResourcesByKind(prisma: PrismaClient, viewer: Viewer | null, projectIds: number[]): Promise<Map<number, KindCount[]>> {
+export async function countResourcesByKind(
+  prisma: PrismaClient,
+  viewer: Viewer | null,
+  projectIds: number[],
+): Promise<Map<number, KindCount[]>> {
   const tenantId = visibleTenant(viewer);
   const tenantClause = tenantId === undefined ? Prisma.empty : Prisma.sql`AND tenant_id = ${tenantId}`;
   const rows = await prisma.$queryRaw<Array<{ projectId: number; kind: string; total: number; live: number }>>`

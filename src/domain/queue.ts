@@ -20,7 +20,9 @@ export type EnqueueTrigger = Exclude<RunTrigger, 'cron'>;
 
 export class UnknownTaskError extends Error {
   constructor(readonly task: string) {
-    super(`Unknown sync task "${task}". Known tasks: ${TASK_NAME_FORMS.join(', ')}, or "${ALL_TASKS}" (every inventory task).`);
+    super(
+      `Unknown sync task "${task}". Known tasks: ${TASK_NAME_FORMS.join(', ')}, or "${ALL_TASKS}" (every inventory task).`,
+    );
     this.name = 'UnknownTaskError';
   }
 }
@@ -31,8 +33,16 @@ export function jobPayload(target: TaskTarget, trigger: RunTrigger): Record<stri
 }
 
 /** Adds the job of one target through `addJob` (WorkerUtils' or a running job's helpers). `runAt` delays it. */
-export async function addTaskJob(addJob: AddJobFunction, target: TaskTarget, trigger: RunTrigger, runAt?: Date): Promise<string> {
-  const job = await addJob(jobIdentifier(target.task), jobPayload(target, trigger), { ...jobOptions(target), ...(runAt && { runAt }) });
+export async function addTaskJob(
+  addJob: AddJobFunction,
+  target: TaskTarget,
+  trigger: RunTrigger,
+  runAt?: Date,
+): Promise<string> {
+  const job = await addJob(jobIdentifier(target.task), jobPayload(target, trigger), {
+    ...jobOptions(target),
+    ...(runAt && { runAt }),
+  });
   return job.id;
 }
 

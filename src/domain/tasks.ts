@@ -49,11 +49,18 @@ export const TASKS = {
   balance: { group: 'billing', job: 'billing:balance', schedule: '7 * * * *' },
   // History and invoice headers; enqueues one `invoice` job per invoice to ingest.
   billing_history: { group: 'billing', job: 'billing:history', schedule: '23 2 * * *' },
-  invoice: { group: 'billing', job: 'billing:invoice', schedule: null, argument: { name: 'uuid', queue: 'billing:invoices' } },
+  invoice: {
+    group: 'billing',
+    job: 'billing:invoice',
+    schedule: null,
+    argument: { name: 'uuid', queue: 'billing:invoices' },
+  },
 } as const satisfies Record<string, TaskDeclaration>;
 
 export type TaskName = keyof typeof TASKS;
-export type InventoryTaskName = { [K in TaskName]: (typeof TASKS)[K]['group'] extends 'inventory' ? K : never }[TaskName];
+export type InventoryTaskName = {
+  [K in TaskName]: (typeof TASKS)[K]['group'] extends 'inventory' ? K : never;
+}[TaskName];
 /** The inventory tasks that list one resource kind (every inventory task but projects). */
 export type KindTaskName = Exclude<InventoryTaskName, 'projects'>;
 
@@ -69,7 +76,9 @@ export const TASK_NAMES = Object.keys(TASKS) as TaskName[];
 export const ALL_TASKS = 'all';
 
 /** The inventory tasks (the kinds, then projects): what `all` runs. */
-export const INVENTORY_TASKS = TASK_NAMES.filter((task): task is InventoryTaskName => declarations[task].group === 'inventory');
+export const INVENTORY_TASKS = TASK_NAMES.filter(
+  (task): task is InventoryTaskName => declarations[task].group === 'inventory',
+);
 
 /** The scheduled tasks, each with its own status in syncStatus. */
 export const SCHEDULED_TASKS = TASK_NAMES.filter((task) => declarations[task].schedule !== null);
@@ -157,7 +166,8 @@ export function taskSchedules(options: ScheduleOptions = {}): TaskSchedule[] {
   if (options.fastDroplets) {
     for (const task of TASK_NAMES) {
       const declared: TaskDeclaration = declarations[task];
-      if (declared.fastSchedule) entries.push({ task, identifier: `${declared.job}:fast`, pattern: declared.fastSchedule });
+      if (declared.fastSchedule)
+        entries.push({ task, identifier: `${declared.job}:fast`, pattern: declared.fastSchedule });
     }
   }
   return entries;
@@ -174,11 +184,19 @@ const SEARCH_MINUTES = 366 * 24 * 60;
 export function nextScheduledRun(task: string, from: Date, options: ScheduleOptions = {}): Date | null {
   const entries = taskSchedules(options).filter((s) => s.task === task);
   if (entries.length === 0) return null;
-  const matchers = entries.map((e) => parseCronItem({ task: e.identifier, match: e.pattern, identifier: e.identifier }).match);
+  const matchers = entries.map(
+    (e) => parseCronItem({ task: e.identifier, match: e.pattern, identifier: e.identifier }).match,
+  );
   let t = Math.floor(from.getTime() / MINUTE) * MINUTE + MINUTE;
   for (let i = 0; i < SEARCH_MINUTES; i++, t += MINUTE) {
     const d = new Date(t);
-    const digest = { min: d.getUTCMinutes(), hour: d.getUTCHours(), date: d.getUTCDate(), month: d.getUTCMonth() + 1, dow: d.getUTCDay() };
+    const digest = {
+      min: d.getUTCMinutes(),
+      hour: d.getUTCHours(),
+      date: d.getUTCDate(),
+      month: d.getUTCMonth() + 1,
+      dow: d.getUTCDay(),
+    };
     if (matchers.some((match) => match(digest))) return d;
   }
   return null;

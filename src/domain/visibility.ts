@@ -35,5 +35,6 @@ export function canSeeTenant(viewer: Viewer | null, tenantId: string | null): bo
 /** A non-admin naming another tenant in a filter is told so, rather than silently getting nothing. */
 export function assertTenantFilter(viewer: Viewer | null, tenantId: string | null | undefined): void {
   if (tenantId == null || viewer?.admin) return;
-  if (viewer?.tenantId !== tenantId) throw new ForbiddenError('Not allowed to read another tenant’s rows: platform admin only');
+  if (viewer?.tenantId !== tenantId)
+    throw new ForbiddenError('Not allowed to read another tenant’s rows: platform admin only');
 }

@@ -55,7 +55,14 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
     maxTokensPlugin({ n: limits.maxTokens }),
     maxDepthPlugin({ n: limits.maxDepth, flattenFragments: true }),
     maxAliasesPlugin({ n: limits.maxAliases }),
-    validationRule(costLimitRule({ maxCost: limits.maxCost, defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE, listFactor: 10 })),
+    validationRule(
+      costLimitRule({
+        maxCost: limits.maxCost,
+        defaultPageSize: DEFAULT_PAGE_SIZE,
+        maxPageSize: MAX_PAGE_SIZE,
+        listFactor: 10,
+      }),
+    ),
   ];
   if (config.nodeEnv === 'production') plugins.push(blockFieldSuggestionsPlugin());
   if (!limits.introspection) plugins.push(validationRule(NoSchemaIntrospectionCustomRule));
@@ -84,7 +91,8 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
       maskError: (error, message) => {
         const visible = fromDomainError(error);
         const original = visible instanceof GraphQLError ? visible.originalError : visible;
-        if (original && !(original instanceof GraphQLError)) logger.error({ err: original }, 'internal error while executing GraphQL');
+        if (original && !(original instanceof GraphQLError))
+          logger.error({ err: original }, 'internal error while executing GraphQL');
         return maskError(visible, message, false);
       },
     },
@@ -93,7 +101,14 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
         'socketViewer' in initial
           ? socketViewer(initial as unknown as SocketContext, config)
           : await authenticator.authenticate(initial.request.headers.get('authorization'));
-      return { config, prisma: options.prisma, pool: options.pool, viewer, events: options.hub, loaders: createLoaders({ prisma: options.prisma, pool: options.pool, viewer }) };
+      return {
+        config,
+        prisma: options.prisma,
+        pool: options.pool,
+        viewer,
+        events: options.hub,
+        loaders: createLoaders({ prisma: options.prisma, pool: options.pool, viewer }),
+      };
     },
     plugins,
   });

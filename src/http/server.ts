@@ -36,7 +36,11 @@ export interface HttpService {
   close(graceMs: number): Promise<void>;
 }
 
-type RestHandler = (req: http.IncomingMessage, res: http.ServerResponse, deps: { prisma: PrismaClient; authenticator: Authenticator }) => Promise<void>;
+type RestHandler = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  deps: { prisma: PrismaClient; authenticator: Authenticator },
+) => Promise<void>;
 
 /** The REST routes by exact path, with the name their failures are logged under. */
 const REST_ROUTES = new Map<string, { name: string; handle: RestHandler }>([
@@ -104,7 +108,12 @@ async function health(options: HttpServerOptions): Promise<{ status: number; bod
 }
 
 /** The /graphql route: reads the body with a ceiling (413 past it) before Yoga parses it; GET and HEAD carry none. */
-async function handleGraphQL(yoga: GraphQLHandler, req: http.IncomingMessage, res: http.ServerResponse, maxBytes: number): Promise<void> {
+async function handleGraphQL(
+  yoga: GraphQLHandler,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  maxBytes: number,
+): Promise<void> {
   if (req.headers.accept?.includes('text/event-stream')) coalesceWrites(res);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     const body = await readBody(req, maxBytes);
@@ -112,7 +121,11 @@ async function handleGraphQL(yoga: GraphQLHandler, req: http.IncomingMessage, re
       sendJson(
         res,
         413,
-        { errors: [{ message: `Request body is larger than ${maxBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] },
+        {
+          errors: [
+            { message: `Request body is larger than ${maxBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } },
+          ],
+        },
         { connection: 'close' },
       );
       return;

@@ -16,7 +16,11 @@ export interface WebSocketBridge {
   dispose(): Promise<void>;
 }
 
-export function createWebSocketBridge(options: { yoga: GraphQLHandler; authenticator: Authenticator; config: Config }): WebSocketBridge {
+export function createWebSocketBridge(options: {
+  yoga: GraphQLHandler;
+  authenticator: Authenticator;
+  config: Config;
+}): WebSocketBridge {
   const { yoga, authenticator, config } = options;
   // Upgrades are routed by the HTTP server rather than by `ws` itself (its `server` option), which would also
   // re-emit the HTTP server's own errors (a port in use) as WebSocket errors, printed with a stack before our
@@ -42,7 +46,10 @@ export function createWebSocketBridge(options: { yoga: GraphQLHandler; authentic
         }
       },
       onSubscribe: async (ctx, _id, payload) => {
-        const initial: SocketContext & Record<string, unknown> = { socketViewer: ctx.extra.viewer ?? null, params: payload };
+        const initial: SocketContext & Record<string, unknown> = {
+          socketViewer: ctx.extra.viewer ?? null,
+          params: payload,
+        };
         const enveloped = yoga.getEnveloped(initial);
         const { execute, subscribe, contextFactory, parse, validate } = enveloped;
         // envelop types the schema and the parse/validate results loosely (plugins may swap them); they are graphql-js's.

@@ -15,6 +15,7 @@ export interface JobContext {
 /** Who started a job: cron items carry `_cron`, manual and CLI enqueues say so in the payload. */
 export function triggerOf(payload: unknown): RunTrigger {
   const p = (payload ?? {}) as { trigger?: unknown; _cron?: unknown };
-  if (p.trigger === 'manual' || p.trigger === 'cli' || p.trigger === 'cron' || p.trigger === 'startup') return p.trigger;
+  if (p.trigger === 'manual' || p.trigger === 'cli' || p.trigger === 'cron' || p.trigger === 'startup')
+    return p.trigger;
   return p._cron ? 'cron' : 'manual';
 }

@@ -20,7 +20,10 @@ export interface RunCounts {
 
 /** Makes sure the account row exists (sync rows reference it). */
 export async function ensureAccount(db: Queryable, accountId: string): Promise<void> {
-  await db.query(`INSERT INTO cloud_accounts (id, created_at, updated_at) VALUES ($1, now(), now()) ON CONFLICT (id) DO NOTHING`, [accountId]);
+  await db.query(
+    `INSERT INTO cloud_accounts (id, created_at, updated_at) VALUES ($1, now(), now()) ON CONFLICT (id) DO NOTHING`,
+    [accountId],
+  );
 }
 
 /**

@@ -8,7 +8,15 @@
 import type { RunTrigger, TaskName } from '../domain/tasks.js';
 import { publishEvent, type SyncEvent } from '../events.js';
 import type { Logger } from '../logger.js';
-import { ensureAccount, finishRun, insertRun, selectRuns, type Queryable, type RunCounts, type RunStatus } from './run-sql.js';
+import {
+  ensureAccount,
+  finishRun,
+  insertRun,
+  selectRuns,
+  type Queryable,
+  type RunCounts,
+  type RunStatus,
+} from './run-sql.js';
 
 export type { Queryable, RunCounts, RunStatus };
 
@@ -72,11 +80,20 @@ function zeroCounts(): RunCounts {
   return { pages: 0, apiCalls: 0, listed: 0, created: 0, updated: 0, unchanged: 0, markedStale: 0 };
 }
 
-export async function withRun<T>(env: RunEnvironment, request: RunRequest, body: (run: ActiveRun) => Promise<T>): Promise<RunOutcome<T>> {
+export async function withRun<T>(
+  env: RunEnvironment,
+  request: RunRequest,
+  body: (run: ActiveRun) => Promise<T>,
+): Promise<RunOutcome<T>> {
   const { db, logger: log } = env;
   const { task } = request;
   await ensureAccount(db, env.accountId);
-  const opened = await insertRun(db, { accountId: env.accountId, task, trigger: request.trigger, jobId: request.jobId ?? null });
+  const opened = await insertRun(db, {
+    accountId: env.accountId,
+    task,
+    trigger: request.trigger,
+    jobId: request.jobId ?? null,
+  });
   const runId = opened.id;
 
   // Events of a run go out one after the other, in order, on a chain of their own (a NOTIFY per page would
@@ -127,7 +144,14 @@ export async function withRun<T>(env: RunEnvironment, request: RunRequest, body:
   const durationMs = await finishRun(db, runId, { status, counts: run.counts, error, details: run.details });
   const counts: Record<string, number> = { ...run.counts, durationMs };
   if (status === 'failed') emit({ type: 'failed', task, runId, counts, message: error ?? 'failed' });
-  else emit({ type: 'finished', task, runId, counts, message: status === 'succeeded' ? 'succeeded' : `incomplete: ${error ?? ''}` });
+  else
+    emit({
+      type: 'finished',
+      task,
+      runId,
+      counts,
+      message: status === 'succeeded' ? 'succeeded' : `incomplete: ${error ?? ''}`,
+    });
   await events;
   log.info({ task, runId, status, ...counts }, 'run finished');
   return {
@@ -150,9 +174,19 @@ export function failedRunError(name: string, result: Pick<RunResult, 'status' | 
 }
 
 /** The runs named, read back from their rows (for the CLI's summary), each under the given name, in order. */
-export async function readRunResults(db: Queryable, runs: ReadonlyArray<{ task: string; runId: number }>): Promise<RunResult[]> {
+export async function readRunResults(
+  db: Queryable,
+  runs: ReadonlyArray<{ task: string; runId: number }>,
+): Promise<RunResult[]> {
   if (runs.length === 0) return [];
-  const byId = new Map((await selectRuns(db, runs.map((r) => r.runId))).map((row) => [row.id, row]));
+  const byId = new Map(
+    (
+      await selectRuns(
+        db,
+        runs.map((r) => r.runId),
+      )
+    ).map((row) => [row.id, row]),
+  );
   return runs.flatMap(({ task, runId }) => {
     const row = byId.get(runId);
     if (!row) return [];

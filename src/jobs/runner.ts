@@ -25,9 +25,14 @@ export async function startWorker(context: JobContext): Promise<Runner> {
   const { logger } = context;
   const crontab = createCrontab(context);
   if (!context.config.digitalocean.token) {
-    logger.info('DIGITALOCEAN_TOKEN is not set: no sync is scheduled (set it, or DIGITALOCEAN_API_URL to a simulator, to start mirroring)');
+    logger.info(
+      'DIGITALOCEAN_TOKEN is not set: no sync is scheduled (set it, or DIGITALOCEAN_API_URL to a simulator, to start mirroring)',
+    );
   } else if (context.config.digitalocean.token === LOCAL_SIMULATOR_TOKEN) {
-    logger.info({ apiUrl: context.config.digitalocean.apiUrl }, 'DIGITALOCEAN_API_URL is on this machine: mirroring it without a token (a simulator)');
+    logger.info(
+      { apiUrl: context.config.digitalocean.apiUrl },
+      'DIGITALOCEAN_API_URL is on this machine: mirroring it without a token (a simulator)',
+    );
   }
   const runner = await run({
     pgPool: context.pool,

@@ -20,7 +20,13 @@ export interface JobServices {
 export function createTransportFromConfig(config: Config, logger: Logger): Transport | undefined {
   const { token, apiUrl, timeoutMs, maxRequestsPerMinute } = config.digitalocean;
   if (!token) return undefined;
-  return createTransport({ token, baseUrl: apiUrl, timeoutMs, maxRequestsPerMinute, logger: logger.child({ component: 'digitalocean' }) });
+  return createTransport({
+    token,
+    baseUrl: apiUrl,
+    timeoutMs,
+    maxRequestsPerMinute,
+    logger: logger.child({ component: 'digitalocean' }),
+  });
 }
 
 export function createJobServices(

@@ -35,7 +35,8 @@ type Runner = (services: JobServices, job: Job) => Promise<Pick<RunResult, 'stat
 const BUSY_RETRY_MS = 30_000;
 
 function inventoryRunner(task: InventoryTaskName): Runner {
-  return (services, { trigger, helpers }) => services.engine.run(task, { trigger, jobId: helpers.job.id, signal: helpers.abortSignal });
+  return (services, { trigger, helpers }) =>
+    services.engine.run(task, { trigger, jobId: helpers.job.id, signal: helpers.abortSignal });
 }
 
 const BILLING_RUNNERS: { [K in Exclude<TaskName, InventoryTaskName>]: Runner } = {
@@ -44,14 +45,16 @@ const BILLING_RUNNERS: { [K in Exclude<TaskName, InventoryTaskName>]: Runner } =
     syncBillingHistory(services.billing, {
       trigger,
       jobId: helpers.job.id,
-      enqueueInvoice: async (invoiceUuid) => void (await addTaskJob(helpers.addJob, { task: 'invoice', argument: invoiceUuid }, trigger)),
+      enqueueInvoice: async (invoiceUuid) =>
+        void (await addTaskJob(helpers.addJob, { task: 'invoice', argument: invoiceUuid }, trigger)),
     }),
   invoice: async (services, { payload, trigger, helpers }) => {
     const { invoiceUuid } = (payload ?? {}) as { invoiceUuid?: unknown };
     const target = typeof invoiceUuid === 'string' ? parseTaskTarget(`invoice:${invoiceUuid}`) : null;
     if (!target?.argument) throw new Error('billing:invoice needs { invoiceUuid }');
     const outcome = await ingestInvoice(services.billing, target.argument, { trigger, jobId: helpers.job.id });
-    if (outcome.status !== 'busy') return outcome.status === 'failed' ? outcome : { status: 'succeeded', runId: outcome.runId };
+    if (outcome.status !== 'busy')
+      return outcome.status === 'failed' ? outcome : { status: 'succeeded', runId: outcome.runId };
     // Another ingest of this invoice holds the lock: come back once it is done (the data may be newer).
     await addTaskJob(helpers.addJob, target, trigger, new Date(Date.now() + BUSY_RETRY_MS));
     return null;
@@ -59,7 +62,10 @@ const BILLING_RUNNERS: { [K in Exclude<TaskName, InventoryTaskName>]: Runner } =
 };
 
 const RUNNERS: { [K in TaskName]: Runner } = {
-  ...(Object.fromEntries(INVENTORY_TASKS.map((task) => [task, inventoryRunner(task)])) as Record<InventoryTaskName, Runner>),
+  ...(Object.fromEntries(INVENTORY_TASKS.map((task) => [task, inventoryRunner(task)])) as Record<
+    InventoryTaskName,
+    Runner
+  >),
   ...BILLING_RUNNERS,
 };
 

@@ -9,7 +9,10 @@ const BalanceSnapshotRef = builder.prismaObject('CloudBalanceSnapshot', {
   description: 'One poll of the account balance (hourly).',
   fields: (t) => ({
     id: t.exposeID('id'),
-    monthToDateBalance: t.expose('monthToDateBalance', { type: 'Decimal', description: 'accountBalance + monthToDateUsage.' }),
+    monthToDateBalance: t.expose('monthToDateBalance', {
+      type: 'Decimal',
+      description: 'accountBalance + monthToDateUsage.',
+    }),
     accountBalance: t.expose('accountBalance', { type: 'Decimal', description: 'Balance as of the last invoice.' }),
     monthToDateUsage: t.expose('monthToDateUsage', { type: 'Decimal' }),
     generatedAt: t.expose('generatedAt', { type: 'DateTime', description: 'When DigitalOcean computed the balance.' }),
@@ -25,7 +28,8 @@ builder.queryFields((t) => ({
     nullable: true,
     authScopes: { admin: true },
     description: 'The latest balance snapshot. Platform admin only.',
-    resolve: (query, _root, _args, ctx) => ctx.prisma.cloudBalanceSnapshot.findFirst({ ...query, orderBy: LATEST_BALANCE_FIRST }),
+    resolve: (query, _root, _args, ctx) =>
+      ctx.prisma.cloudBalanceSnapshot.findFirst({ ...query, orderBy: LATEST_BALANCE_FIRST }),
   }),
   balanceHistory: t.prismaConnection(
     {
@@ -35,8 +39,13 @@ builder.queryFields((t) => ({
       description: 'Balance snapshots, newest first. Platform admin only.',
       args: { since: t.arg({ type: 'DateTime', description: 'Only snapshots polled at or after this instant.' }) },
       resolve: (query, _root, args, ctx) =>
-        ctx.prisma.cloudBalanceSnapshot.findMany({ ...query, where: args.since ? { polledAt: { gte: args.since } } : {}, orderBy: { id: 'desc' } }),
-      totalCount: (_connection, args, ctx) => ctx.prisma.cloudBalanceSnapshot.count({ where: args.since ? { polledAt: { gte: args.since } } : {} }),
+        ctx.prisma.cloudBalanceSnapshot.findMany({
+          ...query,
+          where: args.since ? { polledAt: { gte: args.since } } : {},
+          orderBy: { id: 'desc' },
+        }),
+      totalCount: (_connection, args, ctx) =>
+        ctx.prisma.cloudBalanceSnapshot.count({ where: args.since ? { polledAt: { gte: args.since } } : {} }),
     },
     BalanceSnapshotConnection,
   ),

@@ -51,9 +51,15 @@ export const builder = new SchemaBuilder<{
         return new AuthError('Authentication required: send "Authorization: Bearer <token>"', 'UNAUTHENTICATED');
       }
       if (!context.viewer.admin && context.viewer.tenantId === null) {
-        return new AuthError(`Not allowed to read ${info.parentType.name}.${info.fieldName}: the token names no tenant`, 'FORBIDDEN');
+        return new AuthError(
+          `Not allowed to read ${info.parentType.name}.${info.fieldName}: the token names no tenant`,
+          'FORBIDDEN',
+        );
       }
-      return new AuthError(`Not allowed to read ${info.parentType.name}.${info.fieldName}: platform admin only`, 'FORBIDDEN');
+      return new AuthError(
+        `Not allowed to read ${info.parentType.name}.${info.fieldName}: platform admin only`,
+        'FORBIDDEN',
+      );
     },
   },
   prisma: {

@@ -5,7 +5,11 @@ import { builder } from './builder.js';
 type Types = typeof builder.$inferSchemaTypes;
 
 /** `<Name>Connection` with `<Name>Edge`, and totalCount (counted only when asked for). */
-export function countedConnection<Type extends OutputType<Types>>(type: Type, name: string, totalCountDescription?: string) {
+export function countedConnection<Type extends OutputType<Types>>(
+  type: Type,
+  name: string,
+  totalCountDescription?: string,
+) {
   return builder.connectionObject(
     {
       type,
@@ -13,7 +17,8 @@ export function countedConnection<Type extends OutputType<Types>>(type: Type, na
       fields: (t) => ({
         totalCount: t.int({
           ...(totalCountDescription !== undefined && { description: totalCountDescription }),
-          resolve: (connection) => (typeof connection.totalCount === 'function' ? connection.totalCount() : (connection.totalCount ?? 0)),
+          resolve: (connection) =>
+            typeof connection.totalCount === 'function' ? connection.totalCount() : (connection.totalCount ?? 0),
         }),
       }),
     },

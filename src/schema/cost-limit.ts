@@ -45,14 +45,22 @@ export function costLimitRule(options: CostOptions): ValidationRule {
         context.reportError(
           new GraphQLError(
             `Query cost ${Math.ceil(cost)} exceeds the limit of ${options.maxCost} (each field counts once per value it can return; page sizes multiply what is selected inside them): ask for smaller pages or fewer nested lists`,
-            { nodes: [operation], extensions: { code: 'QUERY_TOO_COSTLY', cost: Math.ceil(cost), maxCost: options.maxCost } },
+            {
+              nodes: [operation],
+              extensions: { code: 'QUERY_TOO_COSTLY', cost: Math.ceil(cost), maxCost: options.maxCost },
+            },
           ),
         );
       }
     },
   });
 
-  function selectionCost(context: ValidationContext, selectionSet: SelectionSetNode, parent: GraphQLNamedType, fragments: Set<string>): number {
+  function selectionCost(
+    context: ValidationContext,
+    selectionSet: SelectionSetNode,
+    parent: GraphQLNamedType,
+    fragments: Set<string>,
+  ): number {
     let cost = 0;
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
@@ -72,7 +80,12 @@ export function costLimitRule(options: CostOptions): ValidationRule {
     return cost;
   }
 
-  function fieldCost(context: ValidationContext, node: FieldNode, parent: GraphQLNamedType, fragments: Set<string>): number {
+  function fieldCost(
+    context: ValidationContext,
+    node: FieldNode,
+    parent: GraphQLNamedType,
+    fragments: Set<string>,
+  ): number {
     // Introspection is switched on or off as a whole (GRAPHQL_INTROSPECTION); GraphiQL's own query stays cheap.
     if (!node.selectionSet || node.name.value.startsWith('__')) return 1;
     const field = fieldOf(parent, node.name.value);
@@ -98,9 +111,16 @@ function isConnection(type: GraphQLNamedType): boolean {
   return isObjectType(type) && type.name.endsWith('Connection') && 'edges' in type.getFields();
 }
 
-function operationRoot(context: ValidationContext, operation: 'query' | 'mutation' | 'subscription'): GraphQLNamedType | null | undefined {
+function operationRoot(
+  context: ValidationContext,
+  operation: 'query' | 'mutation' | 'subscription',
+): GraphQLNamedType | null | undefined {
   const schema = context.getSchema();
-  return operation === 'query' ? schema.getQueryType() : operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  return operation === 'query'
+    ? schema.getQueryType()
+    : operation === 'mutation'
+      ? schema.getMutationType()
+      : schema.getSubscriptionType();
 }
 
 function fieldOf(parent: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined {

@@ -1,6 +1,11 @@
 // CostLine: one invoice line with its derived kind, extracted name and matched resource; the costLines query
 // and Resource.costLines (platform admin only).
-import { parsePeriod, periodLinesWhere, UNMATCHED_REASONS, type UnmatchedReason as UnmatchedReasonValue } from '../domain/billing.js';
+import {
+  parsePeriod,
+  periodLinesWhere,
+  UNMATCHED_REASONS,
+  type UnmatchedReason as UnmatchedReasonValue,
+} from '../domain/billing.js';
 import { builder } from './builder.js';
 import { countedConnection } from './connection.js';
 import { ResourceRef } from './resource.js';
@@ -8,9 +13,15 @@ import { ResourceRef } from './resource.js';
 export const UnmatchedReason = builder.enumType('UnmatchedReason', {
   description: 'Why a cost line has no resource.',
   values: {
-    HISTORIC: { value: 'historic', description: 'No resource of that kind and name (deleted before it was ever synced, or a line without a name).' },
+    HISTORIC: {
+      value: 'historic',
+      description: 'No resource of that kind and name (deleted before it was ever synced, or a line without a name).',
+    },
     AMBIGUOUS: { value: 'ambiguous', description: 'Several resources could have produced the line; none is guessed.' },
-    KIND_NOT_SYNCED: { value: 'kind_not_synced', description: 'The line’s kind is not mirrored (bandwidth, container registry, ...).' },
+    KIND_NOT_SYNCED: {
+      value: 'kind_not_synced',
+      description: 'The line’s kind is not mirrored (bandwidth, container registry, ...).',
+    },
     TAX: { value: 'tax' },
     CREDIT: { value: 'credit', description: 'A credit, promotion or negative adjustment.' },
     UNKNOWN_PRODUCT: { value: 'unknown_product', description: 'A product cloud-ops does not know.' },
@@ -36,7 +47,10 @@ const CostLineRef = builder.prismaObject('CloudCostLine', {
     product: t.exposeString('product'),
     groupDescription: t.exposeString('groupDescription', { nullable: true }),
     description: t.exposeString('description'),
-    kind: t.exposeString('kind', { nullable: true, description: 'Derived kind (droplet, droplet_backup, snapshot, ...); null for taxes and unknown products.' }),
+    kind: t.exposeString('kind', {
+      nullable: true,
+      description: 'Derived kind (droplet, droplet_backup, snapshot, ...); null for taxes and unknown products.',
+    }),
     resourceName: t.exposeString('resourceName', { nullable: true }),
     resourceUuid: t.exposeString('resourceUuid', { nullable: true }),
     resourceProviderId: t.exposeString('resourceProviderId', { nullable: true }),
@@ -44,20 +58,29 @@ const CostLineRef = builder.prismaObject('CloudCostLine', {
     startAt: t.expose('startAt', { type: 'DateTime', nullable: true }),
     endAt: t.expose('endAt', { type: 'DateTime', nullable: true }),
     amount: t.expose('amount', { type: 'Decimal' }),
-    projectName: t.exposeString('projectName', { nullable: true, description: 'The project name DigitalOcean printed on the line.' }),
+    projectName: t.exposeString('projectName', {
+      nullable: true,
+      description: 'The project name DigitalOcean printed on the line.',
+    }),
     category: t.exposeString('category', { nullable: true }),
     matched: t.boolean({ select: { resourceId: true }, resolve: (line) => line.resourceId !== null }),
     matchMethod: t.field({
       type: MatchMethod,
       nullable: true,
       select: { matchMethod: true },
-      resolve: (line) => (line.matchMethod === 'id' || line.matchMethod === 'name' || line.matchMethod === 'parent' ? line.matchMethod : null),
+      resolve: (line) =>
+        line.matchMethod === 'id' || line.matchMethod === 'name' || line.matchMethod === 'parent'
+          ? line.matchMethod
+          : null,
     }),
     unmatchedReason: t.field({
       type: UnmatchedReason,
       nullable: true,
       select: { unmatchedReason: true },
-      resolve: (line) => ((UNMATCHED_REASONS as readonly string[]).includes(line.unmatchedReason ?? '') ? (line.unmatchedReason as UnmatchedReasonValue) : null),
+      resolve: (line) =>
+        (UNMATCHED_REASONS as readonly string[]).includes(line.unmatchedReason ?? '')
+          ? (line.unmatchedReason as UnmatchedReasonValue)
+          : null,
     }),
     resource: t.relation('resource', { nullable: true }),
     invoice: t.relation('invoice'),
@@ -81,8 +104,13 @@ builder.queryFields((t) => ({
         unmatchedReason: t.arg({ type: UnmatchedReason }),
       },
       resolve: async (query, _root, args, ctx) =>
-        ctx.prisma.cloudCostLine.findMany({ ...query, where: await periodLinesWhere(ctx.prisma, args), orderBy: { id: 'asc' } }),
-      totalCount: async (_connection, args, ctx) => ctx.prisma.cloudCostLine.count({ where: await periodLinesWhere(ctx.prisma, args) }),
+        ctx.prisma.cloudCostLine.findMany({
+          ...query,
+          where: await periodLinesWhere(ctx.prisma, args),
+          orderBy: { id: 'asc' },
+        }),
+      totalCount: async (_connection, args, ctx) =>
+        ctx.prisma.cloudCostLine.count({ where: await periodLinesWhere(ctx.prisma, args) }),
     },
     CostLineConnection,
   ),
@@ -97,7 +125,10 @@ builder.prismaObjectField(ResourceRef, 'costLines', (t) =>
       authScopes: { admin: true },
       description: 'Invoice lines matched to this resource, newest first. Platform admin only.',
       args: { period: t.arg.string({ description: '"YYYY-MM" or a date of that month.' }) },
-      query: (args) => ({ where: args.period != null ? { period: parsePeriod(args.period) } : {}, orderBy: { id: 'desc' } }),
+      query: (args) => ({
+        where: args.period != null ? { period: parsePeriod(args.period) } : {},
+        orderBy: { id: 'desc' },
+      }),
     },
     CostLineConnection,
   ),

@@ -2,7 +2,13 @@
 // Project.cost, platform admin only. Which project and tenant a line counts for: src/domain/cost-attribution.ts.
 import type { ObjectFieldBuilder, ObjectRef } from '@pothos/core';
 import { parsePeriod } from '../domain/billing.js';
-import { costBy, type CostRow, type KindCostRow, type ProjectCostRow, type TenantCostRow } from '../domain/cost-attribution.js';
+import {
+  costBy,
+  type CostRow,
+  type KindCostRow,
+  type ProjectCostRow,
+  type TenantCostRow,
+} from '../domain/cost-attribution.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { ProjectRef } from './project.js';
@@ -12,11 +18,18 @@ type Types = typeof builder.$inferSchemaTypes;
 function costFields<T extends CostRow>(t: ObjectFieldBuilder<Types, T>) {
   return {
     period: t.string({ description: 'Billing month, YYYY-MM.', resolve: (row) => row.period }),
-    amount: t.field({ type: 'Decimal', description: 'Sum of the lines (charges, taxes and credits).', resolve: (row) => row.amount }),
+    amount: t.field({
+      type: 'Decimal',
+      description: 'Sum of the lines (charges, taxes and credits).',
+      resolve: (row) => row.amount,
+    }),
     lineCount: t.int({ resolve: (row) => row.line_count }),
     matchedAmount: t.field({ type: 'Decimal', resolve: (row) => row.matched_amount }),
     matchedCount: t.int({ resolve: (row) => row.matched_count }),
-    provisional: t.boolean({ description: 'Some of these lines come from the month-to-date preview.', resolve: (row) => row.provisional }),
+    provisional: t.boolean({
+      description: 'Some of these lines come from the month-to-date preview.',
+      resolve: (row) => row.provisional,
+    }),
   };
 }
 
@@ -27,7 +40,10 @@ const ProjectCost = builder.objectRef<ProjectCostRow>('ProjectCost').implement({
     project: t.prismaField({
       type: ProjectRef,
       nullable: true,
-      resolve: (query, row, _args, ctx) => (row.project_id === null ? null : ctx.prisma.cloudProject.findUnique({ ...query, where: { id: row.project_id } })),
+      resolve: (query, row, _args, ctx) =>
+        row.project_id === null
+          ? null
+          : ctx.prisma.cloudProject.findUnique({ ...query, where: { id: row.project_id } }),
     }),
   }),
 });
@@ -50,7 +66,11 @@ const KindCost = builder.objectRef<KindCostRow>('KindCost').implement({
 
 builder.queryFields((t) => {
   // The three breakdowns differ only in what they group by.
-  const breakdown = <T extends CostRow>(type: ObjectRef<Types, T>, per: string, rows: (ctx: GraphQLContext, period: string) => Promise<T[]>) =>
+  const breakdown = <T extends CostRow>(
+    type: ObjectRef<Types, T>,
+    per: string,
+    rows: (ctx: GraphQLContext, period: string) => Promise<T[]>,
+  ) =>
     t.field({
       type: [type],
       authScopes: { admin: true },
@@ -59,7 +79,9 @@ builder.queryFields((t) => {
       resolve: (_root, args, ctx) => rows(ctx, parsePeriod(args.period)),
     });
   return {
-    costByProject: breakdown(ProjectCost, 'project', async (ctx, period) => [...(await ctx.loaders.projectCosts(period)).values()]),
+    costByProject: breakdown(ProjectCost, 'project', async (ctx, period) => [
+      ...(await ctx.loaders.projectCosts(period)).values(),
+    ]),
     costByTenant: breakdown(TenantCost, 'tenant', (ctx, period) => costBy(ctx.pool, period, 'tenant_id')),
     costByKind: breakdown(KindCost, 'derived kind', (ctx, period) => costBy(ctx.pool, period, 'kind')),
   };
@@ -69,9 +91,11 @@ builder.prismaObjectField(ProjectRef, 'cost', (t) =>
   t.field({
     type: 'Decimal',
     authScopes: { admin: true },
-    description: 'What the project cost in a billing month (lines attributed to it: see costByProject). Platform admin only.',
+    description:
+      'What the project cost in a billing month (lines attributed to it: see costByProject). Platform admin only.',
     args: { period: t.arg.string({ required: true }) },
     select: { id: true },
-    resolve: async (project, args, ctx) => (await ctx.loaders.projectCosts(parsePeriod(args.period))).get(project.id)?.amount ?? '0',
+    resolve: async (project, args, ctx) =>
+      (await ctx.loaders.projectCosts(parsePeriod(args.period))).get(project.id)?.amount ?? '0',
   }),
 );

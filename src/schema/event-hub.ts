@@ -38,7 +38,13 @@ class Subscription implements AsyncIterableIterator<SyncEvent> {
       return;
     }
     const last = this.queue[this.queue.length - 1];
-    if (last && event.type === 'progress' && last.type === 'progress' && last.task === event.task && last.runId === event.runId) {
+    if (
+      last &&
+      event.type === 'progress' &&
+      last.type === 'progress' &&
+      last.task === event.task &&
+      last.runId === event.runId
+    ) {
       this.queue[this.queue.length - 1] = event;
       return;
     }

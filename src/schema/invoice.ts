@@ -1,6 +1,11 @@
 // Invoice: an invoice header with its ingest state, match rate and unmatched lines by reason; the invoices and
 // invoice queries (platform admin only).
-import { costLineWhere, invoiceWhere, UNMATCHED_REASONS, type UnmatchedReason as UnmatchedReasonValue } from '../domain/billing.js';
+import {
+  costLineWhere,
+  invoiceWhere,
+  UNMATCHED_REASONS,
+  type UnmatchedReason as UnmatchedReasonValue,
+} from '../domain/billing.js';
 import { textArg } from '../domain/arguments.js';
 import { builder } from './builder.js';
 import { countedConnection } from './connection.js';
@@ -11,7 +16,10 @@ const InvoiceIngestStatus = builder.enumType('InvoiceIngestStatus', {
     PENDING: { value: 'pending' },
     INGESTING: { value: 'ingesting' },
     INGESTED: { value: 'ingested' },
-    FAILED: { value: 'failed', description: 'The last ingest failed (see ingestError); the previous lines, if any, are kept.' },
+    FAILED: {
+      value: 'failed',
+      description: 'The last ingest failed (see ingestError); the previous lines, if any, are kept.',
+    },
   } as const,
 });
 const INGEST_STATUSES = ['pending', 'ingesting', 'ingested', 'failed'] as const;
@@ -40,15 +48,22 @@ const InvoiceRef = builder.prismaObject('CloudInvoice', {
     invoiceId: t.exposeString('invoiceId', { nullable: true }),
     period: t.exposeString('period', { description: 'Billing month, YYYY-MM.' }),
     amount: t.expose('amount', { type: 'Decimal' }),
-    provisional: t.exposeBoolean('provisional', { description: 'The month-to-date preview; replaced when the final invoice of its month is ingested.' }),
+    provisional: t.exposeBoolean('provisional', {
+      description: 'The month-to-date preview; replaced when the final invoice of its month is ingested.',
+    }),
     providerUpdatedAt: t.expose('providerUpdatedAt', { type: 'DateTime', nullable: true }),
     ingestStatus: t.field({
       type: InvoiceIngestStatus,
       select: { ingestStatus: true },
-      resolve: (invoice) => ((INGEST_STATUSES as readonly string[]).includes(invoice.ingestStatus) ? (invoice.ingestStatus as (typeof INGEST_STATUSES)[number]) : 'failed'),
+      resolve: (invoice) =>
+        (INGEST_STATUSES as readonly string[]).includes(invoice.ingestStatus)
+          ? (invoice.ingestStatus as (typeof INGEST_STATUSES)[number])
+          : 'failed',
     }),
     csvIngested: t.exposeBoolean('csvIngested', { description: 'The lines come from the CSV.' }),
-    itemsIngested: t.exposeBoolean('itemsIngested', { description: 'The JSON items were used (their resource ids, or as the lines when there is no CSV).' }),
+    itemsIngested: t.exposeBoolean('itemsIngested', {
+      description: 'The JSON items were used (their resource ids, or as the lines when there is no CSV).',
+    }),
     ingestedAt: t.expose('ingestedAt', { type: 'DateTime', nullable: true }),
     ingestAttempts: t.exposeInt('ingestAttempts'),
     ingestError: t.exposeString('ingestError', { nullable: true }),
@@ -56,13 +71,19 @@ const InvoiceRef = builder.prismaObject('CloudInvoice', {
     matchedCount: t.exposeInt('matchedCount'),
     linesAmount: t.expose('linesAmount', { type: 'Decimal' }),
     matchedAmount: t.expose('matchedAmount', { type: 'Decimal' }),
-    matchRate: t.expose('matchRate', { type: 'Decimal', nullable: true, description: 'matchedCount / lineCount (0..1, six decimals); null without lines.' }),
+    matchRate: t.expose('matchRate', {
+      type: 'Decimal',
+      nullable: true,
+      description: 'matchedCount / lineCount (0..1, six decimals); null without lines.',
+    }),
     unmatched: t.field({
       type: [UnmatchedReasonCount],
       description: 'Unmatched lines by reason (from the last successful ingest).',
       select: { summary: true },
       resolve: (invoice) => {
-        const byReason = (invoice.summary as { match?: { byReason?: Record<string, { count: number; amount: string }> } } | null)?.match?.byReason ?? {};
+        const byReason =
+          (invoice.summary as { match?: { byReason?: Record<string, { count: number; amount: string }> } } | null)
+            ?.match?.byReason ?? {};
         return UNMATCHED_REASONS.filter((reason) => (byReason[reason]?.count ?? 0) > 0).map((reason) => ({
           reason,
           count: byReason[reason]!.count,
@@ -70,7 +91,11 @@ const InvoiceRef = builder.prismaObject('CloudInvoice', {
         }));
       },
     }),
-    summary: t.expose('summary', { type: 'JSON', nullable: true, description: 'Invoice totals (no personal data), reconciliation and match details.' }),
+    summary: t.expose('summary', {
+      type: 'JSON',
+      nullable: true,
+      description: 'Invoice totals (no personal data), reconciliation and match details.',
+    }),
     costLines: t.relatedConnection(
       'costLines',
       {
@@ -104,7 +129,11 @@ builder.queryFields((t) => ({
         provisional: t.arg.boolean(),
       },
       resolve: (query, _root, args, ctx) =>
-        ctx.prisma.cloudInvoice.findMany({ ...query, where: invoiceWhere(args), orderBy: [{ period: 'desc' }, { id: 'desc' }] }),
+        ctx.prisma.cloudInvoice.findMany({
+          ...query,
+          where: invoiceWhere(args),
+          orderBy: [{ period: 'desc' }, { id: 'desc' }],
+        }),
       totalCount: (_connection, args, ctx) => ctx.prisma.cloudInvoice.count({ where: invoiceWhere(args) }),
     },
     InvoiceConnection,
@@ -116,6 +145,10 @@ builder.queryFields((t) => ({
     description: 'One invoice by its DigitalOcean uuid. Platform admin only.',
     args: { uuid: t.arg.string({ required: true }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.cloudInvoice.findFirst({ ...query, where: { invoiceUuid: textArg(args.uuid, 'uuid') }, orderBy: { id: 'asc' } }),
+      ctx.prisma.cloudInvoice.findFirst({
+        ...query,
+        where: { invoiceUuid: textArg(args.uuid, 'uuid') },
+        orderBy: { id: 'asc' },
+      }),
   }),
 }));

@@ -14,10 +14,23 @@ export const ProjectRef = builder.prismaObject('CloudProject', {
   name: 'Project',
   description: 'A DigitalOcean project; its tenant is set by an operator (setProjectTenant), never by a sync.',
   // As for Resource: the columns nearly every query reads are selected for every row (no per-field planning).
-  select: { id: true, providerId: true, name: true, description: true, purpose: true, environment: true, isDefault: true, tenantId: true, staleAt: true },
+  select: {
+    id: true,
+    providerId: true,
+    name: true,
+    description: true,
+    purpose: true,
+    environment: true,
+    isDefault: true,
+    tenantId: true,
+    staleAt: true,
+  },
   fields: (t) => ({
     id: t.id({ resolve: (project) => project.id }),
-    providerId: t.string({ description: 'The project uuid at DigitalOcean.', resolve: (project) => project.providerId }),
+    providerId: t.string({
+      description: 'The project uuid at DigitalOcean.',
+      resolve: (project) => project.providerId,
+    }),
     name: t.string({ resolve: (project) => project.name }),
     description: t.string({ nullable: true, resolve: (project) => project.description }),
     purpose: t.string({ nullable: true, resolve: (project) => project.purpose }),
@@ -93,8 +106,13 @@ builder.queryFields((t) => ({
       description: 'Projects the viewer may see (an admin: all), by name.',
       args: { filter: t.arg({ type: ProjectFilter }) },
       resolve: (query, _root, args, ctx) =>
-        ctx.prisma.cloudProject.findMany({ ...query, where: projectWhere(args.filter, ctx.viewer), orderBy: [{ name: 'asc' }, { id: 'asc' }] }),
-      totalCount: (_connection, args, ctx) => ctx.prisma.cloudProject.count({ where: projectWhere(args.filter, ctx.viewer) }),
+        ctx.prisma.cloudProject.findMany({
+          ...query,
+          where: projectWhere(args.filter, ctx.viewer),
+          orderBy: [{ name: 'asc' }, { id: 'asc' }],
+        }),
+      totalCount: (_connection, args, ctx) =>
+        ctx.prisma.cloudProject.count({ where: projectWhere(args.filter, ctx.viewer) }),
     },
     ProjectConnection,
   ),
@@ -105,7 +123,10 @@ builder.queryFields((t) => ({
     description: 'One project by id; null when it does not exist or belongs to another tenant.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.cloudProject.findFirst({ ...query, where: { AND: [{ id: parseId(args.id, 'id') }, projectVisibility(ctx.viewer)] } }),
+      ctx.prisma.cloudProject.findFirst({
+        ...query,
+        where: { AND: [{ id: parseId(args.id, 'id') }, projectVisibility(ctx.viewer)] },
+      }),
   }),
 }));
 
@@ -141,11 +162,16 @@ builder.mutationFields((t) => ({
         const [project, resources] = await ctx.prisma.$transaction([
           ctx.prisma.cloudProject.update({
             // Given a select, queryFromInfo answers with a select (its type also allows an include form).
-            ...(queryFromInfo({ context: ctx, info, path: ['project'], select: { id: true } }) as { select: Prisma.CloudProjectSelect }),
+            ...(queryFromInfo({ context: ctx, info, path: ['project'], select: { id: true } }) as {
+              select: Prisma.CloudProjectSelect;
+            }),
             where: { id: projectId },
             data: { tenantId },
           }),
-          ctx.prisma.cloudResource.updateMany({ where: { cloudProjectId: projectId, attributionSource: 'project' }, data: { tenantId } }),
+          ctx.prisma.cloudResource.updateMany({
+            where: { cloudProjectId: projectId, attributionSource: 'project' },
+            data: { tenantId },
+          }),
         ]);
         // The row carries the columns the selection asked for (queryFromInfo), as the type's fields expect.
         return { project: project as CloudProject, resourcesUpdated: resources.count };

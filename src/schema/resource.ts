@@ -36,7 +36,10 @@ export const ResourceRef = builder.prismaObject('CloudResource', {
     firstSeenAt: t.expose('firstSeenAt', { type: 'DateTime' }),
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime' }),
     staleAt: t.field({ type: 'DateTime', nullable: true, resolve: (resource) => resource.staleAt }),
-    missCount: t.int({ description: 'Consecutive complete listings without this resource.', resolve: (resource) => resource.missCount }),
+    missCount: t.int({
+      description: 'Consecutive complete listings without this resource.',
+      resolve: (resource) => resource.missCount,
+    }),
     stale: t.boolean({
       description: 'Missing from three consecutive complete listings (the row is kept for invoices).',
       resolve: (resource) => resource.staleAt !== null,
@@ -50,7 +53,11 @@ export const ResourceRef = builder.prismaObject('CloudResource', {
   }),
 });
 
-export const ResourceConnection = countedConnection(ResourceRef, 'Resource', 'Resources matching the filter, across all pages.');
+export const ResourceConnection = countedConnection(
+  ResourceRef,
+  'Resource',
+  'Resources matching the filter, across all pages.',
+);
 
 const ResourceState = builder.enumType('ResourceState', {
   values: {
@@ -108,8 +115,13 @@ builder.queryFields((t) => ({
         orderBy: t.arg({ type: ResourceOrder }),
       },
       resolve: (query, _root, args, ctx) =>
-        ctx.prisma.cloudResource.findMany({ ...query, where: resourceWhere(args.filter, ctx.viewer), orderBy: resourceOrder(args.orderBy) }),
-      totalCount: (_connection, args, ctx) => ctx.prisma.cloudResource.count({ where: resourceWhere(args.filter, ctx.viewer) }),
+        ctx.prisma.cloudResource.findMany({
+          ...query,
+          where: resourceWhere(args.filter, ctx.viewer),
+          orderBy: resourceOrder(args.orderBy),
+        }),
+      totalCount: (_connection, args, ctx) =>
+        ctx.prisma.cloudResource.count({ where: resourceWhere(args.filter, ctx.viewer) }),
     },
     ResourceConnection,
   ),
@@ -120,7 +132,10 @@ builder.queryFields((t) => ({
     description: 'One resource by id; null when it does not exist or belongs to another tenant.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.cloudResource.findFirst({ ...query, where: { AND: [{ id: parseId(args.id, 'id') }, resourceVisibility(ctx.viewer)] } }),
+      ctx.prisma.cloudResource.findFirst({
+        ...query,
+        where: { AND: [{ id: parseId(args.id, 'id') }, resourceVisibility(ctx.viewer)] },
+      }),
   }),
 }));
 
@@ -132,14 +147,17 @@ builder.mutationFields((t) => ({
       'Attributes a resource that DigitalOcean project membership did not attribute (no project, or the fallback) to a project and/or a tenant. Sets attributionSource to manual. Platform admin only.',
     args: {
       resourceId: t.arg.id({ required: true }),
-      projectId: t.arg.id({ description: 'The project to put the resource in; its tenant applies unless tenantId is given.' }),
+      projectId: t.arg.id({
+        description: 'The project to put the resource in; its tenant applies unless tenantId is given.',
+      }),
       tenantId: t.arg.string({ description: 'The tenant the resource belongs to.' }),
     },
     resolve: async (query, _root, args, ctx) => {
       const resourceId = parseId(args.resourceId, 'resourceId');
       const projectId = parseOptionalId(args.projectId, 'projectId');
       const tenantId = args.tenantId == null ? undefined : parseTenantId(args.tenantId, 'tenantId');
-      if (projectId === undefined && tenantId === undefined) throw badInput('Give projectId, tenantId or both', 'projectId');
+      if (projectId === undefined && tenantId === undefined)
+        throw badInput('Give projectId, tenantId or both', 'projectId');
 
       const resource = await ctx.prisma.cloudResource.findUnique({
         where: { id: resourceId },
@@ -154,7 +172,10 @@ builder.mutationFields((t) => ({
       }
       let project: { id: number; tenantId: string | null } | null = null;
       if (projectId !== undefined) {
-        project = await ctx.prisma.cloudProject.findUnique({ where: { id: projectId }, select: { id: true, tenantId: true } });
+        project = await ctx.prisma.cloudProject.findUnique({
+          where: { id: projectId },
+          select: { id: true, tenantId: true },
+        });
         if (!project) throw badInput(`No project with id ${projectId}`, 'projectId');
         if (tenantId !== undefined && project.tenantId !== null && project.tenantId !== tenantId) {
           throw badInput(`Project ${projectId} belongs to tenant "${project.tenantId}", not "${tenantId}"`, 'tenantId');
@@ -172,7 +193,8 @@ builder.mutationFields((t) => ({
           },
         });
       } catch (error) {
-        if (isRecordNotFound(error)) throw badInput(`Resource ${resourceId} was attributed by its DigitalOcean project meanwhile`, 'resourceId');
+        if (isRecordNotFound(error))
+          throw badInput(`Resource ${resourceId} was attributed by its DigitalOcean project meanwhile`, 'resourceId');
         throw error;
       }
     },

@@ -28,13 +28,19 @@ builder.scalarType('JSON', {
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 function decimalOut(value: unknown): string {
-  const text = typeof value === 'string' ? value : value !== null && typeof value === 'object' ? (value as { toString(): string }).toString() : undefined;
+  const text =
+    typeof value === 'string'
+      ? value
+      : value !== null && typeof value === 'object'
+        ? (value as { toString(): string }).toString()
+        : undefined;
   if (text === undefined || !DECIMAL.test(text)) throw new GraphQLError(`Decimal cannot represent ${typeof value}`);
   return text;
 }
 
 function decimalIn(value: unknown): string {
-  if (typeof value !== 'string' || !DECIMAL.test(value.trim())) throw new GraphQLError('Decimal must be a decimal string such as "12.34"');
+  if (typeof value !== 'string' || !DECIMAL.test(value.trim()))
+    throw new GraphQLError('Decimal must be a decimal string such as "12.34"');
   return value.trim();
 }
 

@@ -3,7 +3,14 @@
 import type { SyncEvent } from '../events.js';
 import type { Prisma, SyncRun } from '../generated/prisma/client.js';
 import { enqueueTask } from '../domain/queue.js';
-import { ALL_TASKS, isRunnableTask, nextScheduledRun, SCHEDULED_TASKS, TASK_NAME_FORMS, TASK_NAMES } from '../domain/tasks.js';
+import {
+  ALL_TASKS,
+  isRunnableTask,
+  nextScheduledRun,
+  SCHEDULED_TASKS,
+  TASK_NAME_FORMS,
+  TASK_NAMES,
+} from '../domain/tasks.js';
 import { badInput, builder } from './builder.js';
 
 const SYNC_RUN_STATUSES = ['running', 'succeeded', 'incomplete', 'failed'] as const;
@@ -12,7 +19,10 @@ const SyncRunStatus = builder.enumType('SyncRunStatus', {
   values: {
     RUNNING: { value: 'running' },
     SUCCEEDED: { value: 'succeeded' },
-    INCOMPLETE: { value: 'incomplete', description: 'Finished, but some listing was incomplete: staleness did not move.' },
+    INCOMPLETE: {
+      value: 'incomplete',
+      description: 'Finished, but some listing was incomplete: staleness did not move.',
+    },
     FAILED: { value: 'failed' },
   } as const,
 });
@@ -22,17 +32,25 @@ export const SyncRunRef = builder.prismaObject('SyncRun', {
   fields: (t) => ({
     id: t.exposeID('id'),
     task: t.exposeString('task'),
-    trigger: t.exposeString('trigger', { description: 'cron, manual (triggerSync), cli (npm run sync) or startup (first sync of an empty mirror).' }),
+    trigger: t.exposeString('trigger', {
+      description: 'cron, manual (triggerSync), cli (npm run sync) or startup (first sync of an empty mirror).',
+    }),
     status: t.field({
       type: SyncRunStatus,
       // A status this API does not know yet reads as the closest one rather than failing the query.
-      resolve: (run) => (SYNC_RUN_STATUSES as readonly string[]).includes(run.status) ? (run.status as (typeof SYNC_RUN_STATUSES)[number]) : 'failed',
+      resolve: (run) =>
+        (SYNC_RUN_STATUSES as readonly string[]).includes(run.status)
+          ? (run.status as (typeof SYNC_RUN_STATUSES)[number])
+          : 'failed',
     }),
     jobId: t.exposeString('jobId', { nullable: true }),
     startedAt: t.expose('startedAt', { type: 'DateTime' }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
     durationMs: t.exposeInt('durationMs', { nullable: true }),
-    complete: t.exposeBoolean('complete', { nullable: true, description: 'Whether every listing of the run was complete.' }),
+    complete: t.exposeBoolean('complete', {
+      nullable: true,
+      description: 'Whether every listing of the run was complete.',
+    }),
     pages: t.exposeInt('pages'),
     apiCalls: t.exposeInt('apiCalls'),
     listed: t.exposeInt('listed'),
@@ -41,7 +59,12 @@ export const SyncRunRef = builder.prismaObject('SyncRun', {
     unchanged: t.exposeInt('unchanged'),
     markedStale: t.exposeInt('markedStale'),
     error: t.exposeString('error', { nullable: true }),
-    details: t.expose('details', { type: 'JSON', nullable: true, authScopes: { admin: true }, description: 'Raw run details (platform admin only).' }),
+    details: t.expose('details', {
+      type: 'JSON',
+      nullable: true,
+      authScopes: { admin: true },
+      description: 'Raw run details (platform admin only).',
+    }),
   }),
 });
 
@@ -51,7 +74,8 @@ const SyncRunConnection = builder.connectionObject(
     name: 'SyncRunConnection',
     fields: (t) => ({
       totalCount: t.int({
-        resolve: (connection) => (typeof connection.totalCount === 'function' ? connection.totalCount() : (connection.totalCount ?? 0)),
+        resolve: (connection) =>
+          typeof connection.totalCount === 'function' ? connection.totalCount() : (connection.totalCount ?? 0),
       }),
     }),
   },
@@ -65,7 +89,9 @@ const SyncRunConnection = builder.connectionObject(
 function knownTask(task: string, argument: string, runnable = false): string {
   const value = task.trim();
   if (runnable ? isRunnableTask(value) : (TASK_NAMES as readonly string[]).includes(value)) return value;
-  const expected = runnable ? `"${ALL_TASKS}" or one of ${TASK_NAME_FORMS.join(', ')}` : `one of ${TASK_NAMES.join(', ')}`;
+  const expected = runnable
+    ? `"${ALL_TASKS}" or one of ${TASK_NAME_FORMS.join(', ')}`
+    : `one of ${TASK_NAMES.join(', ')}`;
   throw badInput(`Unknown sync task "${value.slice(0, 60)}": expected ${expected}`, argument);
 }
 
@@ -81,13 +107,18 @@ const TaskSyncStatus = builder.objectRef<TaskStatus>('TaskSyncStatus').implement
     task: t.exposeString('task'),
     lastRun: t.field({ type: SyncRunRef, nullable: true, resolve: (status) => status.lastRun }),
     lastSuccess: t.field({ type: SyncRunRef, nullable: true, resolve: (status) => status.lastSuccess }),
-    running: t.boolean({ description: 'The latest run has not finished yet.', resolve: (status) => status.lastRun?.status === 'running' }),
+    running: t.boolean({
+      description: 'The latest run has not finished yet.',
+      resolve: (status) => status.lastRun?.status === 'running',
+    }),
     nextScheduledRun: t.field({
       type: 'DateTime',
       nullable: true,
       description: 'When the schedule runs the task next (null: not scheduled, e.g. without a DigitalOcean token).',
       resolve: (status, _args, ctx) =>
-        ctx.config.digitalocean.token ? nextScheduledRun(status.task, new Date(), { fastDroplets: ctx.config.sync.fastDroplets }) : null,
+        ctx.config.digitalocean.token
+          ? nextScheduledRun(status.task, new Date(), { fastDroplets: ctx.config.sync.fastDroplets })
+          : null,
     }),
   }),
 });
@@ -103,7 +134,8 @@ builder.queryFields((t) => ({
         task: t.arg.string(),
         status: t.arg({ type: SyncRunStatus }),
       },
-      resolve: (query, _root, args, ctx) => ctx.prisma.syncRun.findMany({ ...query, where: syncRunWhere(args), orderBy: { id: 'desc' } }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.prisma.syncRun.findMany({ ...query, where: syncRunWhere(args), orderBy: { id: 'desc' } }),
       totalCount: (_connection, args, ctx) => ctx.prisma.syncRun.count({ where: syncRunWhere(args) }),
     },
     SyncRunConnection,
@@ -124,9 +156,14 @@ builder.queryFields((t) => ({
           SELECT DISTINCT ON (task) id FROM sync_runs WHERE task = ANY(${[...SCHEDULED_TASKS]}::text[]) AND status = 'succeeded'
           ORDER BY task, started_at DESC, id DESC
         ) last_success`;
-      const runs = latest.length === 0 ? [] : await ctx.prisma.syncRun.findMany({ where: { id: { in: latest.map((row) => row.id) } } });
+      const runs =
+        latest.length === 0
+          ? []
+          : await ctx.prisma.syncRun.findMany({ where: { id: { in: latest.map((row) => row.id) } } });
       const byId = new Map(runs.map((run) => [run.id, run]));
-      const statuses = new Map<string, TaskStatus>(SCHEDULED_TASKS.map((task) => [task, { task, lastRun: null, lastSuccess: null }]));
+      const statuses = new Map<string, TaskStatus>(
+        SCHEDULED_TASKS.map((task) => [task, { task, lastRun: null, lastSuccess: null }]),
+      );
       for (const row of latest) {
         const run = byId.get(row.id);
         const status = run && statuses.get(run.task);
@@ -139,7 +176,10 @@ builder.queryFields((t) => ({
   }),
 }));
 
-function syncRunWhere(args: { task?: string | null | undefined; status?: string | null | undefined }): Prisma.SyncRunWhereInput {
+function syncRunWhere(args: {
+  task?: string | null | undefined;
+  status?: string | null | undefined;
+}): Prisma.SyncRunWhereInput {
   return {
     ...(args.task != null ? { task: knownTask(args.task, 'task') } : {}),
     ...(args.status != null ? { status: args.status } : {}),
@@ -160,7 +200,9 @@ builder.mutationFields((t) => ({
     type: TriggerSyncPayload,
     authScopes: { admin: true },
     description: `Queues a run of one task now, or of every inventory task (the kinds, then projects) with "all". Platform admin only.`,
-    args: { task: t.arg.string({ required: true, description: `"${ALL_TASKS}" or one of ${TASK_NAME_FORMS.join(', ')}.` }) },
+    args: {
+      task: t.arg.string({ required: true, description: `"${ALL_TASKS}" or one of ${TASK_NAME_FORMS.join(', ')}.` }),
+    },
     resolve: async (_root, args, ctx) => {
       const task = knownTask(args.task, 'task', true);
       const { jobIds } = await enqueueTask(ctx.pool, task, 'manual');
@@ -190,7 +232,10 @@ const SyncCounts = builder.objectRef<Record<string, number>>('SyncCounts').imple
   description: 'The counts a finished run reports.',
   fields: (t) => {
     const count = (...keys: string[]) =>
-      t.int({ nullable: true, resolve: (counts) => keys.map((key) => counts[key]).find((value) => typeof value === 'number') ?? null });
+      t.int({
+        nullable: true,
+        resolve: (counts) => keys.map((key) => counts[key]).find((value) => typeof value === 'number') ?? null,
+      });
     return {
       listed: count('listed'),
       created: count('created'),
@@ -214,14 +259,34 @@ const SyncCounts = builder.objectRef<Record<string, number>>('SyncCounts').imple
 const SyncProgressEvent = builder.objectRef<SyncEvent>('SyncProgressEvent').implement({
   description: 'A sync job’s progress, as the job publishes it.',
   fields: (t) => ({
-    type: t.field({ type: SyncEventType, resolve: (event) => event.type as 'started' | 'progress' | 'finished' | 'failed' }),
+    type: t.field({
+      type: SyncEventType,
+      resolve: (event) => event.type as 'started' | 'progress' | 'finished' | 'failed',
+    }),
     task: t.exposeString('task'),
     runId: t.int({ nullable: true, resolve: (event) => event.runId ?? null }),
-    done: t.int({ nullable: true, description: 'progress: items done so far.', resolve: (event) => event.done ?? null }),
-    total: t.int({ nullable: true, description: 'progress: the total, when the API told it.', resolve: (event) => event.total ?? null }),
+    done: t.int({
+      nullable: true,
+      description: 'progress: items done so far.',
+      resolve: (event) => event.done ?? null,
+    }),
+    total: t.int({
+      nullable: true,
+      description: 'progress: the total, when the API told it.',
+      resolve: (event) => event.total ?? null,
+    }),
     page: t.int({ nullable: true, resolve: (event) => event.page ?? null }),
-    counts: t.field({ type: SyncCounts, nullable: true, description: 'finished: the run’s counts.', resolve: (event) => event.counts ?? null }),
-    message: t.string({ nullable: true, description: 'failed: what went wrong; progress: what is being listed, when not the task itself.', resolve: (event) => event.message ?? null }),
+    counts: t.field({
+      type: SyncCounts,
+      nullable: true,
+      description: 'finished: the run’s counts.',
+      resolve: (event) => event.counts ?? null,
+    }),
+    message: t.string({
+      nullable: true,
+      description: 'failed: what went wrong; progress: what is being listed, when not the task itself.',
+      resolve: (event) => event.message ?? null,
+    }),
     at: t.field({ type: 'DateTime', resolve: (event) => event.at }),
   }),
 });

@@ -29,7 +29,13 @@ export interface Api {
 
 export async function startApi(env: Record<string, string> = {}): Promise<Api> {
   const db = await createTestDatabase();
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, RUN_WORKER: 'false', ...env });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    RUN_WORKER: 'false',
+    ...env,
+  });
   const pool = createPool(db.url);
   const statements: string[] = [];
   // Counts at the lowest level: every query of every pooled connection (Prisma's adapter and raw SQL alike).
@@ -44,7 +50,15 @@ export async function startApi(env: Record<string, string> = {}): Promise<Api> {
   const prisma = createPrisma(pool);
   const events = new EventListener(db.url);
   await events.start();
-  const service = createHttpServer({ config, pool, prisma, events, jwtSecret: secretKey, workerRunning: () => false, logger: silentLogger });
+  const service = createHttpServer({
+    config,
+    pool,
+    prisma,
+    events,
+    jwtSecret: secretKey,
+    workerRunning: () => false,
+    logger: silentLogger,
+  });
   await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
   const { port } = service.server.address() as AddressInfo;
   return {
@@ -85,7 +99,11 @@ export interface TokenSpec {
 /** A token as the identity service would sign it (HS512, issuer arcadia), adjustable for the bad cases. */
 export async function token(spec: TokenSpec = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const claims: JWTPayload = { typ: spec.typ ?? 'access', roles: spec.admin ? ['platform_admin'] : ['user'], ...spec.claims };
+  const claims: JWTPayload = {
+    typ: spec.typ ?? 'access',
+    roles: spec.admin ? ['platform_admin'] : ['user'],
+    ...spec.claims,
+  };
   if (spec.tenant) claims.tenant_id = spec.tenant;
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: spec.alg ?? 'HS512', typ: 'JWT' })

@@ -36,7 +36,13 @@ export interface BillingHarness {
 
 /** The simulator, its inventory synced into a fresh database by the inventory engine, and a billing context. */
 export async function startBillingHarness(
-  options: { seed?: number; scale?: Partial<Scale>; faults?: Faults; maxJsonItems?: number; largeInvoiceLines?: number } = {},
+  options: {
+    seed?: number;
+    scale?: Partial<Scale>;
+    faults?: Faults;
+    maxJsonItems?: number;
+    largeInvoiceLines?: number;
+  } = {},
 ): Promise<BillingHarness> {
   const db = await createTestDatabase();
   const pool = createPool(db.url, { max: 6 });
@@ -129,7 +135,12 @@ const NOT_FOUND = { id: 'not_found', message: 'The resource you were accessing c
 
 export async function startFakeBilling(initial: Partial<FakeBillingState> = {}): Promise<FakeBilling> {
   const state: FakeBillingState = {
-    balance: { month_to_date_balance: '0.00', account_balance: '0.00', month_to_date_usage: '0.00', generated_at: '2026-11-15T12:00:00Z' },
+    balance: {
+      month_to_date_balance: '0.00',
+      account_balance: '0.00',
+      month_to_date_usage: '0.00',
+      generated_at: '2026-11-15T12:00:00Z',
+    },
     history: [],
     invoices: [],
     preview: null,
@@ -146,7 +157,11 @@ export async function startFakeBilling(initial: Partial<FakeBillingState> = {}):
     if (what === 'billing_history') return json(res, 200, pageOf('billing_history', state.history, req));
     if (what !== 'invoices') return json(res, 404, NOT_FOUND);
     if (uuid === undefined) {
-      return json(res, 200, pageOf('invoices', state.invoices, req, undefined, state.preview ? { invoice_preview: state.preview } : {}));
+      return json(
+        res,
+        200,
+        pageOf('invoices', state.invoices, req, undefined, state.preview ? { invoice_preview: state.preview } : {}),
+      );
     }
     const key = uuid === 'preview' && state.preview ? state.preview.invoice_uuid : uuid;
     if (sub === undefined) {
@@ -160,7 +175,10 @@ export async function startFakeBilling(initial: Partial<FakeBillingState> = {}):
     if (sub === 'csv') {
       const csv = state.csv.get(key);
       if (csv === undefined) return json(res, 404, NOT_FOUND);
-      res.writeHead(200, { 'content-type': 'text/csv', 'content-disposition': `attachment; filename="invoice-${key}.csv"` });
+      res.writeHead(200, {
+        'content-type': 'text/csv',
+        'content-disposition': `attachment; filename="invoice-${key}.csv"`,
+      });
       res.end(csv);
       return;
     }

@@ -18,7 +18,8 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   const adminUrl = adminDatabaseUrl();
   const template = inject('templateDatabase');
   const name = `cloudops_t_${randomBytes(5).toString('hex')}`;
-  const create = options.migrated === false ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${template}`;
+  const create =
+    options.migrated === false ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${template}`;
   // Two files cloning the template at the same instant can collide ("being accessed by other users"): retry.
   for (let attempt = 1; ; attempt += 1) {
     try {
@@ -32,7 +33,10 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   return {
     url: withDatabase(adminUrl, name),
     name,
-    drop: () => withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
+        () => undefined,
+      ),
   };
 }
 

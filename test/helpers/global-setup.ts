@@ -22,7 +22,10 @@ let embedded: EmbeddedDatabase | undefined;
 export async function setup(project: TestProject): Promise<void> {
   let adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
   if (!adminUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: path.resolve('.data/test-postgres'), port: await embeddedPort() });
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.resolve('.data/test-postgres'),
+      port: await embeddedPort(),
+    });
     adminUrl = embedded.url;
   }
   const templateUrl = withDatabase(adminUrl, TEMPLATE_DATABASE);
@@ -55,7 +58,8 @@ async function embeddedPort(): Promise<number> {
   const setting = process.env.EMBEDDED_PG_PORT;
   if (setting === undefined || setting === '') return freePort();
   const port = Number(setting);
-  if (!Number.isInteger(port) || port < 1024 || port > 65535) throw new Error(`EMBEDDED_PG_PORT must be a port number from 1024 to 65535, not ${JSON.stringify(setting)}`);
+  if (!Number.isInteger(port) || port < 1024 || port > 65535)
+    throw new Error(`EMBEDDED_PG_PORT must be a port number from 1024 to 65535, not ${JSON.stringify(setting)}`);
   return port;
 }
 

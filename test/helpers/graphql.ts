@@ -62,7 +62,11 @@ function queue<T>() {
 }
 
 /** A subscription over SSE (POST, Accept: text/event-stream), parsed by hand as a browser's fetch would. */
-export async function sseSubscribe<T = unknown>(url: string, query: string, options: { token?: string; variables?: Record<string, unknown> } = {}): Promise<Subscription<T> & { status: number }> {
+export async function sseSubscribe<T = unknown>(
+  url: string,
+  query: string,
+  options: { token?: string; variables?: Record<string, unknown> } = {},
+): Promise<Subscription<T> & { status: number }> {
   const controller = new AbortController();
   const response = await fetch(url, {
     method: 'POST',
@@ -76,7 +80,9 @@ export async function sseSubscribe<T = unknown>(url: string, query: string, opti
   });
   const q = queue<T>();
   let endedResolve!: (value: { kind: 'complete' | 'error' | 'closed'; detail?: unknown }) => void;
-  const ended = new Promise<{ kind: 'complete' | 'error' | 'closed'; detail?: unknown }>((resolve) => (endedResolve = resolve));
+  const ended = new Promise<{ kind: 'complete' | 'error' | 'closed'; detail?: unknown }>(
+    (resolve) => (endedResolve = resolve),
+  );
   void (async () => {
     if (!response.body) return endedResolve({ kind: 'closed' });
     const decoder = new TextDecoder();
@@ -89,7 +95,11 @@ export async function sseSubscribe<T = unknown>(url: string, query: string, opti
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trim())
+            .join('\n');
           if (event === 'next' && data) q.push(JSON.parse(data) as T);
           if (event === 'complete') return endedResolve({ kind: 'complete' });
         }
@@ -116,7 +126,10 @@ export function wsUrl(httpUrl: string): string {
 }
 
 /** A graphql-ws client (connectionParams carry the token), not retrying, so a refused connection shows. */
-export function wsClient(url: string, token?: string): Client & { closeEvent: Promise<{ code: number; reason: string }> } {
+export function wsClient(
+  url: string,
+  token?: string,
+): Client & { closeEvent: Promise<{ code: number; reason: string }> } {
   let closed!: (event: { code: number; reason: string }) => void;
   const closeEvent = new Promise<{ code: number; reason: string }>((resolve) => (closed = resolve));
   const client = createClient({
@@ -131,10 +144,16 @@ export function wsClient(url: string, token?: string): Client & { closeEvent: Pr
 }
 
 /** One operation over graphql-ws, as a Subscription (a query yields one payload, then completes). */
-export function wsSubscribe<T = unknown>(client: Client, query: string, variables?: Record<string, unknown>): Subscription<T> {
+export function wsSubscribe<T = unknown>(
+  client: Client,
+  query: string,
+  variables?: Record<string, unknown>,
+): Subscription<T> {
   const q = queue<T>();
   let endedResolve!: (value: { kind: 'complete' | 'error' | 'closed'; detail?: unknown }) => void;
-  const ended = new Promise<{ kind: 'complete' | 'error' | 'closed'; detail?: unknown }>((resolve) => (endedResolve = resolve));
+  const ended = new Promise<{ kind: 'complete' | 'error' | 'closed'; detail?: unknown }>(
+    (resolve) => (endedResolve = resolve),
+  );
   const dispose = client.subscribe<T>(
     { query, variables },
     {

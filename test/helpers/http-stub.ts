@@ -11,7 +11,11 @@ export interface RecordedRequest {
   n: number;
 }
 
-export type StubHandler = (req: RecordedRequest, res: http.ServerResponse, raw: http.IncomingMessage) => void | Promise<void>;
+export type StubHandler = (
+  req: RecordedRequest,
+  res: http.ServerResponse,
+  raw: http.IncomingMessage,
+) => void | Promise<void>;
 
 export interface Stub {
   url: string;
@@ -61,7 +65,12 @@ export async function startStub(handler: StubHandler = (_req, res) => json(res, 
   };
 }
 
-export function json(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+export function json(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: http.OutgoingHttpHeaders = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);

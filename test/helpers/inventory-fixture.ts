@@ -21,7 +21,13 @@ export async function seedInventory(pool: pg.Pool, perTenant = 120): Promise<Inv
            ('default', '6d2a1c3e-0000-4000-8000-00000000000c', 'Sandbox', NULL, NULL, NULL, now())
     RETURNING id, name`);
   const [acme, globex, unassigned] = projects.rows.map((r) => r.id) as [number, number, number];
-  const insert = async (tenant: string | null, project: number | null, source: string | null, count: number, prefix: string): Promise<number[]> => {
+  const insert = async (
+    tenant: string | null,
+    project: number | null,
+    source: string | null,
+    count: number,
+    prefix: string,
+  ): Promise<number[]> => {
     const { rows } = await pool.query<{ id: number }>(
       `INSERT INTO cloud_resources (account_id, kind, provider_id, name, region, status, size, tags, attrs, cloud_project_id, tenant_id,
          attribution_source, provider_created_at, stale_at, miss_count, updated_at)

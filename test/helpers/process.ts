@@ -17,7 +17,11 @@ const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
  * `detached`: the child leads a process group of its own, so a test can signal the group as a terminal's Ctrl-C does.
  * `cwd`: the working directory (default: the repository); inside the repository, so that `tsx` still resolves.
  */
-export function spawnEntry(entry: string, env: Record<string, string | undefined>, options: { detached?: boolean; cwd?: string } = {}): ServiceProcess {
+export function spawnEntry(
+  entry: string,
+  env: Record<string, string | undefined>,
+  options: { detached?: boolean; cwd?: string } = {},
+): ServiceProcess {
   const cleanEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries({ ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env })) {
     if (value !== undefined) cleanEnv[key] = value;
@@ -44,7 +48,8 @@ export function spawnEntry(entry: string, env: Record<string, string | undefined
     async waitForOutput(pattern, timeoutMs = 60_000) {
       const started = Date.now();
       while (!pattern.test(output)) {
-        if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${pattern}:\n${output}`);
+        if (child.exitCode !== null)
+          throw new Error(`process exited (${child.exitCode}) before ${pattern}:\n${output}`);
         if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${pattern}:\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }

@@ -6,7 +6,12 @@ import { createPool, createPrisma, type PrismaClient } from '../../src/db/client
 import { startSimulator, type Faults, type Scale, type Simulator } from '../../tools/simulator/index.js';
 import { createTransport, type Transport, type TransportOptions } from '../../src/digitalocean/transport.js';
 import { INVENTORY_TASKS } from '../../src/domain/tasks.js';
-import { createSyncEngine, type SqlClient, type SyncEngine, type SyncEngineOptions } from '../../src/jobs/inventory/engine.js';
+import {
+  createSyncEngine,
+  type SqlClient,
+  type SyncEngine,
+  type SyncEngineOptions,
+} from '../../src/jobs/inventory/engine.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_TOKEN = 'dop_v1_test_token_0123456789abcdef';
@@ -66,11 +71,18 @@ export interface SyncHarness {
   close(): Promise<void>;
 }
 
-export async function startSyncHarness(options: { seed?: number; scale?: Partial<Scale>; faults?: Faults; engine?: Partial<SyncEngineOptions> } = {}): Promise<SyncHarness> {
+export async function startSyncHarness(
+  options: { seed?: number; scale?: Partial<Scale>; faults?: Faults; engine?: Partial<SyncEngineOptions> } = {},
+): Promise<SyncHarness> {
   const db = await createTestDatabase();
   const pool = createPool(db.url, { max: 4 });
   const prisma = createPrisma(pool);
-  const sim = await startSimulator({ port: 0, seed: options.seed ?? 1, scale: options.scale ?? {}, faults: options.faults ?? {} });
+  const sim = await startSimulator({
+    port: 0,
+    seed: options.seed ?? 1,
+    scale: options.scale ?? {},
+    faults: options.faults ?? {},
+  });
   const sql = countingDb(pool);
   const transport = testTransport(sim.url);
   const makeEngine = (extra: Partial<SyncEngineOptions> = {}): SyncEngine =>
@@ -102,7 +114,9 @@ export async function startSyncHarness(options: { seed?: number; scale?: Partial
 
 /** Rows per kind in cloud_resources. */
 export async function rowsPerKind(pool: pg.Pool, where = 'true'): Promise<Record<string, number>> {
-  const { rows } = await pool.query<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM cloud_resources WHERE ${where} GROUP BY kind`);
+  const { rows } = await pool.query<{ kind: string; n: number }>(
+    `SELECT kind, count(*)::int AS n FROM cloud_resources WHERE ${where} GROUP BY kind`,
+  );
   return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
 }
 

@@ -20,7 +20,8 @@ import { isoSeconds, type DeletedRecord, type Kind, type KindRecords, type SimAc
 // Types
 
 /** Resource kinds that appear on invoices. */
-export type BilledKind = 'droplet' | 'volume' | 'snapshot' | 'reserved_ip' | 'load_balancer' | 'kubernetes' | 'database' | 'app';
+export type BilledKind =
+  'droplet' | 'volume' | 'snapshot' | 'reserved_ip' | 'load_balancer' | 'kubernetes' | 'database' | 'app';
 
 /** What an invoice line is for. `name` is what a name-based matcher should extract from the line. */
 export type LineRef =
@@ -105,7 +106,20 @@ export interface BillingOptions {
 
 const HOUR = 3_600_000;
 const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const MONTH_LONG = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTH_LONG = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 export function formatMoney(cents: number): string {
   const sign = cents < 0 ? '-' : '';
@@ -150,14 +164,22 @@ interface Billable {
 }
 
 function resourceLine(
-  fields: Omit<InvoiceLine, 'startMs' | 'endMs' | 'hours' | 'amountCents'>, startMs: number, endMs: number, hours: number, monthly: number,
+  fields: Omit<InvoiceLine, 'startMs' | 'endMs' | 'hours' | 'amountCents'>,
+  startMs: number,
+  endMs: number,
+  hours: number,
+  monthly: number,
 ): InvoiceLine {
   return { ...fields, startMs, endMs, hours, amountCents: proRata(monthly, hours) };
 }
 
 /** The billable items of one record (empty for kinds or states that cost nothing). */
 function billablesOf<K extends Kind>(
-  account: SimAccount, kind: K, rec: KindRecords[K], projectName: (id: string | null | undefined) => string, deletedMs: number | null,
+  account: SimAccount,
+  kind: K,
+  rec: KindRecords[K],
+  projectName: (id: string | null | undefined) => string,
+  deletedMs: number | null,
 ): Billable[] {
   // A shallow copy freezes the names and sizes billed now, even if the live record is renamed later.
   rec = { ...rec };
@@ -173,9 +195,41 @@ function billablesOf<K extends Kind>(
       const project = projectName(d.project_id);
       const ref = { type: 'resource', kind: 'droplet', id: String(d.id), name: d.name } as const;
       add('droplet', d.created_at, (s, e, h) => {
-        const lines = [resourceLine({ product: 'Droplets', group_description: '', description: `${d.name} (${d.size_slug})`, project_name: project, category: 'iaas', resource_id: String(d.id), ref }, s, e, h, size.priceMonthly)];
+        const lines = [
+          resourceLine(
+            {
+              product: 'Droplets',
+              group_description: '',
+              description: `${d.name} (${d.size_slug})`,
+              project_name: project,
+              category: 'iaas',
+              resource_id: String(d.id),
+              ref,
+            },
+            s,
+            e,
+            h,
+            size.priceMonthly,
+          ),
+        ];
         if (d.backups) {
-          lines.push(resourceLine({ product: 'Backups', group_description: '', description: `${d.name} (${d.size_slug})`, project_name: project, category: 'iaas', resource_id: String(d.id), ref }, s, e, h, size.priceMonthly * PRICES.backupsShare));
+          lines.push(
+            resourceLine(
+              {
+                product: 'Backups',
+                group_description: '',
+                description: `${d.name} (${d.size_slug})`,
+                project_name: project,
+                category: 'iaas',
+                resource_id: String(d.id),
+                ref,
+              },
+              s,
+              e,
+              h,
+              size.priceMonthly * PRICES.backupsShare,
+            ),
+          );
         }
         return lines;
       });
@@ -184,39 +238,89 @@ function billablesOf<K extends Kind>(
     case 'volume': {
       const v = rec as KindRecords['volume'];
       const project = projectName(v.project_id);
-      add('volume', v.created_at, (s, e, h) => [resourceLine({
-        product: 'Volumes', group_description: '', description: `${v.name} (${v.region}) ${v.size_gigabytes}GB`, project_name: project,
-        category: 'iaas', resource_uuid: v.id, ref: { type: 'resource', kind: 'volume', id: v.id, name: v.name },
-      }, s, e, h, v.size_gigabytes * PRICES.volumePerGb)]);
+      add('volume', v.created_at, (s, e, h) => [
+        resourceLine(
+          {
+            product: 'Volumes',
+            group_description: '',
+            description: `${v.name} (${v.region}) ${v.size_gigabytes}GB`,
+            project_name: project,
+            category: 'iaas',
+            resource_uuid: v.id,
+            ref: { type: 'resource', kind: 'volume', id: v.id, name: v.name },
+          },
+          s,
+          e,
+          h,
+          v.size_gigabytes * PRICES.volumePerGb,
+        ),
+      ]);
       break;
     }
     case 'snapshot': {
       const sn = rec as KindRecords['snapshot'];
       const droplet = sn.resource_type === 'droplet';
-      add('snapshot', sn.created_at, (s, e, h) => [resourceLine({
-        product: droplet ? 'Droplet Snapshots' : 'Volume Snapshots', group_description: '', description: `${sn.name} (${sn.size_gigabytes}GB)`,
-        project_name: '', category: 'iaas', ...(droplet ? { resource_id: sn.id } : { resource_uuid: sn.id }),
-        ref: { type: 'resource', kind: 'snapshot', id: sn.id, name: sn.name },
-      }, s, e, h, Math.max(0.01, sn.size_gigabytes * PRICES.snapshotPerGb))]);
+      add('snapshot', sn.created_at, (s, e, h) => [
+        resourceLine(
+          {
+            product: droplet ? 'Droplet Snapshots' : 'Volume Snapshots',
+            group_description: '',
+            description: `${sn.name} (${sn.size_gigabytes}GB)`,
+            project_name: '',
+            category: 'iaas',
+            ...(droplet ? { resource_id: sn.id } : { resource_uuid: sn.id }),
+            ref: { type: 'resource', kind: 'snapshot', id: sn.id, name: sn.name },
+          },
+          s,
+          e,
+          h,
+          Math.max(0.01, sn.size_gigabytes * PRICES.snapshotPerGb),
+        ),
+      ]);
       break;
     }
     case 'reserved_ip': {
       const ip = rec as KindRecords['reserved_ip'];
       if (ip.droplet_id !== null) break; // assigned reserved IPs are free
       const project = projectName(ip.project_id);
-      add('reserved_ip', ip.created_at, (s, e, h) => [resourceLine({
-        product: 'Floating IPs', group_description: '', description: `Unused Floating IP - ${ip.ip}`, project_name: project, category: 'iaas',
-        ref: { type: 'resource', kind: 'reserved_ip', id: ip.ip, name: ip.ip },
-      }, s, e, h, PRICES.unusedReservedIp)]);
+      add('reserved_ip', ip.created_at, (s, e, h) => [
+        resourceLine(
+          {
+            product: 'Floating IPs',
+            group_description: '',
+            description: `Unused Floating IP - ${ip.ip}`,
+            project_name: project,
+            category: 'iaas',
+            ref: { type: 'resource', kind: 'reserved_ip', id: ip.ip, name: ip.ip },
+          },
+          s,
+          e,
+          h,
+          PRICES.unusedReservedIp,
+        ),
+      ]);
       break;
     }
     case 'load_balancer': {
       const lb = rec as KindRecords['load_balancer'];
       const project = projectName(lb.project_id);
-      add('load_balancer', lb.created_at, (s, e, h) => [resourceLine({
-        product: 'Load Balancers', group_description: '', description: lb.name, project_name: project, category: 'iaas',
-        resource_uuid: lb.id, ref: { type: 'resource', kind: 'load_balancer', id: lb.id, name: lb.name },
-      }, s, e, h, PRICES.loadBalancerPerNode * lb.size_unit)]);
+      add('load_balancer', lb.created_at, (s, e, h) => [
+        resourceLine(
+          {
+            product: 'Load Balancers',
+            group_description: '',
+            description: lb.name,
+            project_name: project,
+            category: 'iaas',
+            resource_uuid: lb.id,
+            ref: { type: 'resource', kind: 'load_balancer', id: lb.id, name: lb.name },
+          },
+          s,
+          e,
+          h,
+          PRICES.loadBalancerPerNode * lb.size_unit,
+        ),
+      ]);
       break;
     }
     case 'kubernetes': {
@@ -225,15 +329,41 @@ function billablesOf<K extends Kind>(
       const ref = { type: 'resource', kind: 'kubernetes', id: k.id, name: k.name } as const;
       const nodes = k.node_pools.flatMap((p) => p.nodes.map((n) => ({ name: n.name, size: p.size })));
       add('kubernetes', k.created_at, (s, e, h) => {
-        const lines = nodes.map((n) => resourceLine({
-          product: 'Kubernetes Clusters', group_description: k.name, description: `${n.name} (${n.size})`, project_name: project,
-          category: 'paas', resource_uuid: k.id, ref,
-        }, s, e, h, sizeInfo(n.size).priceMonthly));
+        const lines = nodes.map((n) =>
+          resourceLine(
+            {
+              product: 'Kubernetes Clusters',
+              group_description: k.name,
+              description: `${n.name} (${n.size})`,
+              project_name: project,
+              category: 'paas',
+              resource_uuid: k.id,
+              ref,
+            },
+            s,
+            e,
+            h,
+            sizeInfo(n.size).priceMonthly,
+          ),
+        );
         if (k.ha) {
-          lines.push(resourceLine({
-            product: 'Kubernetes Clusters', group_description: k.name, description: 'High Availability Control Plane', project_name: project,
-            category: 'paas', resource_uuid: k.id, ref,
-          }, s, e, h, PRICES.kubernetesHaControlPlane));
+          lines.push(
+            resourceLine(
+              {
+                product: 'Kubernetes Clusters',
+                group_description: k.name,
+                description: 'High Availability Control Plane',
+                project_name: project,
+                category: 'paas',
+                resource_uuid: k.id,
+                ref,
+              },
+              s,
+              e,
+              h,
+              PRICES.kubernetesHaControlPlane,
+            ),
+          );
         }
         return lines;
       });
@@ -243,20 +373,45 @@ function billablesOf<K extends Kind>(
       const db = rec as KindRecords['database'];
       const project = projectName(db.project_id);
       const engine = { pg: 'PostgreSQL', mysql: 'MySQL', valkey: 'Valkey', mongodb: 'MongoDB' }[db.engine];
-      add('database', db.created_at, (s, e, h) => [resourceLine({
-        product: 'Managed Databases', group_description: db.name, description: `${engine} ${db.size} (${db.num_nodes} node${db.num_nodes > 1 ? 's' : ''})`,
-        project_name: project, category: 'paas', resource_uuid: db.id,
-        ref: { type: 'resource', kind: 'database', id: db.id, name: db.name },
-      }, s, e, h, (DATABASE_SIZES[db.size] ?? 15) * db.num_nodes)]);
+      add('database', db.created_at, (s, e, h) => [
+        resourceLine(
+          {
+            product: 'Managed Databases',
+            group_description: db.name,
+            description: `${engine} ${db.size} (${db.num_nodes} node${db.num_nodes > 1 ? 's' : ''})`,
+            project_name: project,
+            category: 'paas',
+            resource_uuid: db.id,
+            ref: { type: 'resource', kind: 'database', id: db.id, name: db.name },
+          },
+          s,
+          e,
+          h,
+          (DATABASE_SIZES[db.size] ?? 15) * db.num_nodes,
+        ),
+      ]);
       break;
     }
     case 'app': {
       const a = rec as KindRecords['app'];
       const project = projectName(a.project_id);
-      add('app', a.created_at, (s, e, h) => [resourceLine({
-        product: 'App Platform', group_description: a.name, description: `${a.name} (${a.instance_size_slug})`, project_name: project,
-        category: 'paas', resource_uuid: a.id, ref: { type: 'resource', kind: 'app', id: a.id, name: a.name },
-      }, s, e, h, APP_SIZES[a.instance_size_slug] ?? 5)]);
+      add('app', a.created_at, (s, e, h) => [
+        resourceLine(
+          {
+            product: 'App Platform',
+            group_description: a.name,
+            description: `${a.name} (${a.instance_size_slug})`,
+            project_name: project,
+            category: 'paas',
+            resource_uuid: a.id,
+            ref: { type: 'resource', kind: 'app', id: a.id, name: a.name },
+          },
+          s,
+          e,
+          h,
+          APP_SIZES[a.instance_size_slug] ?? 5,
+        ),
+      ]);
       break;
     }
     default:
@@ -266,11 +421,20 @@ function billablesOf<K extends Kind>(
   return out;
 }
 
-const BILLED_KINDS: readonly BilledKind[] = ['droplet', 'volume', 'snapshot', 'reserved_ip', 'load_balancer', 'kubernetes', 'database', 'app'];
+const BILLED_KINDS: readonly BilledKind[] = [
+  'droplet',
+  'volume',
+  'snapshot',
+  'reserved_ip',
+  'load_balancer',
+  'kubernetes',
+  'database',
+  'app',
+];
 
 function ledgerOf(account: SimAccount): Billable[] {
   const names = new Map(account.list('project').map((p) => [p.id, p.name]));
-  const projectName = (id: string | null | undefined): string => (id ? names.get(id) ?? '' : '');
+  const projectName = (id: string | null | undefined): string => (id ? (names.get(id) ?? '') : '');
   const out: Billable[] = [];
   for (const kind of BILLED_KINDS) {
     for (const rec of account.list(kind)) out.push(...billablesOf(account, kind, rec, projectName, null));
@@ -280,7 +444,7 @@ function ledgerOf(account: SimAccount): Billable[] {
 
 function ledgerOfDeleted(account: SimAccount, deleted: readonly DeletedRecord[]): Billable[] {
   const names = new Map(account.list('project').map((p) => [p.id, p.name]));
-  const projectName = (id: string | null | undefined): string => (id ? names.get(id) ?? '' : '');
+  const projectName = (id: string | null | undefined): string => (id ? (names.get(id) ?? '') : '');
   return deleted.flatMap((d) => billablesOf(account, d.kind, d.record, projectName, Date.parse(d.deleted_at)));
 }
 
@@ -299,48 +463,111 @@ function historicDeleted(account: SimAccount, rng: Random, firstMonthMs: number)
     const deleted = i === 0 ? 0.985 : created + 0.05 + rng.next() * 0.4; // #0 is deleted this month
     const size = rng.pick(['s-1vcpu-1gb', 's-2vcpu-4gb', 's-4vcpu-8gb', 'c-2']);
     out.push({
-      kind: 'droplet', deleted_at: at(Math.min(deleted, 0.99)),
+      kind: 'droplet',
+      deleted_at: at(Math.min(deleted, 0.99)),
       record: {
-        id: 310_000_000 + i * 7, name: `retired-${roles[i % roles.length]}-${String(i + 1).padStart(2, '0')}`, size_slug: size,
-        region: 'nyc3', status: 'active', tags: [], created_at: at(created), image_slug: 'ubuntu-22-04-x64', backups: i % 2 === 0,
-        locked: false, public_ipv4: `159.65.0.${i + 10}`, private_ipv4: `10.99.0.${i + 10}`, ipv6: null, vpc_uuid: rng.uuid(),
+        id: 310_000_000 + i * 7,
+        name: `retired-${roles[i % roles.length]}-${String(i + 1).padStart(2, '0')}`,
+        size_slug: size,
+        region: 'nyc3',
+        status: 'active',
+        tags: [],
+        created_at: at(created),
+        image_slug: 'ubuntu-22-04-x64',
+        backups: i % 2 === 0,
+        locked: false,
+        public_ipv4: `159.65.0.${i + 10}`,
+        private_ipv4: `10.99.0.${i + 10}`,
+        ipv6: null,
+        vpc_uuid: rng.uuid(),
         project_id: pid(),
       },
     });
   }
   for (let i = 0; i < 2; i++) {
     out.push({
-      kind: 'volume', deleted_at: at(0.4 + i * 0.3),
+      kind: 'volume',
+      deleted_at: at(0.4 + i * 0.3),
       record: {
-        id: rng.uuid(), name: `retired-volume-${String(i + 1).padStart(2, '0')}`, region: 'fra1', size_gigabytes: 200, droplet_ids: [],
-        description: '', filesystem_type: 'ext4', filesystem_label: '', created_at: at(0.1), tags: [], project_id: pid(),
+        id: rng.uuid(),
+        name: `retired-volume-${String(i + 1).padStart(2, '0')}`,
+        region: 'fra1',
+        size_gigabytes: 200,
+        droplet_ids: [],
+        description: '',
+        filesystem_type: 'ext4',
+        filesystem_label: '',
+        created_at: at(0.1),
+        tags: [],
+        project_id: pid(),
       },
     });
   }
   out.push({
-    kind: 'load_balancer', deleted_at: at(0.6),
+    kind: 'load_balancer',
+    deleted_at: at(0.6),
     record: {
-      id: rng.uuid(), name: 'retired-lb-01', ip: '167.99.0.3', region: 'nyc3', size: 'lb-small', size_unit: 1, algorithm: 'round_robin',
-      status: 'active', forwarding_rules: [], droplet_ids: [], tag: '', vpc_uuid: rng.uuid(), created_at: at(0.15), project_id: pid(),
-    },
-  });
-  out.push({
-    kind: 'database', deleted_at: at(0.7),
-    record: {
-      id: rng.uuid(), name: 'retired-mysql', engine: 'mysql', version: '8', size: 'db-s-1vcpu-2gb', region: 'ams3', num_nodes: 1,
-      status: 'online', created_at: at(0.2), tags: [], private_network_uuid: rng.uuid(), storage_size_mib: 30720, password: 'x',
+      id: rng.uuid(),
+      name: 'retired-lb-01',
+      ip: '167.99.0.3',
+      region: 'nyc3',
+      size: 'lb-small',
+      size_unit: 1,
+      algorithm: 'round_robin',
+      status: 'active',
+      forwarding_rules: [],
+      droplet_ids: [],
+      tag: '',
+      vpc_uuid: rng.uuid(),
+      created_at: at(0.15),
       project_id: pid(),
     },
   });
   out.push({
-    kind: 'reserved_ip', deleted_at: at(0.5),
-    record: { ip: '174.138.0.77', region: 'nyc3', droplet_id: null, locked: false, project_id: pid(), created_at: at(0.1) },
+    kind: 'database',
+    deleted_at: at(0.7),
+    record: {
+      id: rng.uuid(),
+      name: 'retired-mysql',
+      engine: 'mysql',
+      version: '8',
+      size: 'db-s-1vcpu-2gb',
+      region: 'ams3',
+      num_nodes: 1,
+      status: 'online',
+      created_at: at(0.2),
+      tags: [],
+      private_network_uuid: rng.uuid(),
+      storage_size_mib: 30720,
+      password: 'x',
+      project_id: pid(),
+    },
   });
   out.push({
-    kind: 'snapshot', deleted_at: at(0.8),
+    kind: 'reserved_ip',
+    deleted_at: at(0.5),
     record: {
-      id: String(149_000_000 + rng.int(0, 999)), name: 'retired-api-01-before-upgrade', resource_type: 'droplet', resource_id: '310000000',
-      regions: ['nyc3'], created_at: at(0.3), min_disk_size: 25, size_gigabytes: 4.2, tags: [],
+      ip: '174.138.0.77',
+      region: 'nyc3',
+      droplet_id: null,
+      locked: false,
+      project_id: pid(),
+      created_at: at(0.1),
+    },
+  });
+  out.push({
+    kind: 'snapshot',
+    deleted_at: at(0.8),
+    record: {
+      id: String(149_000_000 + rng.int(0, 999)),
+      name: 'retired-api-01-before-upgrade',
+      resource_type: 'droplet',
+      resource_id: '310000000',
+      regions: ['nyc3'],
+      created_at: at(0.3),
+      min_disk_size: 25,
+      size_gigabytes: 4.2,
+      tags: [],
     },
   });
   return out;
@@ -367,14 +594,46 @@ function linesForPeriod(ledger: readonly Billable[], startMs: number, endMs: num
 function accountLines(account: SimAccount, monthIndex: number, startMs: number, endMs: number): InvoiceLine[] {
   const hours = Math.ceil((endMs - startMs) / HOUR);
   const lines: InvoiceLine[] = [];
-  const flat = (product: string, description: string, cents: number, category: 'iaas' | 'paas', h: number | null): InvoiceLine => ({
-    product, group_description: '', description, hours: h, startMs, endMs, amountCents: cents, project_name: '', category, ref: { type: 'account' },
+  const flat = (
+    product: string,
+    description: string,
+    cents: number,
+    category: 'iaas' | 'paas',
+    h: number | null,
+  ): InvoiceLine => ({
+    product,
+    group_description: '',
+    description,
+    hours: h,
+    startMs,
+    endMs,
+    amountCents: cents,
+    project_name: '',
+    category,
+    ref: { type: 'account' },
   });
   if (account.scale.spaces > 0) {
-    lines.push(flat('Spaces Subscription', 'Spaces ($5/mo 250GB storage & 1TB bandwidth)', proRata(PRICES.spacesSubscription, hours), 'iaas', hours));
+    lines.push(
+      flat(
+        'Spaces Subscription',
+        'Spaces ($5/mo 250GB storage & 1TB bandwidth)',
+        proRata(PRICES.spacesSubscription, hours),
+        'iaas',
+        hours,
+      ),
+    );
   }
-  lines.push(flat('Container Registry', 'Container Registry (Basic)', proRata(PRICES.containerRegistryBasic, hours), 'paas', hours));
-  if (monthIndex % 3 === 1) lines.push(flat('Bandwidth', 'Outbound Data Transfer Overage', 87 + monthIndex * 13, 'iaas', null));
+  lines.push(
+    flat(
+      'Container Registry',
+      'Container Registry (Basic)',
+      proRata(PRICES.containerRegistryBasic, hours),
+      'paas',
+      hours,
+    ),
+  );
+  if (monthIndex % 3 === 1)
+    lines.push(flat('Bandwidth', 'Outbound Data Transfer Overage', 87 + monthIndex * 13, 'iaas', null));
   return lines;
 }
 
@@ -382,22 +641,52 @@ function closeInvoice(lines: InvoiceLine[], startMs: number, endMs: number, cred
   const subtotal = lines.reduce((sum, l) => sum + l.amountCents, 0);
   if (creditCents > 0) {
     lines.push({
-      product: 'Credits', group_description: '', description: 'Promotional Credit (DO-PROMO-2026)', hours: null, startMs, endMs,
-      amountCents: -Math.min(creditCents, subtotal), project_name: '', category: 'iaas', ref: { type: 'credit' },
+      product: 'Credits',
+      group_description: '',
+      description: 'Promotional Credit (DO-PROMO-2026)',
+      hours: null,
+      startMs,
+      endMs,
+      amountCents: -Math.min(creditCents, subtotal),
+      project_name: '',
+      category: 'iaas',
+      ref: { type: 'credit' },
     });
   }
   const tax = Math.round(subtotal * PRICES.taxRate);
   lines.push({
-    product: 'Taxes', group_description: '', description: `STATE SALES TAX (${PRICES.taxRate * 100}%)`, hours: null, startMs, endMs,
-    amountCents: tax, project_name: '', category: 'iaas', ref: { type: 'tax' },
+    product: 'Taxes',
+    group_description: '',
+    description: `STATE SALES TAX (${PRICES.taxRate * 100}%)`,
+    hours: null,
+    startMs,
+    endMs,
+    amountCents: tax,
+    project_name: '',
+    category: 'iaas',
+    ref: { type: 'tax' },
   });
   return lines;
 }
 
-function arrayInvoice(uuid: string, id: string, startMs: number, endMs: number, preview: boolean, lines: InvoiceLine[]): Invoice {
+function arrayInvoice(
+  uuid: string,
+  id: string,
+  startMs: number,
+  endMs: number,
+  preview: boolean,
+  lines: InvoiceLine[],
+): Invoice {
   return {
-    uuid, id, period: period(startMs), preview, startMs, endMs, lineCount: lines.length,
-    lineAt: (i) => lines[i]!, totalCents: lines.reduce((s, l) => s + l.amountCents, 0),
+    uuid,
+    id,
+    period: period(startMs),
+    preview,
+    startMs,
+    endMs,
+    lineCount: lines.length,
+    lineAt: (i) => lines[i]!,
+    totalCents: lines.reduce((s, l) => s + l.amountCents, 0),
   };
 }
 
@@ -418,18 +707,40 @@ function lazyInvoice(uuid: string, id: string, startMs: number, endMs: number, b
     return l;
   };
   return {
-    uuid, id, period: period(startMs), preview: false, startMs, endMs, lineCount: first.length,
-    lineAt: (i) => lines()[i]!, totalCents: first.reduce((s, l) => s + l.amountCents, 0),
+    uuid,
+    id,
+    period: period(startMs),
+    preview: false,
+    startMs,
+    endMs,
+    lineCount: first.length,
+    lineAt: (i) => lines()[i]!,
+    totalCents: first.reduce((s, l) => s + l.amountCents, 0),
   };
 }
 
 /** A huge invoice whose lines are computed from their index (never held in memory at once). */
-function largeInvoice(uuid: string, id: string, startMs: number, endMs: number, template: readonly InvoiceLine[], count: number): Invoice {
+function largeInvoice(
+  uuid: string,
+  id: string,
+  startMs: number,
+  endMs: number,
+  template: readonly InvoiceLine[],
+  count: number,
+): Invoice {
   const body = template.filter((l) => l.ref.type === 'resource');
   const usable = body.length > 0 ? body : template;
   const tax = (subtotal: number): InvoiceLine => ({
-    product: 'Taxes', group_description: '', description: `STATE SALES TAX (${PRICES.taxRate * 100}%)`, hours: null, startMs, endMs,
-    amountCents: Math.round(subtotal * PRICES.taxRate), project_name: '', category: 'iaas', ref: { type: 'tax' },
+    product: 'Taxes',
+    group_description: '',
+    description: `STATE SALES TAX (${PRICES.taxRate * 100}%)`,
+    hours: null,
+    startMs,
+    endMs,
+    amountCents: Math.round(subtotal * PRICES.taxRate),
+    project_name: '',
+    category: 'iaas',
+    ref: { type: 'tax' },
   });
   const lineAt = (i: number): InvoiceLine => {
     const t = usable[i % usable.length]!;
@@ -439,8 +750,15 @@ function largeInvoice(uuid: string, id: string, startMs: number, endMs: number, 
   for (let i = 0; i < count - 1; i++) subtotal += usable[i % usable.length]!.amountCents;
   const taxLine = tax(subtotal);
   return {
-    uuid, id, period: period(startMs), preview: false, startMs, endMs, lineCount: count,
-    lineAt: (i) => (i === count - 1 ? taxLine : lineAt(i)), totalCents: subtotal + taxLine.amountCents,
+    uuid,
+    id,
+    period: period(startMs),
+    preview: false,
+    startMs,
+    endMs,
+    lineCount: count,
+    lineAt: (i) => (i === count - 1 ? taxLine : lineAt(i)),
+    totalCents: subtotal + taxLine.amountCents,
   };
 }
 
@@ -449,12 +767,16 @@ export class Billing {
   readonly historicDeleted: DeletedRecord[];
   private readonly seedLedger: Billable[];
   private readonly rng: Random;
-  private built: { invoices: Invoice[]; history: BillingHistoryEntry[]; previewUuid: string; previewId: string } | undefined;
+  private built:
+    { invoices: Invoice[]; history: BillingHistoryEntry[]; previewUuid: string; previewId: string } | undefined;
   private previewCache: { version: number; deletedCount: number; nowMs: number; invoice: Invoice } | undefined;
   private nameIndexCache: { version: number; counts: Map<string, number> } | undefined;
 
   /** Captures the billing ledger from the account as it is now; invoices are computed on first use. */
-  constructor(private readonly account: SimAccount, private readonly options: BillingOptions = {}) {
+  constructor(
+    private readonly account: SimAccount,
+    private readonly options: BillingOptions = {},
+  ) {
     this.rng = new Random(account.seed).fork('billing');
     const now = account.now;
     const firstMonthMs = monthStart(now.getUTCFullYear(), now.getUTCMonth() - account.scale.months);
@@ -488,8 +810,14 @@ export class Billing {
     const closed: Invoice[] = [];
     if (options.largeInvoiceLines && options.largeInvoiceLines > 0) {
       const s = monthStart(now.getUTCFullYear(), now.getUTCMonth() - months - 1);
-      const template = linesForPeriod(this.seedLedger, firstMonthMs, monthStart(now.getUTCFullYear(), now.getUTCMonth() - months + 1));
-      closed.push(largeInvoice(rng.uuid(), String(invoiceNumber++), s, firstMonthMs, template, options.largeInvoiceLines));
+      const template = linesForPeriod(
+        this.seedLedger,
+        firstMonthMs,
+        monthStart(now.getUTCFullYear(), now.getUTCMonth() - months + 1),
+      );
+      closed.push(
+        largeInvoice(rng.uuid(), String(invoiceNumber++), s, firstMonthMs, template, options.largeInvoiceLines),
+      );
     }
     for (let m = months; m >= 1; m--) {
       const s = monthStart(now.getUTCFullYear(), now.getUTCMonth() - m);
@@ -497,7 +825,12 @@ export class Billing {
       const index = months - m;
       const ledger = this.seedLedger;
       const build = (): InvoiceLine[] =>
-        closeInvoice([...linesForPeriod(ledger, s, e), ...accountLines(account, index, s, e)], s, e, index % 5 === 2 ? 2500 : 0);
+        closeInvoice(
+          [...linesForPeriod(ledger, s, e), ...accountLines(account, index, s, e)],
+          s,
+          e,
+          index % 5 === 2 ? 2500 : 0,
+        );
       closed.push(lazyInvoice(rng.uuid(), String(invoiceNumber++), s, e, build));
     }
     const previewUuid = rng.uuid();
@@ -509,17 +842,27 @@ export class Billing {
       const start = new Date(inv.startMs);
       entries.push({
         description: `Invoice for ${MONTH_LONG[start.getUTCMonth()]} ${start.getUTCFullYear()}`,
-        amountCents: inv.totalCents, invoice_id: inv.id, invoice_uuid: inv.uuid, type: 'Invoice',
+        amountCents: inv.totalCents,
+        invoice_id: inv.id,
+        invoice_uuid: inv.uuid,
+        type: 'Invoice',
         date: isoSeconds(inv.endMs + 8 * HOUR + rng.int(0, 3599) * 1000),
       });
       if (i < closed.length - 1) {
         entries.push({
-          description: `Payment (MC ${new Date(inv.endMs).getUTCFullYear()})`, amountCents: -inv.totalCents, type: 'Payment',
+          description: `Payment (MC ${new Date(inv.endMs).getUTCFullYear()})`,
+          amountCents: -inv.totalCents,
+          type: 'Payment',
           date: isoSeconds(inv.endMs + (2 + rng.int(0, 3)) * 24 * HOUR + rng.int(0, 3599) * 1000),
         });
       }
       if (i === Math.floor(closed.length / 2)) {
-        entries.push({ description: 'Credit: referral program', amountCents: -2500, type: 'Credit', date: isoSeconds(inv.endMs + 12 * 24 * HOUR) });
+        entries.push({
+          description: 'Credit: referral program',
+          amountCents: -2500,
+          type: 'Credit',
+          date: isoSeconds(inv.endMs + 12 * 24 * HOUR),
+        });
       }
     });
     entries.sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0));
@@ -557,18 +900,30 @@ export class Billing {
     return this.history.reduce((s, h) => s + h.amountCents, 0);
   }
 
-  balance(): { month_to_date_balance: string; account_balance: string; month_to_date_usage: string; generated_at: string } {
+  balance(): {
+    month_to_date_balance: string;
+    account_balance: string;
+    month_to_date_usage: string;
+    generated_at: string;
+  } {
     const usage = this.preview().totalCents;
     const balance = this.accountBalanceCents();
     return {
-      month_to_date_balance: formatMoney(balance + usage), account_balance: formatMoney(balance), month_to_date_usage: formatMoney(usage),
+      month_to_date_balance: formatMoney(balance + usage),
+      account_balance: formatMoney(balance),
+      month_to_date_usage: formatMoney(usage),
       generated_at: isoSeconds(Math.floor(this.account.now.getTime() / HOUR) * HOUR),
     };
   }
 
   /** JSON of `invoices[]` entries and `invoice_preview`. */
   listItem(inv: Invoice): Record<string, string> {
-    const item: Record<string, string> = { invoice_uuid: inv.uuid, invoice_id: inv.id, amount: formatMoney(inv.totalCents), invoice_period: inv.period };
+    const item: Record<string, string> = {
+      invoice_uuid: inv.uuid,
+      invoice_id: inv.id,
+      amount: formatMoney(inv.totalCents),
+      invoice_period: inv.period,
+    };
     if (inv.preview) item.updated_at = isoSeconds(Math.floor(this.account.now.getTime() / HOUR) * HOUR);
     return item;
   }
@@ -588,9 +943,15 @@ export class Billing {
     if (l.resource_uuid) item.resource_uuid = l.resource_uuid;
     if (l.resource_id) item.resource_id = l.resource_id;
     Object.assign(item, {
-      group_description: l.group_description, description: l.description, amount: formatMoney(l.amountCents),
-      duration: l.hours === null ? '' : String(l.hours), duration_unit: l.hours === null ? '' : 'Hours',
-      start_time: isoSeconds(l.startMs), end_time: isoSeconds(l.endMs), project_name: l.project_name, category: l.category,
+      group_description: l.group_description,
+      description: l.description,
+      amount: formatMoney(l.amountCents),
+      duration: l.hours === null ? '' : String(l.hours),
+      duration_unit: l.hours === null ? '' : 'Hours',
+      start_time: isoSeconds(l.startMs),
+      end_time: isoSeconds(l.endMs),
+      project_name: l.project_name,
+      category: l.category,
     });
     return item;
   }
@@ -612,15 +973,30 @@ export class Billing {
     }
     const charges = [...byProduct.values()].reduce((s, p) => s + p.cents, 0);
     return {
-      invoice_uuid: inv.uuid, invoice_id: inv.id, billing_period: inv.period, amount: formatMoney(inv.totalCents),
-      user_name: 'Sammy Ops', user_billing_address: {
-        address_line1: '101 Shark Row', city: 'Atlantis', region: 'OC', postal_code: '12345', country_iso2_code: 'US',
-        created_at: '2019-09-03T16:34:46.000+00:00', updated_at: '2019-09-03T16:34:46.000+00:00',
+      invoice_uuid: inv.uuid,
+      invoice_id: inv.id,
+      billing_period: inv.period,
+      amount: formatMoney(inv.totalCents),
+      user_name: 'Sammy Ops',
+      user_billing_address: {
+        address_line1: '101 Shark Row',
+        city: 'Atlantis',
+        region: 'OC',
+        postal_code: '12345',
+        country_iso2_code: 'US',
+        created_at: '2019-09-03T16:34:46.000+00:00',
+        updated_at: '2019-09-03T16:34:46.000+00:00',
       },
-      user_company: 'Example Ops', user_email: this.account.email,
+      user_company: 'Example Ops',
+      user_email: this.account.email,
       product_charges: {
-        name: 'Product usage charges', amount: formatMoney(charges),
-        items: [...byProduct.entries()].map(([name, p]) => ({ amount: formatMoney(p.cents), name, count: String(p.count) })),
+        name: 'Product usage charges',
+        amount: formatMoney(charges),
+        items: [...byProduct.entries()].map(([name, p]) => ({
+          amount: formatMoney(p.cents),
+          name,
+          count: String(p.count),
+        })),
       },
       overages: { name: 'Overages', amount: '0.00' },
       taxes: { name: 'Taxes', amount: formatMoney(taxes) },
@@ -640,8 +1016,15 @@ export class Billing {
     // Full-month lines end at 23:59:59 of the last day in the CSV, like DO's.
     const end = l.endMs === inv.endMs && !inv.preview ? l.endMs - 1000 : l.endMs;
     return [
-      csvField(l.product), csvField(l.group_description), csvField(l.description), l.hours === null ? '' : String(l.hours),
-      csvDate(l.startMs), csvDate(end), csvMoney(l.amountCents), csvField(l.project_name), l.category,
+      csvField(l.product),
+      csvField(l.group_description),
+      csvField(l.description),
+      l.hours === null ? '' : String(l.hours),
+      csvDate(l.startMs),
+      csvDate(end),
+      csvMoney(l.amountCents),
+      csvField(l.project_name),
+      l.category,
     ].join(',');
   }
 
@@ -707,7 +1090,17 @@ export class Billing {
   expectedMatches(uuid: string): MatchExpectation {
     const inv = this.find(uuid);
     if (!inv) throw new Error(`no invoice ${uuid}`);
-    const counts = { current: 0, ambiguous: 0, renamed: 0, deleted: 0, account: 0, tax: 0, credit: 0, total: inv.lineCount, resourceLines: 0 };
+    const counts = {
+      current: 0,
+      ambiguous: 0,
+      renamed: 0,
+      deleted: 0,
+      account: 0,
+      tax: 0,
+      credit: 0,
+      total: inv.lineCount,
+      resourceLines: 0,
+    };
     const lines: LineTruth[] = [];
     const statusCache = new Map<string, LineStatus>();
     for (let i = 0; i < inv.lineCount; i++) {
@@ -724,7 +1117,9 @@ export class Billing {
     }
     const total = Math.max(1, inv.lineCount);
     return {
-      invoice_uuid: inv.uuid, lines, counts,
+      invoice_uuid: inv.uuid,
+      lines,
+      counts,
       idMatchRate: (counts.current + counts.ambiguous + counts.renamed) / total,
       nameMatchRate: counts.current / total,
     };

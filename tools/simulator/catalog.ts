@@ -37,8 +37,24 @@ export const DROPLET_SIZES: readonly SizeInfo[] = [
   { slug: 's-2vcpu-4gb', memory: 4096, vcpus: 2, disk: 80, transfer: 4, priceMonthly: 24, description: 'Basic' },
   { slug: 's-4vcpu-8gb', memory: 8192, vcpus: 4, disk: 160, transfer: 5, priceMonthly: 48, description: 'Basic' },
   { slug: 'c-2', memory: 4096, vcpus: 2, disk: 25, transfer: 4, priceMonthly: 42, description: 'CPU-Optimized' },
-  { slug: 'g-2vcpu-8gb', memory: 8192, vcpus: 2, disk: 25, transfer: 4, priceMonthly: 63, description: 'General Purpose' },
-  { slug: 'm-2vcpu-16gb', memory: 16384, vcpus: 2, disk: 50, transfer: 4, priceMonthly: 84, description: 'Memory-Optimized' },
+  {
+    slug: 'g-2vcpu-8gb',
+    memory: 8192,
+    vcpus: 2,
+    disk: 25,
+    transfer: 4,
+    priceMonthly: 63,
+    description: 'General Purpose',
+  },
+  {
+    slug: 'm-2vcpu-16gb',
+    memory: 16384,
+    vcpus: 2,
+    disk: 50,
+    transfer: 4,
+    priceMonthly: 84,
+    description: 'Memory-Optimized',
+  },
 ];
 
 export const SIZE_SLUGS = DROPLET_SIZES.map((s) => s.slug);
@@ -46,7 +62,13 @@ export const SIZE_SLUGS = DROPLET_SIZES.map((s) => s.slug);
 export function sizeInfo(slug: string): SizeInfo {
   return (
     DROPLET_SIZES.find((s) => s.slug === slug) ?? {
-      slug, memory: 1024, vcpus: 1, disk: 25, transfer: 1, priceMonthly: 6, description: 'Basic',
+      slug,
+      memory: 1024,
+      vcpus: 1,
+      disk: 25,
+      transfer: 1,
+      priceMonthly: 6,
+      description: 'Basic',
     }
   );
 }
@@ -66,13 +88,53 @@ export interface ImageInfo {
 }
 
 export const IMAGES: readonly ImageInfo[] = [
-  { id: 129211873, name: '22.04 (LTS) x64', distribution: 'Ubuntu', slug: 'ubuntu-22-04-x64', minDisk: 7, sizeGigabytes: 2.36, createdAt: '2023-03-28T15:42:11Z' },
-  { id: 160232537, name: '24.04 (LTS) x64', distribution: 'Ubuntu', slug: 'ubuntu-24-04-x64', minDisk: 7, sizeGigabytes: 2.44, createdAt: '2024-07-02T16:12:04Z' },
-  { id: 155018519, name: '12 x64', distribution: 'Debian', slug: 'debian-12-x64', minDisk: 7, sizeGigabytes: 1.18, createdAt: '2024-04-18T10:05:43Z' },
-  { id: 152887262, name: '9 x64', distribution: 'Rocky Linux', slug: 'rockylinux-9-x64', minDisk: 10, sizeGigabytes: 1.61, createdAt: '2024-03-11T09:22:31Z' },
+  {
+    id: 129211873,
+    name: '22.04 (LTS) x64',
+    distribution: 'Ubuntu',
+    slug: 'ubuntu-22-04-x64',
+    minDisk: 7,
+    sizeGigabytes: 2.36,
+    createdAt: '2023-03-28T15:42:11Z',
+  },
+  {
+    id: 160232537,
+    name: '24.04 (LTS) x64',
+    distribution: 'Ubuntu',
+    slug: 'ubuntu-24-04-x64',
+    minDisk: 7,
+    sizeGigabytes: 2.44,
+    createdAt: '2024-07-02T16:12:04Z',
+  },
+  {
+    id: 155018519,
+    name: '12 x64',
+    distribution: 'Debian',
+    slug: 'debian-12-x64',
+    minDisk: 7,
+    sizeGigabytes: 1.18,
+    createdAt: '2024-04-18T10:05:43Z',
+  },
+  {
+    id: 152887262,
+    name: '9 x64',
+    distribution: 'Rocky Linux',
+    slug: 'rockylinux-9-x64',
+    minDisk: 10,
+    sizeGigabytes: 1.61,
+    createdAt: '2024-03-11T09:22:31Z',
+  },
 ];
 
-export const REGION_FEATURES = ['private_networking', 'backups', 'ipv6', 'metadata', 'install_agent', 'storage', 'image_transfer'];
+export const REGION_FEATURES = [
+  'private_networking',
+  'backups',
+  'ipv6',
+  'metadata',
+  'install_agent',
+  'storage',
+  'image_transfer',
+];
 
 /** Monthly prices (USD) of the other billable kinds. */
 export const PRICES = {

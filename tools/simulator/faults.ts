@@ -156,8 +156,17 @@ export interface Faults {
 
 /** Names of the counted rule families, used in the request log's `fault` field. */
 export type FaultName =
-  | 'latency' | 'notFound' | 'rateLimitMinute' | 'rateLimitHour' | 'burst429' | 'hourly429' | 'serverError'
-  | 'dropConnection' | 'truncateListing' | 'endlessNext' | 'repeatPage';
+  | 'latency'
+  | 'notFound'
+  | 'rateLimitMinute'
+  | 'rateLimitHour'
+  | 'burst429'
+  | 'hourly429'
+  | 'serverError'
+  | 'dropConnection'
+  | 'truncateListing'
+  | 'endlessNext'
+  | 'repeatPage';
 
 /** What the request looks like to the fault engine. */
 export interface FaultRequest {
@@ -198,7 +207,10 @@ export class FaultEngine {
   private faults: Faults = {};
   private rules = new Map<keyof Faults, RuleState<FaultRule>[]>();
 
-  constructor(private readonly random: () => number, faults: Faults = {}) {
+  constructor(
+    private readonly random: () => number,
+    faults: Faults = {},
+  ) {
     this.set(faults);
   }
 
@@ -206,10 +218,22 @@ export class FaultEngine {
   set(faults: Faults): void {
     this.faults = { ...faults };
     this.rules.clear();
-    const families = ['latency', 'burst429', 'hourly429', 'serverError', 'dropConnection', 'truncateListing', 'endlessNext', 'repeatPage'] as const;
+    const families = [
+      'latency',
+      'burst429',
+      'hourly429',
+      'serverError',
+      'dropConnection',
+      'truncateListing',
+      'endlessNext',
+      'repeatPage',
+    ] as const;
     for (const name of families) {
       const list = toList(faults[name]);
-      this.rules.set(name, list.map((rule) => ({ rule, seen: 0, fired: 0 })));
+      this.rules.set(
+        name,
+        list.map((rule) => ({ rule, seen: 0, fired: 0 })),
+      );
     }
   }
 

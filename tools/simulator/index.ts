@@ -14,6 +14,13 @@ export { SimAccount, DEFAULT_SCALE, DEFAULT_NOW, KINDS, recordKey, recordUrn } f
 export type * from './state.js';
 export { Billing, formatMoney, csvDate } from './billing.js';
 export type {
-  BilledKind, BillingHistoryEntry, Invoice, InvoiceLine, LineRef, LineStatus, LineTruth, MatchExpectation,
+  BilledKind,
+  BillingHistoryEntry,
+  Invoice,
+  InvoiceLine,
+  LineRef,
+  LineStatus,
+  LineTruth,
+  MatchExpectation,
 } from './billing.js';
 export { DEFAULT_PER_PAGE, MAX_PER_PAGE, NOT_FOUND_BODY } from './routes.js';

@@ -25,7 +25,12 @@ export interface RouteContext {
 export const NOT_FOUND_BODY = '{"id":"not_found","message":"The resource you were accessing could not be found."}';
 
 export function jsonReply(status: number, body: string | Buffer, fault?: FaultName): Reply {
-  return { status, body: typeof body === 'string' ? Buffer.from(body) : body, contentType: 'application/json; charset=utf-8', ...(fault ? { fault } : {}) };
+  return {
+    status,
+    body: typeof body === 'string' ? Buffer.from(body) : body,
+    contentType: 'application/json; charset=utf-8',
+    ...(fault ? { fault } : {}),
+  };
 }
 
 export function errorReply(status: number, id: string, message: string, fault?: FaultName): Reply {
@@ -92,7 +97,12 @@ const pageCaches = new WeakMap<SimAccount, PageCache>();
  * One page of a list as DO serves it: `{"<key>":[…],"links":{…},"meta":{"total":N}}` (+ `extra` fields),
  * with the listing faults of the fault engine applied.
  */
-export function listPage(ctx: RouteContext, key: string, source: () => ListSource, extra?: () => Record<string, unknown>): Reply {
+export function listPage(
+  ctx: RouteContext,
+  key: string,
+  source: () => ListSource,
+  extra?: () => Record<string, unknown>,
+): Reply {
   const { page, perPage } = parsePaging(ctx.query);
   const req = { path: ctx.path, query: ctx.query };
   const truncate = ctx.faults.take('truncateListing', req);
@@ -183,15 +193,20 @@ const dropletFilter = (rec: KindRecords[Kind], q: URLSearchParams): boolean => {
 const COLLECTIONS: Record<string, Collection> = {
   droplets: { kind: 'droplet', listKey: 'droplets', singleKey: 'droplet', filter: dropletFilter },
   volumes: {
-    kind: 'volume', listKey: 'volumes', singleKey: 'volume',
+    kind: 'volume',
+    listKey: 'volumes',
+    singleKey: 'volume',
     filter: (rec, q) => {
       const v = rec as KindRecords['volume'];
       return (!q.get('name') || v.name === q.get('name')) && (!q.get('region') || v.region === q.get('region'));
     },
   },
   snapshots: {
-    kind: 'snapshot', listKey: 'snapshots', singleKey: 'snapshot',
-    filter: (rec, q) => !q.get('resource_type') || (rec as KindRecords['snapshot']).resource_type === q.get('resource_type'),
+    kind: 'snapshot',
+    listKey: 'snapshots',
+    singleKey: 'snapshot',
+    filter: (rec, q) =>
+      !q.get('resource_type') || (rec as KindRecords['snapshot']).resource_type === q.get('resource_type'),
   },
   reserved_ips: { kind: 'reserved_ip', listKey: 'reserved_ips', singleKey: 'reserved_ip' },
   floating_ips: { kind: 'reserved_ip', listKey: 'floating_ips', singleKey: 'floating_ip' },
@@ -201,7 +216,9 @@ const COLLECTIONS: Record<string, Collection> = {
   domains: { kind: 'domain', listKey: 'domains', singleKey: 'domain' },
   'kubernetes/clusters': { kind: 'kubernetes', listKey: 'kubernetes_clusters', singleKey: 'kubernetes_cluster' },
   apps: {
-    kind: 'app', listKey: 'apps', singleKey: 'app',
+    kind: 'app',
+    listKey: 'apps',
+    singleKey: 'app',
     variant: (q) => (q.get('with_projects') === 'true' ? 'with_projects' : ''),
   },
 };
@@ -215,7 +232,9 @@ function filteredList(ctx: RouteContext, c: Collection): readonly KindRecords[Ki
 function collectionRoute(ctx: RouteContext, c: Collection, id: string | undefined): Reply {
   const variant = c.variant?.(ctx.query) ?? '';
   if (id === undefined) {
-    return listPage(ctx, c.listKey, () => arraySource(filteredList(ctx, c), (r) => ctx.renderer.json(c.kind, r, variant)));
+    return listPage(ctx, c.listKey, () =>
+      arraySource(filteredList(ctx, c), (r) => ctx.renderer.json(c.kind, r, variant)),
+    );
   }
   const rec = ctx.account.get(c.kind, id);
   if (!rec) return notFound();
@@ -231,10 +250,17 @@ function projectsRoute(ctx: RouteContext, rest: string[]): Reply {
   if (!project) return notFound();
   if (rest.length === 1) return jsonReply(200, `{"project":${renderer.json('project', project)}}`);
   if (rest.length === 2 && rest[1] === 'resources') {
-    return listPage(ctx, 'resources', () => arraySource(projectMembers(account, project.id), (m) => {
-      const self = renderer.selfLink(m.urn);
-      return JSON.stringify({ urn: m.urn, assigned_at: m.assigned_at, links: self ? { self } : {}, status: m.status });
-    }));
+    return listPage(ctx, 'resources', () =>
+      arraySource(projectMembers(account, project.id), (m) => {
+        const self = renderer.selfLink(m.urn);
+        return JSON.stringify({
+          urn: m.urn,
+          assigned_at: m.assigned_at,
+          links: self ? { self } : {},
+          status: m.status,
+        });
+      }),
+    );
   }
   return notFound();
 }
@@ -262,19 +288,26 @@ function invoiceSource(inv: Invoice): ListSource {
   };
 }
 
-const MINIMAL_PDF = '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n';
+const MINIMAL_PDF =
+  '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n';
 
 function billingRoute(ctx: RouteContext, rest: string[]): Reply {
   const { billing } = ctx;
   const [what, uuid, sub, ...more] = rest;
   if (what === 'balance' && rest.length === 1) return jsonReply(200, JSON.stringify(billing.balance()));
   if (what === 'billing_history' && rest.length === 1) {
-    return listPage(ctx, 'billing_history', () => arraySource(billing.history, (h) => JSON.stringify(billing.historyItem(h))));
+    return listPage(ctx, 'billing_history', () =>
+      arraySource(billing.history, (h) => JSON.stringify(billing.historyItem(h))),
+    );
   }
   if (what !== 'invoices' || more.length > 0) return notFound();
   if (uuid === undefined) {
-    return listPage(ctx, 'invoices', () => arraySource(billing.invoices, (i) => JSON.stringify(billing.listItem(i))),
-      () => ({ invoice_preview: billing.listItem(billing.preview()) }));
+    return listPage(
+      ctx,
+      'invoices',
+      () => arraySource(billing.invoices, (i) => JSON.stringify(billing.listItem(i))),
+      () => ({ invoice_preview: billing.listItem(billing.preview()) }),
+    );
   }
   const inv = billing.find(uuid);
   if (!inv) return notFound();
@@ -282,14 +315,20 @@ function billingRoute(ctx: RouteContext, rest: string[]): Reply {
   if (sub === 'summary') return jsonReply(200, JSON.stringify(billing.summary(inv)));
   if (sub === 'csv') {
     return {
-      status: 200, stream: Billing.csvChunks(inv), contentType: 'text/csv',
+      status: 200,
+      stream: Billing.csvChunks(inv),
+      contentType: 'text/csv',
       headers: { 'content-disposition': `attachment; filename="${billing.csvFilename(inv)}"` },
     };
   }
   if (sub === 'pdf') {
     return {
-      status: 200, body: Buffer.from(MINIMAL_PDF), contentType: 'application/pdf',
-      headers: { 'content-disposition': `attachment; filename="${billing.csvFilename(inv).replace(/\.csv$/, '.pdf')}"` },
+      status: 200,
+      body: Buffer.from(MINIMAL_PDF),
+      contentType: 'application/pdf',
+      headers: {
+        'content-disposition': `attachment; filename="${billing.csvFilename(inv).replace(/\.csv$/, '.pdf')}"`,
+      },
     };
   }
   return notFound();
@@ -301,7 +340,8 @@ export function route(ctx: RouteContext): Reply {
   if (segments[0] !== 'v2') return notFound();
   const [, head, ...rest] = segments;
   if (head === undefined) return notFound();
-  if (head === 'account' && rest.length === 0) return jsonReply(200, JSON.stringify({ account: ctx.renderer.account_() }));
+  if (head === 'account' && rest.length === 0)
+    return jsonReply(200, JSON.stringify({ account: ctx.renderer.account_() }));
   if (head === 'projects') return projectsRoute(ctx, rest);
   if (head === 'databases' && rest.length <= 1) return databasesRoute(ctx, rest[0]);
   if (head === 'customers' && rest[0] === 'my') return billingRoute(ctx, rest.slice(1));

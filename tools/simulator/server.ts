@@ -155,7 +155,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const logger = options.logger ?? silentLogger;
   const account = new SimAccount({ seed, scale: options.scale, now: options.now });
   const billing = new Billing(account, { largeInvoiceLines: options.largeInvoiceLines });
-  const renderer = new Renderer(account, { linkBase: (options.linkBase ?? 'https://api.digitalocean.com').replace(/\/$/, '') });
+  const renderer = new Renderer(account, {
+    linkBase: (options.linkBase ?? 'https://api.digitalocean.com').replace(/\/$/, ''),
+  });
   const faultRng = new Random(seed).fork('faults');
   const faults = new FaultEngine(() => faultRng.next(), options.faults ?? {});
   const requests = new RequestLog();
@@ -218,9 +220,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         headers['ratelimit-reset'] = String(Math.ceil(now / 1000) + (hourly.resetInSeconds ?? 2));
       } else if (failure) {
         const status = failure.status ?? 500;
-        reply = status === 500
-          ? errorReply(500, 'server_error', 'Unexpected server-side error', 'serverError')
-          : { status, body: Buffer.from(`<html><body><h1>${status}</h1></body></html>\n`), contentType: 'text/html', fault: 'serverError' };
+        reply =
+          status === 500
+            ? errorReply(500, 'server_error', 'Unexpected server-side error', 'serverError')
+            : {
+                status,
+                body: Buffer.from(`<html><body><h1>${status}</h1></body></html>\n`),
+                contentType: 'text/html',
+                fault: 'serverError',
+              };
       } else if (method !== 'GET') {
         reply = errorReply(405, 'method_not_allowed', 'The simulator serves GET endpoints only.');
       } else {
@@ -235,13 +243,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
     const drop = faults.take('dropConnection', freq);
     const entry: RequestLogEntry = {
-      method, path, query: query.toString(), status: reply.status, at, durationMs: 0, requestId,
+      method,
+      path,
+      query: query.toString(),
+      status: reply.status,
+      at,
+      durationMs: 0,
+      requestId,
       ...('fault' in reply && reply.fault ? { fault: reply.fault } : {}),
     };
     if (drop) entry.fault = 'dropConnection';
     res.on('close', () => {
       entry.durationMs = Date.now() - at;
-      if (options.log) logger.info({ method, path, query: entry.query, status: entry.status, fault: entry.fault }, 'simulator request');
+      if (options.log)
+        logger.info(
+          { method, path, query: entry.query, status: entry.status, fault: entry.fault },
+          'simulator request',
+        );
     });
     requests.entries.push(entry);
 
@@ -264,7 +282,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }
     res.writeHead(reply.status, allHeaders);
     let written = 0;
-    const limit = drop ? drop.afterBytes ?? 64 * 1024 : Infinity;
+    const limit = drop ? (drop.afterBytes ?? 64 * 1024) : Infinity;
     for (const chunk of reply.stream) {
       if (res.destroyed) return;
       const buf = Buffer.from(chunk);

@@ -236,8 +236,20 @@ export interface KindRecords {
 export type Kind = keyof KindRecords;
 
 export const KINDS: readonly Kind[] = [
-  'project', 'droplet', 'volume', 'snapshot', 'reserved_ip', 'reserved_ipv6', 'firewall', 'load_balancer',
-  'domain', 'database', 'kubernetes', 'app', 'space', 'vpc',
+  'project',
+  'droplet',
+  'volume',
+  'snapshot',
+  'reserved_ip',
+  'reserved_ipv6',
+  'firewall',
+  'load_balancer',
+  'domain',
+  'database',
+  'kubernetes',
+  'app',
+  'space',
+  'vpc',
 ];
 
 /** The identifier of a record: numeric id for droplets, IP for IPs, name for domains and buckets, else uuid. */
@@ -257,9 +269,17 @@ export function recordKey<K extends Kind>(kind: K, rec: KindRecords[K]): string 
 /** The URN of a record in the Projects API (reserved IPs keep the legacy `floatingip` spelling). */
 export function recordUrn<K extends Kind>(kind: K, rec: KindRecords[K]): string | null {
   const prefix: Partial<Record<Kind, string>> = {
-    droplet: 'droplet', volume: 'volume', reserved_ip: 'floatingip', reserved_ipv6: 'floatingipv6',
-    load_balancer: 'loadbalancer', domain: 'domain', database: 'dbaas', kubernetes: 'kubernetes', app: 'app',
-    space: 'space', vpc: 'vpc',
+    droplet: 'droplet',
+    volume: 'volume',
+    reserved_ip: 'floatingip',
+    reserved_ipv6: 'floatingipv6',
+    load_balancer: 'loadbalancer',
+    domain: 'domain',
+    database: 'dbaas',
+    kubernetes: 'kubernetes',
+    app: 'app',
+    space: 'space',
+    vpc: 'vpc',
   };
   const p = prefix[kind];
   return p ? `do:${p}:${recordKey(kind, rec)}` : null;
@@ -302,8 +322,21 @@ export interface Scale {
 }
 
 export const DEFAULT_SCALE: Scale = {
-  projects: 5, droplets: 30, volumes: 12, snapshots: 24, reservedIps: 8, reservedIpv6s: 3, firewalls: 4,
-  loadBalancers: 3, domains: 6, databases: 3, kubernetesClusters: 2, apps: 3, spaces: 3, vpcs: 2, months: 12,
+  projects: 5,
+  droplets: 30,
+  volumes: 12,
+  snapshots: 24,
+  reservedIps: 8,
+  reservedIpv6s: 3,
+  firewalls: 4,
+  loadBalancers: 3,
+  domains: 6,
+  databases: 3,
+  kubernetesClusters: 2,
+  apps: 3,
+  spaces: 3,
+  vpcs: 2,
+  months: 12,
 };
 
 /** Default clock of the simulated account: fixed, so that a seed always yields identical data. */
@@ -457,13 +490,14 @@ export class SimAccount {
     this.bump(kind);
     if (kind === 'droplet') this.detachDroplet((rec as DropletRec).id);
     if (kind === 'project') {
-      for (const k of KINDS) for (const r of this.store[k].values()) {
-        const withProject = r as { project_id?: string | null };
-        if (withProject.project_id === (rec as ProjectRec).id) {
-          withProject.project_id = this.defaultProject.id;
-          this.touch(k, r);
+      for (const k of KINDS)
+        for (const r of this.store[k].values()) {
+          const withProject = r as { project_id?: string | null };
+          if (withProject.project_id === (rec as ProjectRec).id) {
+            withProject.project_id = this.defaultProject.id;
+            this.touch(k, r);
+          }
         }
-      }
     }
     for (const [k, r] of related) this.touch(k, r);
     this.deleted.push({ kind, record: structuredClone(rec), deleted_at: isoSeconds(this.now) });
@@ -544,14 +578,24 @@ export class SimAccount {
 
   private detachDroplet(id: number): void {
     for (const v of this.store.volume.values()) {
-      if (v.droplet_ids.includes(id)) { v.droplet_ids = v.droplet_ids.filter((x) => x !== id); this.touch('volume', v); }
+      if (v.droplet_ids.includes(id)) {
+        v.droplet_ids = v.droplet_ids.filter((x) => x !== id);
+        this.touch('volume', v);
+      }
     }
     for (const kind of ['reserved_ip', 'reserved_ipv6'] as const) {
-      for (const ip of this.store[kind].values()) if (ip.droplet_id === id) { ip.droplet_id = null; this.touch(kind, ip); }
+      for (const ip of this.store[kind].values())
+        if (ip.droplet_id === id) {
+          ip.droplet_id = null;
+          this.touch(kind, ip);
+        }
     }
     for (const kind of ['firewall', 'load_balancer'] as const) {
       for (const r of this.store[kind].values()) {
-        if (r.droplet_ids.includes(id)) { r.droplet_ids = r.droplet_ids.filter((x) => x !== id); this.touch(kind, r); }
+        if (r.droplet_ids.includes(id)) {
+          r.droplet_ids = r.droplet_ids.filter((x) => x !== id);
+          this.touch(kind, r);
+        }
       }
     }
     for (const k of this.store.kubernetes.values()) {
@@ -590,39 +634,168 @@ export class SimAccount {
     const region = 'nyc3';
     switch (kind) {
       case 'project':
-        return { id: r.uuid(), name: `project-${r.hex(4)}`, description: '', purpose: 'Web Application', environment: 'Development', is_default: false, created_at: now, updated_at: now };
+        return {
+          id: r.uuid(),
+          name: `project-${r.hex(4)}`,
+          description: '',
+          purpose: 'Web Application',
+          environment: 'Development',
+          is_default: false,
+          created_at: now,
+          updated_at: now,
+        };
       case 'droplet': {
         const id = this.allocateDropletId();
         return {
-          id, name: `droplet-${id}`, size_slug: 's-1vcpu-1gb', region, status: 'active', tags: [], created_at: now,
-          image_slug: 'ubuntu-24-04-x64', backups: false, locked: false, public_ipv4: this.allocateIpv4('droplet'),
-          private_ipv4: `10.10.${Math.floor(id / 250) % 256}.${2 + (id % 250)}`, ipv6: null, vpc_uuid: r.uuid(), project_id: projectId,
+          id,
+          name: `droplet-${id}`,
+          size_slug: 's-1vcpu-1gb',
+          region,
+          status: 'active',
+          tags: [],
+          created_at: now,
+          image_slug: 'ubuntu-24-04-x64',
+          backups: false,
+          locked: false,
+          public_ipv4: this.allocateIpv4('droplet'),
+          private_ipv4: `10.10.${Math.floor(id / 250) % 256}.${2 + (id % 250)}`,
+          ipv6: null,
+          vpc_uuid: r.uuid(),
+          project_id: projectId,
         } satisfies DropletRec;
       }
       case 'volume':
-        return { id: r.uuid(), name: `volume-${region}-${r.hex(4)}`, region, size_gigabytes: 100, droplet_ids: [], description: '', filesystem_type: 'ext4', filesystem_label: '', created_at: now, tags: [], project_id: projectId } satisfies VolumeRec;
+        return {
+          id: r.uuid(),
+          name: `volume-${region}-${r.hex(4)}`,
+          region,
+          size_gigabytes: 100,
+          droplet_ids: [],
+          description: '',
+          filesystem_type: 'ext4',
+          filesystem_label: '',
+          created_at: now,
+          tags: [],
+          project_id: projectId,
+        } satisfies VolumeRec;
       case 'snapshot':
-        return { id: this.allocateSnapshotId(), name: `snapshot-${Date.parse(now)}`, resource_type: 'droplet', resource_id: '0', regions: [region], created_at: now, min_disk_size: 25, size_gigabytes: 1.5, tags: [] } satisfies SnapshotRec;
+        return {
+          id: this.allocateSnapshotId(),
+          name: `snapshot-${Date.parse(now)}`,
+          resource_type: 'droplet',
+          resource_id: '0',
+          regions: [region],
+          created_at: now,
+          min_disk_size: 25,
+          size_gigabytes: 1.5,
+          tags: [],
+        } satisfies SnapshotRec;
       case 'reserved_ip':
-        return { ip: this.allocateIpv4('reserved'), region, droplet_id: null, locked: false, project_id: projectId, created_at: now } satisfies ReservedIpRec;
+        return {
+          ip: this.allocateIpv4('reserved'),
+          region,
+          droplet_id: null,
+          locked: false,
+          project_id: projectId,
+          created_at: now,
+        } satisfies ReservedIpRec;
       case 'reserved_ipv6':
-        return { ip: `2604:a880:800:14::${r.hex(4)}:${r.hex(4)}`, region_slug: region, droplet_id: null, reserved_at: now, project_id: projectId } satisfies ReservedIpv6Rec;
+        return {
+          ip: `2604:a880:800:14::${r.hex(4)}:${r.hex(4)}`,
+          region_slug: region,
+          droplet_id: null,
+          reserved_at: now,
+          project_id: projectId,
+        } satisfies ReservedIpv6Rec;
       case 'firewall':
-        return { id: r.uuid(), name: `firewall-${r.hex(4)}`, status: 'succeeded', inbound_rules: [sshRule()], outbound_rules: [allOutbound()], droplet_ids: [], tags: [], created_at: now } satisfies FirewallRec;
+        return {
+          id: r.uuid(),
+          name: `firewall-${r.hex(4)}`,
+          status: 'succeeded',
+          inbound_rules: [sshRule()],
+          outbound_rules: [allOutbound()],
+          droplet_ids: [],
+          tags: [],
+          created_at: now,
+        } satisfies FirewallRec;
       case 'load_balancer':
-        return { id: r.uuid(), name: `lb-${r.hex(4)}`, ip: this.allocateIpv4('lb'), region, size: 'lb-small', size_unit: 1, algorithm: 'round_robin', status: 'active', forwarding_rules: [httpRule()], droplet_ids: [], tag: '', vpc_uuid: r.uuid(), created_at: now, project_id: projectId } satisfies LoadBalancerRec;
+        return {
+          id: r.uuid(),
+          name: `lb-${r.hex(4)}`,
+          ip: this.allocateIpv4('lb'),
+          region,
+          size: 'lb-small',
+          size_unit: 1,
+          algorithm: 'round_robin',
+          status: 'active',
+          forwarding_rules: [httpRule()],
+          droplet_ids: [],
+          tag: '',
+          vpc_uuid: r.uuid(),
+          created_at: now,
+          project_id: projectId,
+        } satisfies LoadBalancerRec;
       case 'domain':
-        return { name: `example-${r.hex(4)}.com`, ttl: 1800, created_at: now, project_id: projectId } satisfies DomainRec;
+        return {
+          name: `example-${r.hex(4)}.com`,
+          ttl: 1800,
+          created_at: now,
+          project_id: projectId,
+        } satisfies DomainRec;
       case 'database':
-        return { id: r.uuid(), name: `db-${r.hex(4)}`, engine: 'pg', version: '16', size: 'db-s-1vcpu-1gb', region, num_nodes: 1, status: 'online', created_at: now, tags: [], private_network_uuid: r.uuid(), storage_size_mib: 10240, password: r.hex(16), project_id: projectId } satisfies DatabaseRec;
+        return {
+          id: r.uuid(),
+          name: `db-${r.hex(4)}`,
+          engine: 'pg',
+          version: '16',
+          size: 'db-s-1vcpu-1gb',
+          region,
+          num_nodes: 1,
+          status: 'online',
+          created_at: now,
+          tags: [],
+          private_network_uuid: r.uuid(),
+          storage_size_mib: 10240,
+          password: r.hex(16),
+          project_id: projectId,
+        } satisfies DatabaseRec;
       case 'kubernetes':
-        return { id: r.uuid(), name: `k8s-${r.hex(4)}`, region, version: '1.31.1-do.4', vpc_uuid: r.uuid(), ipv4: this.allocateIpv4('lb'), ha: false, status: 'running', tags: ['k8s'], node_pools: [], created_at: now, updated_at: now, project_id: projectId } satisfies KubernetesRec;
+        return {
+          id: r.uuid(),
+          name: `k8s-${r.hex(4)}`,
+          region,
+          version: '1.31.1-do.4',
+          vpc_uuid: r.uuid(),
+          ipv4: this.allocateIpv4('lb'),
+          ha: false,
+          status: 'running',
+          tags: ['k8s'],
+          node_pools: [],
+          created_at: now,
+          updated_at: now,
+          project_id: projectId,
+        } satisfies KubernetesRec;
       case 'app':
-        return { id: r.uuid(), name: `app-${r.hex(4)}`, region: 'nyc', tier_slug: 'basic', instance_size_slug: 'apps-s-1vcpu-0.5gb', created_at: now, updated_at: now, project_id: projectId } satisfies AppRec;
+        return {
+          id: r.uuid(),
+          name: `app-${r.hex(4)}`,
+          region: 'nyc',
+          tier_slug: 'basic',
+          instance_size_slug: 'apps-s-1vcpu-0.5gb',
+          created_at: now,
+          updated_at: now,
+          project_id: projectId,
+        } satisfies AppRec;
       case 'space':
         return { name: `bucket-${r.hex(6)}`, region, created_at: now, project_id: projectId } satisfies SpaceRec;
       case 'vpc':
-        return { id: r.uuid(), name: `vpc-${r.hex(4)}`, region, created_at: now, project_id: projectId } satisfies VpcRec;
+        return {
+          id: r.uuid(),
+          name: `vpc-${r.hex(4)}`,
+          region,
+          created_at: now,
+          project_id: projectId,
+        } satisfies VpcRec;
     }
   }
 }
@@ -636,7 +809,14 @@ function allOutbound(): FirewallRule {
 }
 
 function httpRule(): ForwardingRule {
-  return { entry_protocol: 'http', entry_port: 80, target_protocol: 'http', target_port: 80, certificate_id: '', tls_passthrough: false };
+  return {
+    entry_protocol: 'http',
+    entry_port: 80,
+    target_protocol: 'http',
+    target_port: 80,
+    certificate_id: '',
+    tls_passthrough: false,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -665,12 +845,34 @@ function generateAccount(account: SimAccount, rng: Random): void {
   // Projects: exactly one default, the others named from a list (one with a comma, to exercise CSV quoting).
   const projects: ProjectRec[] = [];
   const defaultCreated = isoSeconds(nowMs - 1500 * DAY);
-  projects.push({ id: rng.uuid(), name: 'Default', description: 'Default project', purpose: 'Just trying out DigitalOcean', environment: 'Development', is_default: true, created_at: defaultCreated, updated_at: isoSeconds(nowMs - 400 * DAY) });
+  projects.push({
+    id: rng.uuid(),
+    name: 'Default',
+    description: 'Default project',
+    purpose: 'Just trying out DigitalOcean',
+    environment: 'Development',
+    is_default: true,
+    created_at: defaultCreated,
+    updated_at: isoSeconds(nowMs - 400 * DAY),
+  });
   for (let i = 1; i < Math.max(1, scale.projects); i++) {
-    const [name, purpose, environment] = PROJECT_NAMES[(i - 1) % PROJECT_NAMES.length] ?? ['Project', 'Web Application', 'Production'];
+    const [name, purpose, environment] = PROJECT_NAMES[(i - 1) % PROJECT_NAMES.length] ?? [
+      'Project',
+      'Web Application',
+      'Production',
+    ];
     const suffix = i > PROJECT_NAMES.length ? ` ${Math.ceil(i / PROJECT_NAMES.length)}` : '';
     const created = spread(i, scale.projects, 1400, 900);
-    projects.push({ id: rng.uuid(), name: name + suffix, description: `${name} resources`, purpose, environment, is_default: false, created_at: created, updated_at: created });
+    projects.push({
+      id: rng.uuid(),
+      name: name + suffix,
+      description: `${name} resources`,
+      purpose,
+      environment,
+      is_default: false,
+      created_at: created,
+      updated_at: created,
+    });
   }
   for (const p of projects) account.insert('project', p);
   const others = projects.slice(1);
@@ -686,7 +888,13 @@ function generateAccount(account: SimAccount, rng: Random): void {
   const vpcs: VpcRec[] = [];
   for (let i = 0; i < scale.vpcs; i++) {
     const region = REGIONS[i % REGIONS.length]!.slug;
-    vpcs.push({ id: rng.uuid(), name: `default-${region}`, region, created_at: spread(i, scale.vpcs, 1300, 1000), project_id: i === 0 ? defaultId : projectFor(false) });
+    vpcs.push({
+      id: rng.uuid(),
+      name: `default-${region}`,
+      region,
+      created_at: spread(i, scale.vpcs, 1300, 1000),
+      project_id: i === 0 ? defaultId : projectFor(false),
+    });
   }
   for (const v of vpcs) account.insert('vpc', v);
   const vpcFor = (region: string): string => vpcs.find((v) => v.region === region)?.id ?? `${rng.uuid()}`;
@@ -705,12 +913,21 @@ function generateAccount(account: SimAccount, rng: Random): void {
     const status: DropletRec['status'] = rng.bool(0.1) ? 'off' : 'active';
     const tags = rng.sample([role, `env:${env}`, 'team:platform', 'monitored', 'billing:cc-42'], rng.int(0, 3));
     const droplet: DropletRec = {
-      id, name, size_slug: rng.pick(SIZE_SLUGS), region, status, tags,
-      created_at: spread(i, scale.droplets, 800, 2), image_slug: rng.pick(IMAGES).slug, backups: rng.bool(0.3),
-      locked: false, public_ipv4: account.allocateIpv4('droplet'),
+      id,
+      name,
+      size_slug: rng.pick(SIZE_SLUGS),
+      region,
+      status,
+      tags,
+      created_at: spread(i, scale.droplets, 800, 2),
+      image_slug: rng.pick(IMAGES).slug,
+      backups: rng.bool(0.3),
+      locked: false,
+      public_ipv4: account.allocateIpv4('droplet'),
       private_ipv4: `10.${100 + Math.floor(i / 64_000)}.${Math.floor(i / 250) % 256}.${2 + (i % 250)}`,
       ipv6: rng.bool(0.3) ? `2604:a880:400:d1::${(i + 0x100).toString(16)}:${rng.hex(3)}` : null,
-      vpc_uuid: vpcFor(region), project_id: projectFor(true),
+      vpc_uuid: vpcFor(region),
+      project_id: projectFor(true),
     };
     droplets.push(droplet);
     account.insert('droplet', droplet);
@@ -732,19 +949,48 @@ function generateAccount(account: SimAccount, rng: Random): void {
       for (let n = 0; n < count; n++) {
         const nodeName = `${poolName}-${rng.hex(5)}`;
         const droplet: DropletRec = {
-          id: account.allocateDropletId() + rng.int(0, 5), name: nodeName, size_slug: size, region, status: 'active',
-          tags: ['k8s', `k8s:${id}`, 'k8s:worker'], created_at: created, image_slug: 'debian-12-x64', backups: false,
-          locked: false, public_ipv4: account.allocateIpv4('droplet'), private_ipv4: `10.200.${c}.${p * 16 + n + 2}`,
-          ipv6: null, vpc_uuid: vpcFor(region), project_id: null,
+          id: account.allocateDropletId() + rng.int(0, 5),
+          name: nodeName,
+          size_slug: size,
+          region,
+          status: 'active',
+          tags: ['k8s', `k8s:${id}`, 'k8s:worker'],
+          created_at: created,
+          image_slug: 'debian-12-x64',
+          backups: false,
+          locked: false,
+          public_ipv4: account.allocateIpv4('droplet'),
+          private_ipv4: `10.200.${c}.${p * 16 + n + 2}`,
+          ipv6: null,
+          vpc_uuid: vpcFor(region),
+          project_id: null,
         };
         account.insert('droplet', droplet);
         nodes.push({ id: rng.uuid(), name: nodeName, droplet_id: droplet.id, created_at: created });
       }
-      pools.push({ id: rng.uuid(), name: poolName, size, auto_scale: p === 1, min_nodes: p === 1 ? 1 : 0, max_nodes: p === 1 ? 5 : 0, nodes });
+      pools.push({
+        id: rng.uuid(),
+        name: poolName,
+        size,
+        auto_scale: p === 1,
+        min_nodes: p === 1 ? 1 : 0,
+        max_nodes: p === 1 ? 5 : 0,
+        nodes,
+      });
     }
     account.insert('kubernetes', {
-      id, name, region, version: '1.31.1-do.4', vpc_uuid: vpcFor(region), ipv4: account.allocateIpv4('lb'), ha: c === 0,
-      status: 'running', tags: ['k8s', `k8s:${id}`], node_pools: pools, created_at: created, updated_at: created,
+      id,
+      name,
+      region,
+      version: '1.31.1-do.4',
+      vpc_uuid: vpcFor(region),
+      ipv4: account.allocateIpv4('lb'),
+      ha: c === 0,
+      status: 'running',
+      tags: ['k8s', `k8s:${id}`],
+      node_pools: pools,
+      created_at: created,
+      updated_at: created,
       project_id: others[c % Math.max(1, others.length)]?.id ?? defaultId,
     });
   }
@@ -756,10 +1002,16 @@ function generateAccount(account: SimAccount, rng: Random): void {
     const region = droplet?.region ?? rng.pick(regionsInUse);
     const name = `volume-${region}-${String(i + 1).padStart(2, '0')}`;
     account.insert('volume', {
-      id: rng.uuid(), name, region, size_gigabytes: rng.pick([10, 50, 100, 100, 250, 500]),
-      droplet_ids: droplet ? [droplet.id] : [], description: droplet ? `Data for ${droplet.name}` : 'Block storage',
-      filesystem_type: rng.pick(['ext4', 'xfs']), filesystem_label: name.slice(0, 12),
-      created_at: spread(i, scale.volumes, 700, 3), tags: rng.sample(['data', 'backup', 'env:prod'], rng.int(0, 2)),
+      id: rng.uuid(),
+      name,
+      region,
+      size_gigabytes: rng.pick([10, 50, 100, 100, 250, 500]),
+      droplet_ids: droplet ? [droplet.id] : [],
+      description: droplet ? `Data for ${droplet.name}` : 'Block storage',
+      filesystem_type: rng.pick(['ext4', 'xfs']),
+      filesystem_label: name.slice(0, 12),
+      created_at: spread(i, scale.volumes, 700, 3),
+      tags: rng.sample(['data', 'backup', 'env:prod'], rng.int(0, 2)),
       project_id: projectFor(true),
     });
   }
@@ -773,8 +1025,14 @@ function generateAccount(account: SimAccount, rng: Random): void {
     if (ofVolume) {
       const v = rng.pick(volumes);
       account.insert('snapshot', {
-        id: rng.uuid(), name: `${v.name}-${createdMs}`, resource_type: 'volume', resource_id: v.id, regions: [v.region],
-        created_at: created, min_disk_size: v.size_gigabytes, size_gigabytes: Math.round(rng.next() * v.size_gigabytes * 100) / 100,
+        id: rng.uuid(),
+        name: `${v.name}-${createdMs}`,
+        resource_type: 'volume',
+        resource_id: v.id,
+        regions: [v.region],
+        created_at: created,
+        min_disk_size: v.size_gigabytes,
+        size_gigabytes: Math.round(rng.next() * v.size_gigabytes * 100) / 100,
         tags: [],
       });
     } else {
@@ -782,9 +1040,14 @@ function generateAccount(account: SimAccount, rng: Random): void {
       const d = orphan ? undefined : rng.pick(droplets);
       const size = sizeInfo(d?.size_slug ?? 's-1vcpu-1gb');
       account.insert('snapshot', {
-        id: account.allocateSnapshotId(), name: `${d?.name ?? 'gone-host'}-${createdMs}`, resource_type: 'droplet',
-        resource_id: String(d?.id ?? 300_000_000 + i), regions: [d?.region ?? 'nyc3'], created_at: created,
-        min_disk_size: size.disk, size_gigabytes: Math.round((0.5 + rng.next() * size.disk * 0.4) * 100) / 100,
+        id: account.allocateSnapshotId(),
+        name: `${d?.name ?? 'gone-host'}-${createdMs}`,
+        resource_type: 'droplet',
+        resource_id: String(d?.id ?? 300_000_000 + i),
+        regions: [d?.region ?? 'nyc3'],
+        created_at: created,
+        min_disk_size: size.disk,
+        size_gigabytes: Math.round((0.5 + rng.next() * size.disk * 0.4) * 100) / 100,
         tags: d ? d.tags.slice(0, 1) : [],
       });
     }
@@ -794,45 +1057,92 @@ function generateAccount(account: SimAccount, rng: Random): void {
   for (let i = 0; i < scale.reservedIps; i++) {
     const droplet = i % 2 === 0 && droplets.length > 0 ? rng.pick(droplets) : undefined;
     account.insert('reserved_ip', {
-      ip: account.allocateIpv4('reserved'), region: droplet?.region ?? rng.pick(regionsInUse), droplet_id: droplet?.id ?? null,
-      locked: false, project_id: projectFor(false), created_at: spread(i, scale.reservedIps, 500, 40),
+      ip: account.allocateIpv4('reserved'),
+      region: droplet?.region ?? rng.pick(regionsInUse),
+      droplet_id: droplet?.id ?? null,
+      locked: false,
+      project_id: projectFor(false),
+      created_at: spread(i, scale.reservedIps, 500, 40),
     });
   }
   for (let i = 0; i < scale.reservedIpv6s; i++) {
     const droplet = i === 0 && droplets.length > 0 ? rng.pick(droplets) : undefined;
     account.insert('reserved_ipv6', {
-      ip: `2604:a880:800:14::${(0x1000 + i).toString(16)}:${rng.hex(4)}`, region_slug: droplet?.region ?? rng.pick(regionsInUse),
-      droplet_id: droplet?.id ?? null, reserved_at: spread(i, scale.reservedIpv6s, 300, 10), project_id: projectFor(false),
+      ip: `2604:a880:800:14::${(0x1000 + i).toString(16)}:${rng.hex(4)}`,
+      region_slug: droplet?.region ?? rng.pick(regionsInUse),
+      droplet_id: droplet?.id ?? null,
+      reserved_at: spread(i, scale.reservedIpv6s, 300, 10),
+      project_id: projectFor(false),
     });
   }
 
   // Load balancers (before firewalls, which may admit them as sources).
   for (let i = 0; i < scale.loadBalancers; i++) {
     const region = rng.pick(regionsInUse);
-    const targets = rng.sample(droplets.filter((d) => d.region === region), rng.int(1, 3));
+    const targets = rng.sample(
+      droplets.filter((d) => d.region === region),
+      rng.int(1, 3),
+    );
     const https = rng.bool(0.5);
     account.insert('load_balancer', {
-      id: rng.uuid(), name: `${ROLES[i % ROLES.length]}-lb-${String(i + 1).padStart(2, '0')}`, ip: account.allocateIpv4('lb'),
-      region, size: 'lb-small', size_unit: rng.int(1, 2), algorithm: rng.pick(['round_robin', 'least_connections'] as const),
+      id: rng.uuid(),
+      name: `${ROLES[i % ROLES.length]}-lb-${String(i + 1).padStart(2, '0')}`,
+      ip: account.allocateIpv4('lb'),
+      region,
+      size: 'lb-small',
+      size_unit: rng.int(1, 2),
+      algorithm: rng.pick(['round_robin', 'least_connections'] as const),
       status: 'active',
       forwarding_rules: https
-        ? [httpRule(), { entry_protocol: 'https', entry_port: 443, target_protocol: 'http', target_port: 8080, certificate_id: rng.uuid(), tls_passthrough: false }]
+        ? [
+            httpRule(),
+            {
+              entry_protocol: 'https',
+              entry_port: 443,
+              target_protocol: 'http',
+              target_port: 8080,
+              certificate_id: rng.uuid(),
+              tls_passthrough: false,
+            },
+          ]
         : [httpRule()],
-      droplet_ids: targets.map((d) => d.id), tag: '', vpc_uuid: vpcFor(region),
-      created_at: spread(i, scale.loadBalancers, 450, 40), project_id: projectFor(false),
+      droplet_ids: targets.map((d) => d.id),
+      tag: '',
+      vpc_uuid: vpcFor(region),
+      created_at: spread(i, scale.loadBalancers, 450, 40),
+      project_id: projectFor(false),
     });
   }
   const lbs = [...account.list('load_balancer')];
 
   for (let i = 0; i < scale.firewalls; i++) {
     const web = i % 2 === 0;
-    const inbound: FirewallRule[] = [{ protocol: 'tcp', ports: '22', sources: { addresses: ['18.0.0.0/8'], tags: ['bastion'] } }];
-    if (web) inbound.push({ protocol: 'tcp', ports: '80', sources: { load_balancer_uids: lbs.slice(0, 1).map((l) => l.id), addresses: ['0.0.0.0/0', '::/0'] } });
-    if (i % 3 === 1) inbound.push({ protocol: 'udp', ports: '8000-9000', sources: { droplet_ids: droplets.slice(0, 2).map((d) => String(d.id)) } });
+    const inbound: FirewallRule[] = [
+      { protocol: 'tcp', ports: '22', sources: { addresses: ['18.0.0.0/8'], tags: ['bastion'] } },
+    ];
+    if (web)
+      inbound.push({
+        protocol: 'tcp',
+        ports: '80',
+        sources: { load_balancer_uids: lbs.slice(0, 1).map((l) => l.id), addresses: ['0.0.0.0/0', '::/0'] },
+      });
+    if (i % 3 === 1)
+      inbound.push({
+        protocol: 'udp',
+        ports: '8000-9000',
+        sources: { droplet_ids: droplets.slice(0, 2).map((d) => String(d.id)) },
+      });
     account.insert('firewall', {
-      id: rng.uuid(), name: web ? `web-firewall-${i + 1}` : `internal-${i + 1}`, status: 'succeeded', inbound_rules: inbound,
-      outbound_rules: [allOutbound(), { protocol: 'udp', ports: '53', destinations: { addresses: ['0.0.0.0/0', '::/0'] } }],
-      droplet_ids: rng.sample(droplets, rng.int(0, 4)).map((d) => d.id), tags: web ? ['web'] : [],
+      id: rng.uuid(),
+      name: web ? `web-firewall-${i + 1}` : `internal-${i + 1}`,
+      status: 'succeeded',
+      inbound_rules: inbound,
+      outbound_rules: [
+        allOutbound(),
+        { protocol: 'udp', ports: '53', destinations: { addresses: ['0.0.0.0/0', '::/0'] } },
+      ],
+      droplet_ids: rng.sample(droplets, rng.int(0, 4)).map((d) => d.id),
+      tags: web ? ['web'] : [],
       created_at: spread(i, scale.firewalls, 600, 30),
     });
   }
@@ -841,19 +1151,35 @@ function generateAccount(account: SimAccount, rng: Random): void {
   for (let i = 0; i < scale.domains; i++) {
     account.insert('domain', {
       name: `${['acme', 'shop', 'status', 'docs', 'example', 'internal'][i % 6]}${i >= 6 ? i : ''}.${tlds[i % tlds.length]}`,
-      ttl: 1800, created_at: spread(i, scale.domains, 1000, 100), project_id: projectFor(true),
+      ttl: 1800,
+      created_at: spread(i, scale.domains, 1000, 100),
+      project_id: projectFor(true),
     });
   }
 
-  const engines = [['pg', '16'], ['mysql', '8'], ['valkey', '8'], ['mongodb', '7']] as const;
+  const engines = [
+    ['pg', '16'],
+    ['mysql', '8'],
+    ['valkey', '8'],
+    ['mongodb', '7'],
+  ] as const;
   for (let i = 0; i < scale.databases; i++) {
     const [engine, version] = engines[i % engines.length]!;
     const region = rng.pick(regionsInUse);
     account.insert('database', {
-      id: rng.uuid(), name: i === 0 ? 'backend' : `${engine}-${ENVS[i % ENVS.length]}-${i}`, engine, version,
-      size: rng.pick(Object.keys(DATABASE_SIZES)), region, num_nodes: rng.pick([1, 1, 2, 3]), status: 'online',
-      created_at: spread(i, scale.databases, 700, 50), tags: rng.sample(['production', 'analytics'], rng.int(0, 1)),
-      private_network_uuid: vpcFor(region), storage_size_mib: rng.pick([10240, 30720, 61440]), password: `AVNS_${rng.hex(20)}`,
+      id: rng.uuid(),
+      name: i === 0 ? 'backend' : `${engine}-${ENVS[i % ENVS.length]}-${i}`,
+      engine,
+      version,
+      size: rng.pick(Object.keys(DATABASE_SIZES)),
+      region,
+      num_nodes: rng.pick([1, 1, 2, 3]),
+      status: 'online',
+      created_at: spread(i, scale.databases, 700, 50),
+      tags: rng.sample(['production', 'analytics'], rng.int(0, 1)),
+      private_network_uuid: vpcFor(region),
+      storage_size_mib: rng.pick([10240, 30720, 61440]),
+      password: `AVNS_${rng.hex(20)}`,
       project_id: projectFor(false),
     });
   }
@@ -862,24 +1188,41 @@ function generateAccount(account: SimAccount, rng: Random): void {
   for (let i = 0; i < scale.apps; i++) {
     const created = spread(i, scale.apps, 400, 20);
     account.insert('app', {
-      id: rng.uuid(), name: ['sample-php', 'landing-page', 'admin-portal', 'docs-site'][i % 4] + (i >= 4 ? `-${i}` : ''),
-      region: rng.pick(appRegions), tier_slug: 'basic', instance_size_slug: rng.pick(Object.keys(APP_SIZES)),
-      created_at: created, updated_at: created, project_id: projectFor(false),
+      id: rng.uuid(),
+      name: ['sample-php', 'landing-page', 'admin-portal', 'docs-site'][i % 4] + (i >= 4 ? `-${i}` : ''),
+      region: rng.pick(appRegions),
+      tier_slug: 'basic',
+      instance_size_slug: rng.pick(Object.keys(APP_SIZES)),
+      created_at: created,
+      updated_at: created,
+      project_id: projectFor(false),
     });
   }
 
   for (let i = 0; i < scale.spaces; i++) {
     account.insert('space', {
       name: ['static-assets', 'db-backups', 'user-uploads', 'logs-archive'][i % 4] + (i >= 4 ? `-${i}` : ''),
-      region: rng.pick(['nyc3', 'ams3', 'fra1', 'sgp1']), created_at: spread(i, scale.spaces, 900, 60), project_id: projectFor(false),
+      region: rng.pick(['nyc3', 'ams3', 'fra1', 'sgp1']),
+      created_at: spread(i, scale.spaces, 900, 60),
+      project_id: projectFor(false),
     });
   }
 
   // Memberships that do not map to a record: an unknown kind, and a droplet the Projects API can't find.
   const someProject = others[0]?.id ?? defaultId;
   account.extraProjectEntries.push(
-    { project_id: someProject, urn: `do:task:${rng.int(100000, 999999)}`, status: 'ok', assigned_at: isoSeconds(nowMs - 30 * DAY) },
-    { project_id: defaultId, urn: `do:droplet:${299_000_000 + rng.int(0, 999)}`, status: 'not_found', assigned_at: isoSeconds(nowMs - 90 * DAY) },
+    {
+      project_id: someProject,
+      urn: `do:task:${rng.int(100000, 999999)}`,
+      status: 'ok',
+      assigned_at: isoSeconds(nowMs - 30 * DAY),
+    },
+    {
+      project_id: defaultId,
+      urn: `do:droplet:${299_000_000 + rng.int(0, 999)}`,
+      status: 'not_found',
+      assigned_at: isoSeconds(nowMs - 90 * DAY),
+    },
   );
   // One real app whose membership the API reports as "service_down" (membership uncertain, resource exists).
   const app = account.list('app')[0];

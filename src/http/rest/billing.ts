@@ -17,7 +17,10 @@ export async function handleBilling(
   res: http.ServerResponse,
   deps: { prisma: PrismaClient; authenticator: Authenticator },
 ): Promise<void> {
-  const viewer = await authenticateRequest(req, res, deps.authenticator, { adminOnly: true, forbiddenMessage: 'Billing is platform admin only' });
+  const viewer = await authenticateRequest(req, res, deps.authenticator, {
+    adminOnly: true,
+    forbiddenMessage: 'Billing is platform admin only',
+  });
   if (!viewer) return;
 
   const url = new URL(req.url ?? '/', 'http://localhost');

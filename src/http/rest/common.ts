@@ -21,14 +21,21 @@ export async function authenticateRequest(
   }
   try {
     const viewer = await authenticator.authenticate(req.headers.authorization);
-    if (!viewer) throw new AuthError('Authentication required: send "Authorization: Bearer <token>"', 'UNAUTHENTICATED');
-    if (options.adminOnly && !viewer.admin) throw new AuthError(options.forbiddenMessage ?? 'Platform admin only', 'FORBIDDEN');
+    if (!viewer)
+      throw new AuthError('Authentication required: send "Authorization: Bearer <token>"', 'UNAUTHENTICATED');
+    if (options.adminOnly && !viewer.admin)
+      throw new AuthError(options.forbiddenMessage ?? 'Platform admin only', 'FORBIDDEN');
     if (!viewer.admin && viewer.tenantId === null) throw new AuthError('The token names no tenant', 'FORBIDDEN');
     return viewer;
   } catch (error) {
     if (!(error instanceof AuthError)) throw error;
     const status = error.code === 'UNAUTHENTICATED' ? 401 : 403;
-    sendJson(res, status, { error: error.code.toLowerCase(), message: error.message }, status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+    sendJson(
+      res,
+      status,
+      { error: error.code.toLowerCase(), message: error.message },
+      status === 401 ? { 'www-authenticate': 'Bearer' } : {},
+    );
     return undefined;
   }
 }
@@ -51,13 +58,20 @@ export function readParams<T>(res: http.ServerResponse, parse: () => T): T | und
 function intParam(raw: string | null, fallback: number, min: number, max: number, name: string): number {
   if (raw === null || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(`${name} must be an integer between ${min} and ${max}`, name);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new InvalidArgumentError(`${name} must be an integer between ${min} and ${max}`, name);
   return value;
 }
 
 /** Repeated or comma-separated values of one parameter (`?kind=a&kind=b` or `?kind=a,b`). */
 export function listParam(query: URLSearchParams, name: string): string[] | undefined {
-  return query.has(name) ? query.getAll(name).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean) : undefined;
+  return query.has(name)
+    ? query
+        .getAll(name)
+        .flatMap((v) => v.split(','))
+        .map((v) => v.trim())
+        .filter(Boolean)
+    : undefined;
 }
 
 /** `limit` and `after` (an id cursor) of a paged listing. */

@@ -20,7 +20,8 @@ export async function handleInventory(
   const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
   const params = readParams(res, () => {
     const state = query.get('state')?.toUpperCase();
-    if (state !== undefined && state !== 'LIVE' && state !== 'STALE' && state !== 'ALL') throw new InvalidArgumentError('state must be live, stale or all', 'state');
+    if (state !== undefined && state !== 'LIVE' && state !== 'STALE' && state !== 'ALL')
+      throw new InvalidArgumentError('state must be live, stale or all', 'state');
     const where = resourceWhere(
       {
         kind: listParam(query, 'kind'),

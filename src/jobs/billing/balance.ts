@@ -18,7 +18,10 @@ function money(value: unknown, field: string): string {
   }
 }
 
-export async function syncBalance(context: BillingContext, options: { trigger: RunTrigger; jobId?: string | null }): Promise<BalanceOutcome> {
+export async function syncBalance(
+  context: BillingContext,
+  options: { trigger: RunTrigger; jobId?: string | null },
+): Promise<BalanceOutcome> {
   const { pool, accountId } = context;
   return withRun(runEnvironment(context), { task: 'balance', ...options }, async (run) => {
     const balance = await requireApi(context).getBalance();

@@ -158,7 +158,11 @@ class Tokenizer {
           char = text.charCodeAt(end);
           if (char === COMMA || char === LF || char === CR) break;
           if (char === QUOTE) {
-            throw new CsvSyntaxError('INVALID_OPENING_QUOTE', 'a quote appears inside a field that does not start with one', startLine);
+            throw new CsvSyntaxError(
+              'INVALID_OPENING_QUOTE',
+              'a quote appears inside a field that does not start with one',
+              startLine,
+            );
           }
           end++;
         }

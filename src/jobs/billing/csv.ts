@@ -57,25 +57,34 @@ export class InvoiceCsvError extends Error {
     readonly column: string | null = null,
     options?: { cause?: unknown },
   ) {
-    const where = [line !== null ? `line ${line}` : null, column !== null ? `column "${column}"` : null].filter(Boolean).join(', ');
+    const where = [line !== null ? `line ${line}` : null, column !== null ? `column "${column}"` : null]
+      .filter(Boolean)
+      .join(', ');
     super(`Invoice CSV${where ? ` ${where}` : ''}: ${detail}`, options);
   }
 }
 
 export type InvoiceCsvSource =
-  | Readable
-  | AsyncIterable<string | Uint8Array>
-  | Iterable<string | Uint8Array>
-  | string
-  | Uint8Array;
+  Readable | AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> | string | Uint8Array;
 
 export interface ParseInvoiceCsvOptions {
   /** Longest record accepted, in characters, so a missing closing quote cannot swallow the file. */
   maxRecordSize?: number;
 }
 
-type ColumnKey = 'product' | 'group_description' | 'description' | 'hours' | 'start' | 'end' | 'usd' | 'project_name' | 'category';
-const KNOWN_COLUMNS: readonly ColumnKey[] = ['product', 'group_description', 'description', 'hours', 'start', 'end', 'usd', 'project_name', 'category'];
+type ColumnKey =
+  'product' | 'group_description' | 'description' | 'hours' | 'start' | 'end' | 'usd' | 'project_name' | 'category';
+const KNOWN_COLUMNS: readonly ColumnKey[] = [
+  'product',
+  'group_description',
+  'description',
+  'hours',
+  'start',
+  'end',
+  'usd',
+  'project_name',
+  'category',
+];
 /** The rest may be absent: `category` is missing from files older than mid-2020, and a file without
  *  hours/start/end/group/project columns still has everything a cost line needs. */
 const REQUIRED_COLUMNS: readonly ColumnKey[] = ['product', 'description', 'usd'];
@@ -89,7 +98,10 @@ interface Header {
 
 /** Header cells compare trimmed and case-insensitively; "Group Description" / "group-description" too. */
 function columnKey(cell: string): string {
-  return cell.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  return cell
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
 }
 
 function readHeader(fields: string[], line: number): Header {
@@ -98,7 +110,12 @@ function readHeader(fields: string[], line: number): Header {
     const key = columnKey(cell) as ColumnKey;
     if (!KNOWN_COLUMNS.includes(key)) return; // unknown columns are tolerated (DO adds columns over time)
     if (header.index[key] !== undefined) {
-      throw new InvoiceCsvError('DUPLICATE_COLUMN', `column "${cell.trim()}" appears twice in the header`, line, cell.trim());
+      throw new InvoiceCsvError(
+        'DUPLICATE_COLUMN',
+        `column "${cell.trim()}" appears twice in the header`,
+        line,
+        cell.trim(),
+      );
     }
     header.index[key] = position;
     header.label[key] = cell.trim();
@@ -155,7 +172,8 @@ function toLine(record: CsvRecord, header: Header, lineNo: number): InvoiceCsvLi
     throw new InvoiceCsvError('COLUMN_COUNT', `has ${fields.length} fields, the header has ${header.width}`, startLine);
   }
   const product = (cellOf(fields, header, 'product') ?? '').trim();
-  if (product === '') throw new InvoiceCsvError('EMPTY_VALUE', 'product is empty', startLine, header.label.product ?? 'product');
+  if (product === '')
+    throw new InvoiceCsvError('EMPTY_VALUE', 'product is empty', startLine, header.label.product ?? 'product');
   return {
     lineNo,
     fileLine: startLine,
@@ -186,7 +204,10 @@ export async function* parseInvoiceCsvBatches(
 ): AsyncGenerator<InvoiceCsvLine[], void, undefined> {
   let header: Header | null = null;
   let lineNo = 0;
-  const records = tokenizeCsv(toChunks(source), options.maxRecordSize !== undefined ? { maxRecordSize: options.maxRecordSize } : {});
+  const records = tokenizeCsv(
+    toChunks(source),
+    options.maxRecordSize !== undefined ? { maxRecordSize: options.maxRecordSize } : {},
+  );
   try {
     for await (const batch of records) {
       const lines: InvoiceCsvLine[] = [];
@@ -225,7 +246,10 @@ export async function* parseInvoiceCsv(
 }
 
 /** Reads a whole CSV into memory. For tests and small files; ingest should iterate parseInvoiceCsv. */
-export async function parseInvoiceCsvToArray(source: InvoiceCsvSource, options?: ParseInvoiceCsvOptions): Promise<InvoiceCsvLine[]> {
+export async function parseInvoiceCsvToArray(
+  source: InvoiceCsvSource,
+  options?: ParseInvoiceCsvOptions,
+): Promise<InvoiceCsvLine[]> {
   const lines: InvoiceCsvLine[] = [];
   for await (const line of parseInvoiceCsv(source, options)) lines.push(line);
   return lines;

@@ -32,7 +32,8 @@ export type LineKind =
 
 const WORD_TAX = /\btax(es)?\b/;
 // Tax words that are safe to read in a description: acronyms as whole words, and "sales tax" etc.
-const DESCRIPTION_TAX = /\b(gst|hst|pst|qst|vat|iva|tva|mwst|ust|sales tax|use tax|consumption tax|withholding tax|tax(es)?)\b/;
+const DESCRIPTION_TAX =
+  /\b(gst|hst|pst|qst|vat|iva|tva|mwst|ust|sales tax|use tax|consumption tax|withholding tax|tax(es)?)\b/;
 const CREDIT_WORDS = /\b(credits?|promo(tion|tional|tions)?s?|promo codes?|discounts?|coupons?)\b/;
 
 /** Ordered: the first matching rule wins. `null` marks a product that is known but has no kind. */
@@ -51,7 +52,10 @@ const PRODUCT_RULES: ReadonlyArray<readonly [RegExp, LineKind | null]> = [
   [/\b(reserved|floating) ?ips?\b|\b(reserved|floating) ip addresses\b/, 'floating_ip'],
   [/\bload ?balancers?\b/, 'load_balancer'],
   [/\bkubernetes\b|\bdoks\b|\bk8s\b/, 'kubernetes_cluster'],
-  [/\bdatabases?\b|\bdatabase clusters?\b|\bdbaas\b|\b(postgres(ql)?|mysql|redis|valkey|mongodb|kafka|opensearch)\b/, 'managed_db'],
+  [
+    /\bdatabases?\b|\bdatabase clusters?\b|\bdbaas\b|\b(postgres(ql)?|mysql|redis|valkey|mongodb|kafka|opensearch)\b/,
+    'managed_db',
+  ],
   [/\bspaces\b/, 'spaces_bucket'],
   [/\bapp platform\b|\bapps?\b/, 'app'],
   [/\bdroplets?\b/, 'droplet'],
@@ -74,7 +78,11 @@ export interface KindDerivation {
 }
 
 /** deriveKind with the reason behind a null: tax or unknown product. */
-export function deriveKindDetailed(product: string, description: string | null = null, groupDescription: string | null = null): KindDerivation {
+export function deriveKindDetailed(
+  product: string,
+  description: string | null = null,
+  groupDescription: string | null = null,
+): KindDerivation {
   const productText = normalize(product);
   if (WORD_TAX.test(productText)) return { kind: null, isTax: true, productKnown: true };
   for (const [pattern, kind] of PRODUCT_RULES) {
@@ -86,7 +94,11 @@ export function deriveKindDetailed(product: string, description: string | null =
 }
 
 /** The local kind of an invoice line, or null (taxes, unknown products: the caller keeps the product text). */
-export function deriveKind(product: string, description: string | null = null, groupDescription: string | null = null): LineKind | null {
+export function deriveKind(
+  product: string,
+  description: string | null = null,
+  groupDescription: string | null = null,
+): LineKind | null {
   return deriveKindDetailed(product, description, groupDescription).kind;
 }
 
@@ -107,10 +119,15 @@ export interface ClassifiableLine {
 }
 
 export function classifyLine(line: ClassifiableLine): LineClassification {
-  const { kind, isTax, productKnown } = deriveKindDetailed(line.product, line.description ?? null, line.groupDescription ?? null);
+  const { kind, isTax, productKnown } = deriveKindDetailed(
+    line.product,
+    line.description ?? null,
+    line.groupDescription ?? null,
+  );
   const negative = decimalToMicros(line.amount) < 0n;
   const creditWords =
     CREDIT_WORDS.test(normalize(line.product)) ||
-    (!productKnown && (CREDIT_WORDS.test(normalize(line.description)) || CREDIT_WORDS.test(normalize(line.groupDescription))));
+    (!productKnown &&
+      (CREDIT_WORDS.test(normalize(line.description)) || CREDIT_WORDS.test(normalize(line.groupDescription))));
   return { kind, isTax, isCredit: negative || creditWords };
 }

@@ -24,7 +24,8 @@ export interface BillingHistoryEntryLike {
  */
 export function billingHistoryNaturalKey(entry: BillingHistoryEntryLike): string {
   const date = entry.date instanceof Date ? entry.date : parseTimestamp(entry.date);
-  if (!date || Number.isNaN(date.getTime())) throw new RangeError(`billing history entry has no valid date: ${String(entry.date)}`);
+  if (!date || Number.isNaN(date.getTime()))
+    throw new RangeError(`billing history entry has no valid date: ${String(entry.date)}`);
   const parts = [
     date.toISOString(),
     entry.type.trim(),

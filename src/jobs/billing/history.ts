@@ -102,7 +102,8 @@ function historyRow(entry: BillingHistoryEntry, keyer: HistoryKeyer): HistoryRow
 
 function invoiceRow(item: InvoiceListItem, provisional: boolean): Record<string, unknown> {
   if (!item.invoice_uuid) throw new Error('an invoice in the list has no invoice_uuid');
-  if (!PERIOD.test(item.invoice_period ?? '')) throw new Error(`invoice ${item.invoice_uuid} has an invalid period "${String(item.invoice_period)}"`);
+  if (!PERIOD.test(item.invoice_period ?? ''))
+    throw new Error(`invoice ${item.invoice_uuid} has an invalid period "${String(item.invoice_period)}"`);
   const updatedAt = item.updated_at ? parseTimestamp(item.updated_at) : null;
   return {
     invoice_uuid: item.invoice_uuid,
@@ -117,88 +118,95 @@ function invoiceRow(item: InvoiceListItem, provisional: boolean): Record<string,
 export async function syncBillingHistory(context: BillingContext, options: HistoryOptions): Promise<HistoryOutcome> {
   const { pool, accountId } = context;
   const outcome: HistoryTally = { historyCreated: 0, invoicesCreated: 0, enqueued: [], previewUuid: null };
-  const result = await withRun(runEnvironment(context), { task: 'billing_history', trigger: options.trigger, jobId: options.jobId }, async (run) => {
-    const incomplete: string[] = [];
-    const api = requireApi(context);
+  const result = await withRun(
+    runEnvironment(context),
+    { task: 'billing_history', trigger: options.trigger, jobId: options.jobId },
+    async (run) => {
+      const incomplete: string[] = [];
+      const api = requireApi(context);
 
-    // 1. History entries, page by page.
-    const keyer = new HistoryKeyer();
-    let historyListed = 0;
-    const history = await api.listBillingHistory({
-      collect: false,
-      onPage: async (entries) => {
-        if (entries.length === 0) return;
-        const rows = entries.map((entry) => historyRow(entry, keyer));
-        const inserted = await pool.query(UPSERT_HISTORY, [accountId, JSON.stringify(rows)]);
-        historyListed += rows.length;
-        outcome.historyCreated += inserted.rowCount ?? 0;
-      },
-    });
-    run.counts.apiCalls += history.apiCalls;
-    run.counts.pages += history.pages;
-    if (!history.complete) incomplete.push(`billing history: ${history.incompleteReason ?? 'incomplete'}`);
+      // 1. History entries, page by page.
+      const keyer = new HistoryKeyer();
+      let historyListed = 0;
+      const history = await api.listBillingHistory({
+        collect: false,
+        onPage: async (entries) => {
+          if (entries.length === 0) return;
+          const rows = entries.map((entry) => historyRow(entry, keyer));
+          const inserted = await pool.query(UPSERT_HISTORY, [accountId, JSON.stringify(rows)]);
+          historyListed += rows.length;
+          outcome.historyCreated += inserted.rowCount ?? 0;
+        },
+      });
+      run.counts.apiCalls += history.apiCalls;
+      run.counts.pages += history.pages;
+      if (!history.complete) incomplete.push(`billing history: ${history.incompleteReason ?? 'incomplete'}`);
 
-    // 2. Invoice headers (final ones, then the preview).
-    const invoices = await api.listInvoices();
-    run.counts.apiCalls += invoices.apiCalls;
-    run.counts.pages += invoices.pages;
-    if (!invoices.complete) incomplete.push(`invoices: ${invoices.incompleteReason ?? 'incomplete'}`);
-    const rows = invoices.items.map((item) => invoiceRow(item, false));
-    const finalPeriods = new Set(invoices.items.map((item) => item.invoice_period));
-    const preview = invoices.preview;
-    let previewSkipped: string | null = null;
-    if (preview?.invoice_uuid) {
-      const hasFinal =
-        finalPeriods.has(preview.invoice_period) ||
-        ((
-          await pool.query(
-            `SELECT 1 FROM cloud_invoices WHERE account_id = $1 AND period = $2 AND NOT provisional AND invoice_uuid <> $3 LIMIT 1`,
-            [accountId, preview.invoice_period, preview.invoice_uuid],
-          )
-        ).rowCount ?? 0) > 0;
-      if (hasFinal) previewSkipped = `period ${preview.invoice_period} already has its final invoice`;
-      else {
-        rows.push(invoiceRow(preview, true));
-        outcome.previewUuid = preview.invoice_uuid;
+      // 2. Invoice headers (final ones, then the preview).
+      const invoices = await api.listInvoices();
+      run.counts.apiCalls += invoices.apiCalls;
+      run.counts.pages += invoices.pages;
+      if (!invoices.complete) incomplete.push(`invoices: ${invoices.incompleteReason ?? 'incomplete'}`);
+      const rows = invoices.items.map((item) => invoiceRow(item, false));
+      const finalPeriods = new Set(invoices.items.map((item) => item.invoice_period));
+      const preview = invoices.preview;
+      let previewSkipped: string | null = null;
+      if (preview?.invoice_uuid) {
+        const hasFinal =
+          finalPeriods.has(preview.invoice_period) ||
+          ((
+            await pool.query(
+              `SELECT 1 FROM cloud_invoices WHERE account_id = $1 AND period = $2 AND NOT provisional AND invoice_uuid <> $3 LIMIT 1`,
+              [accountId, preview.invoice_period, preview.invoice_uuid],
+            )
+          ).rowCount ?? 0) > 0;
+        if (hasFinal) previewSkipped = `period ${preview.invoice_period} already has its final invoice`;
+        else {
+          rows.push(invoiceRow(preview, true));
+          outcome.previewUuid = preview.invoice_uuid;
+        }
       }
-    }
-    let invoicesUpdated = 0;
-    if (rows.length > 0) {
-      const upserted = await pool.query<{ invoice_uuid: string; inserted: boolean }>(UPSERT_INVOICES, [accountId, JSON.stringify(rows)]);
-      for (const row of upserted.rows) {
-        if (row.inserted) outcome.invoicesCreated++;
-        else invoicesUpdated++;
+      let invoicesUpdated = 0;
+      if (rows.length > 0) {
+        const upserted = await pool.query<{ invoice_uuid: string; inserted: boolean }>(UPSERT_INVOICES, [
+          accountId,
+          JSON.stringify(rows),
+        ]);
+        for (const row of upserted.rows) {
+          if (row.inserted) outcome.invoicesCreated++;
+          else invoicesUpdated++;
+        }
       }
-    }
 
-    // 3. What to ingest: final invoices not yet ingested (failed ones included), and the current preview.
-    const pending = await pool.query<{ invoice_uuid: string }>(
-      `SELECT invoice_uuid FROM cloud_invoices
+      // 3. What to ingest: final invoices not yet ingested (failed ones included), and the current preview.
+      const pending = await pool.query<{ invoice_uuid: string }>(
+        `SELECT invoice_uuid FROM cloud_invoices
        WHERE account_id = $1 AND NOT provisional AND ingest_status <> 'ingested'
        ORDER BY period, invoice_uuid`,
-      [accountId],
-    );
-    const targets = pending.rows.map((r) => r.invoice_uuid);
-    if (outcome.previewUuid) targets.push(outcome.previewUuid);
-    for (const uuid of targets) {
-      await options.enqueueInvoice(uuid);
-      outcome.enqueued.push(uuid);
-    }
+        [accountId],
+      );
+      const targets = pending.rows.map((r) => r.invoice_uuid);
+      if (outcome.previewUuid) targets.push(outcome.previewUuid);
+      for (const uuid of targets) {
+        await options.enqueueInvoice(uuid);
+        outcome.enqueued.push(uuid);
+      }
 
-    const listed = historyListed + rows.length;
-    run.counts.listed = listed;
-    run.counts.created = outcome.historyCreated + outcome.invoicesCreated;
-    run.counts.updated = invoicesUpdated;
-    run.counts.unchanged = listed - run.counts.created - invoicesUpdated;
-    Object.assign(run.details, {
-      history: { listed: historyListed, created: outcome.historyCreated },
-      invoices: { listed: invoices.items.length, created: outcome.invoicesCreated, updated: invoicesUpdated },
-      preview: outcome.previewUuid ?? null,
-      ...(previewSkipped ? { previewSkipped } : {}),
-      enqueued: outcome.enqueued.length,
-      ...(incomplete.length > 0 ? { incomplete } : {}),
-    });
-    if (incomplete.length > 0) run.incomplete(incomplete.join('; '));
-  });
+      const listed = historyListed + rows.length;
+      run.counts.listed = listed;
+      run.counts.created = outcome.historyCreated + outcome.invoicesCreated;
+      run.counts.updated = invoicesUpdated;
+      run.counts.unchanged = listed - run.counts.created - invoicesUpdated;
+      Object.assign(run.details, {
+        history: { listed: historyListed, created: outcome.historyCreated },
+        invoices: { listed: invoices.items.length, created: outcome.invoicesCreated, updated: invoicesUpdated },
+        preview: outcome.previewUuid ?? null,
+        ...(previewSkipped ? { previewSkipped } : {}),
+        enqueued: outcome.enqueued.length,
+        ...(incomplete.length > 0 ? { incomplete } : {}),
+      });
+      if (incomplete.length > 0) run.incomplete(incomplete.join('; '));
+    },
+  );
   return { ...result, ...outcome };
 }

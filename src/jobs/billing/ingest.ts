@@ -24,10 +24,26 @@ import { copyFrom, copyValue } from '../../db/copy.js';
 import type { InvoiceItem, InvoiceSummary } from '../../digitalocean/types.js';
 import type { RunTrigger } from '../../domain/tasks.js';
 import { errorText, withRun, type ActiveRun } from '../run.js';
-import { type BillingContext, type BillingApi, DEFAULT_MAX_JSON_ITEMS, isNotOffered, loggerOf, requireApi, runEnvironment } from './context.js';
+import {
+  type BillingContext,
+  type BillingApi,
+  DEFAULT_MAX_JSON_ITEMS,
+  isNotOffered,
+  loggerOf,
+  requireApi,
+  runEnvironment,
+} from './context.js';
 import { parseInvoiceCsvBatches } from './csv.js';
 import { normalizeDecimal } from './decimal.js';
-import { buildCandidateIndex, matchLine, MatchSummaryBuilder, prepareLine, type CandidateIndex, type MatchCandidate, type MatchMethod } from './match.js';
+import {
+  buildCandidateIndex,
+  matchLine,
+  MatchSummaryBuilder,
+  prepareLine,
+  type CandidateIndex,
+  type MatchCandidate,
+  type MatchMethod,
+} from './match.js';
 import { JsonItemIndex, jsonItemToLine, type ReconciliationStats, type SourceLine } from './reconcile.js';
 
 export interface IngestOptions {
@@ -68,9 +84,26 @@ interface InvoiceHeader {
 }
 
 const COPY_COLUMNS = [
-  'invoice_id', 'line_no', 'source', 'period', 'product', 'group_description', 'description', 'kind', 'resource_name',
-  'resource_uuid', 'resource_provider_id', 'hours', 'start_at', 'end_at', 'amount', 'project_name', 'category',
-  'resource_id', 'match_method', 'unmatched_reason',
+  'invoice_id',
+  'line_no',
+  'source',
+  'period',
+  'product',
+  'group_description',
+  'description',
+  'kind',
+  'resource_name',
+  'resource_uuid',
+  'resource_provider_id',
+  'hours',
+  'start_at',
+  'end_at',
+  'amount',
+  'project_name',
+  'category',
+  'resource_id',
+  'match_method',
+  'unmatched_reason',
 ] as const;
 const COPY_STATEMENT = `COPY cloud_cost_lines (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
 
@@ -91,7 +124,14 @@ const LOCK_KEY = `SELECT hashtextextended('cloud-ops:invoice:' || $1 || ':' || $
 
 /** Loads every resource of the account as a match candidate, stale ones included, in one query. */
 export async function loadCandidateIndex(db: pg.Pool | pg.ClientBase, accountId: string): Promise<CandidateIndex> {
-  const result = await db.query<{ id: number; kind: string; provider_id: string; name: string | null; created: Date | null; stale_at: Date | null }>(
+  const result = await db.query<{
+    id: number;
+    kind: string;
+    provider_id: string;
+    name: string | null;
+    created: Date | null;
+    stale_at: Date | null;
+  }>(
     `SELECT id, kind, provider_id, name, provider_created_at AS created, stale_at FROM cloud_resources WHERE account_id = $1`,
     [accountId],
   );
@@ -148,7 +188,12 @@ class OverBudget extends Error {
 }
 
 /** The invoice's JSON items if they fit the budget (the first page's meta.total tells before the rest is read). */
-async function loadJsonItems(api: BillingApi, header: InvoiceHeader, budget: number, run: ActiveRun): Promise<JsonPlan> {
+async function loadJsonItems(
+  api: BillingApi,
+  header: InvoiceHeader,
+  budget: number,
+  run: ActiveRun,
+): Promise<JsonPlan> {
   if (budget <= 0) return { kind: 'over_budget', total: -1 };
   const items: SourceLine[] = [];
   try {
@@ -163,7 +208,8 @@ async function loadJsonItems(api: BillingApi, header: InvoiceHeader, budget: num
     );
     run.counts.apiCalls += listing.apiCalls;
     run.counts.pages += listing.pages;
-    if (!listing.complete) throw new Error(`invoice items listing incomplete: ${listing.incompleteReason ?? 'unknown reason'}`);
+    if (!listing.complete)
+      throw new Error(`invoice items listing incomplete: ${listing.incompleteReason ?? 'unknown reason'}`);
   } catch (error) {
     if (error instanceof OverBudget) return { kind: 'over_budget', total: error.total };
     if (isNotOffered(error)) return { kind: 'unavailable' };
@@ -179,7 +225,8 @@ async function* streamJsonItems(api: BillingApi, header: InvoiceHeader, run: Act
     withPreviewKey(header, (key) => api.listInvoiceItems(key, { collect: false, onPage, signal })).then((listing) => {
       run.counts.apiCalls += listing.apiCalls;
       run.counts.pages += listing.pages;
-      if (!listing.complete) throw new Error(`invoice items listing incomplete: ${listing.incompleteReason ?? 'unknown reason'}`);
+      if (!listing.complete)
+        throw new Error(`invoice items listing incomplete: ${listing.incompleteReason ?? 'unknown reason'}`);
     }),
   )) {
     yield page.map((item) => jsonItemToLine(item, ++lineNo));
@@ -187,7 +234,9 @@ async function* streamJsonItems(api: BillingApi, header: InvoiceHeader, run: Act
 }
 
 /** Turns a callback-driven page walk into an async iterator of pages, one page in flight (back-pressure). */
-async function* pagesOf<T>(start: (onPage: (items: T[]) => Promise<void>, signal: AbortSignal) => Promise<void>): AsyncGenerator<T[]> {
+async function* pagesOf<T>(
+  start: (onPage: (items: T[]) => Promise<void>, signal: AbortSignal) => Promise<void>,
+): AsyncGenerator<T[]> {
   const controller = new AbortController();
   let pending: { items: T[]; release: () => void } | null = null;
   let wake: (() => void) | null = null;
@@ -256,7 +305,12 @@ interface LineSourcePlan {
 }
 
 /** Opens the CSV (its headers only); falls back to the JSON items when DigitalOcean offers no CSV. */
-async function openLineSource(api: BillingApi, header: InvoiceHeader, json: JsonPlan, run: ActiveRun): Promise<LineSourcePlan> {
+async function openLineSource(
+  api: BillingApi,
+  header: InvoiceHeader,
+  json: JsonPlan,
+  run: ActiveRun,
+): Promise<LineSourcePlan> {
   try {
     const csv = await withPreviewKey(header, (key) => api.getInvoiceCsv(key));
     run.counts.apiCalls += 1;
@@ -265,7 +319,8 @@ async function openLineSource(api: BillingApi, header: InvoiceHeader, json: Json
     if (!isNotOffered(error)) throw error;
     run.counts.apiCalls += 1;
   }
-  if (json.kind === 'unavailable') throw new Error('DigitalOcean offers neither the CSV nor the JSON items of this invoice');
+  if (json.kind === 'unavailable')
+    throw new Error('DigitalOcean offers neither the CSV nor the JSON items of this invoice');
   const batches = json.kind === 'index' ? inBatches(json.items, 1000) : streamJsonItems(api, header, run);
   return { lineSource: 'json', batches, close: () => undefined };
 }
@@ -336,24 +391,41 @@ async function* copyRows(
       if (match.matchMethod) tally.byMethod[match.matchMethod]++;
       buffer +=
         prefix +
-        line.lineNo + '\t' +
+        line.lineNo +
+        '\t' +
         source +
-        copyValue(line.product) + '\t' +
-        copyValue(line.groupDescription) + '\t' +
-        copyValue(line.description) + '\t' +
-        copyValue(prepared.kind) + '\t' +
-        copyValue(prepared.name) + '\t' +
-        copyValue(resourceUuid) + '\t' +
-        copyValue(resourceProviderId) + '\t' +
-        copyValue(line.hours) + '\t' +
-        starts.of(line.startAt) + '\t' +
-        ends.of(line.endAt) + '\t' +
-        line.amount + '\t' +
-        copyValue(line.projectName) + '\t' +
-        copyValue(line.category) + '\t' +
-        copyValue(match.resourceId) + '\t' +
-        copyValue(match.matchMethod) + '\t' +
-        copyValue(match.unmatchedReason) + '\n';
+        copyValue(line.product) +
+        '\t' +
+        copyValue(line.groupDescription) +
+        '\t' +
+        copyValue(line.description) +
+        '\t' +
+        copyValue(prepared.kind) +
+        '\t' +
+        copyValue(prepared.name) +
+        '\t' +
+        copyValue(resourceUuid) +
+        '\t' +
+        copyValue(resourceProviderId) +
+        '\t' +
+        copyValue(line.hours) +
+        '\t' +
+        starts.of(line.startAt) +
+        '\t' +
+        ends.of(line.endAt) +
+        '\t' +
+        line.amount +
+        '\t' +
+        copyValue(line.projectName) +
+        '\t' +
+        copyValue(line.category) +
+        '\t' +
+        copyValue(match.resourceId) +
+        '\t' +
+        copyValue(match.matchMethod) +
+        '\t' +
+        copyValue(match.unmatchedReason) +
+        '\n';
       count++;
       rows++;
       if (buffer.length >= COPY_CHUNK_CHARS) {
@@ -449,7 +521,11 @@ async function tryLock(client: pg.ClientBase, accountId: string, invoiceUuid: st
 }
 
 /** Ingests one invoice (see the module comment). Failures are recorded and returned, not thrown. */
-export async function ingestInvoice(context: BillingContext, invoiceUuid: string, options: IngestOptions): Promise<IngestOutcome> {
+export async function ingestInvoice(
+  context: BillingContext,
+  invoiceUuid: string,
+  options: IngestOptions,
+): Promise<IngestOutcome> {
   const { pool, accountId } = context;
   const log = loggerOf(context);
   const client = await pool.connect();
@@ -468,47 +544,52 @@ export async function ingestInvoice(context: BillingContext, invoiceUuid: string
     const header = found.rows[0];
     if (!header) throw new InvoiceNotFoundError(invoiceUuid);
 
-    const result = await withRun(runEnvironment(context), { task: 'invoice', trigger: options.trigger, jobId: options.jobId }, async (run) => {
-      run.details.invoiceUuid = invoiceUuid;
-      run.details.period = header.period;
-      run.details.provisional = header.provisional;
+    const result = await withRun(
+      runEnvironment(context),
+      { task: 'invoice', trigger: options.trigger, jobId: options.jobId },
+      async (run) => {
+        run.details.invoiceUuid = invoiceUuid;
+        run.details.period = header.period;
+        run.details.provisional = header.provisional;
 
-      if (header.provisional) {
-        const final = await client.query(
-          `SELECT 1 FROM cloud_invoices WHERE account_id = $1 AND period = $2 AND NOT provisional AND ingest_status = 'ingested' LIMIT 1`,
-          [accountId, header.period],
-        );
-        if (final.rowCount) {
-          await client.query('DELETE FROM cloud_invoices WHERE id = $1 AND provisional', [header.id]);
-          run.details.superseded = true;
-          return 'superseded' as const;
-        }
-      }
-      await client.query(
-        `UPDATE cloud_invoices SET ingest_status = 'ingesting', ingest_attempts = ingest_attempts + 1, updated_at = now() WHERE id = $1`,
-        [header.id],
-      );
-
-      const transaction = { open: false };
-      try {
-        return await ingestLines(context, client, header, run, options, transaction);
-      } catch (error) {
-        if (transaction.open) {
-          try {
-            await client.query('ROLLBACK');
-          } catch (rollbackError) {
-            clientBroken = rollbackError as Error;
+        if (header.provisional) {
+          const final = await client.query(
+            `SELECT 1 FROM cloud_invoices WHERE account_id = $1 AND period = $2 AND NOT provisional AND ingest_status = 'ingested' LIMIT 1`,
+            [accountId, header.period],
+          );
+          if (final.rowCount) {
+            await client.query('DELETE FROM cloud_invoices WHERE id = $1 AND provisional', [header.id]);
+            run.details.superseded = true;
+            return 'superseded' as const;
           }
         }
-        await pool.query(`UPDATE cloud_invoices SET ingest_status = 'failed', ingest_error = $2, updated_at = now() WHERE id = $1`, [
-          header.id,
-          errorText(error, context.redact),
-        ]);
-        throw error;
-      }
-    });
+        await client.query(
+          `UPDATE cloud_invoices SET ingest_status = 'ingesting', ingest_attempts = ingest_attempts + 1, updated_at = now() WHERE id = $1`,
+          [header.id],
+        );
+
+        const transaction = { open: false };
+        try {
+          return await ingestLines(context, client, header, run, options, transaction);
+        } catch (error) {
+          if (transaction.open) {
+            try {
+              await client.query('ROLLBACK');
+            } catch (rollbackError) {
+              clientBroken = rollbackError as Error;
+            }
+          }
+          await pool.query(
+            `UPDATE cloud_invoices SET ingest_status = 'failed', ingest_error = $2, updated_at = now() WHERE id = $1`,
+            [header.id, errorText(error, context.redact)],
+          );
+          throw error;
+        }
+      },
+    );
     const { runId, value } = result;
-    if (result.status === 'failed' || value === undefined) return { status: 'failed', invoiceUuid, runId, error: result.error ?? 'failed' };
+    if (result.status === 'failed' || value === undefined)
+      return { status: 'failed', invoiceUuid, runId, error: result.error ?? 'failed' };
     if (value === 'superseded') return { status: 'superseded', invoiceUuid, runId };
     return { status: 'ingested', invoiceUuid, runId, ...value, durationMs: result.durationMs };
   } finally {
@@ -561,7 +642,10 @@ async function ingestLines(
     const locked = await client.query('SELECT id FROM cloud_invoices WHERE id = $1 FOR UPDATE', [header.id]);
     if (!locked.rowCount) throw new Error(`invoice ${header.invoice_uuid} was removed while it was being ingested`);
     await client.query('DELETE FROM cloud_cost_lines WHERE invoice_id = $1', [header.id]);
-    prefetcher = new Prefetcher(copyRows(source.batches, source.lineSource, header, candidates, enrichment, tally, onProgress, progressEvery), PREFETCH_CHUNKS);
+    prefetcher = new Prefetcher(
+      copyRows(source.batches, source.lineSource, header, candidates, enrichment, tally, onProgress, progressEvery),
+      PREFETCH_CHUNKS,
+    );
     const ahead = prefetcher;
     let exhausted = false;
     async function* batch(): AsyncGenerator<Buffer> {
@@ -596,7 +680,11 @@ async function ingestLines(
     const stored = {
       provider: providerSummary,
       reconciliation,
-      totals: { linesAmount: summary.linesAmount, invoiceAmount: normalizeDecimal(header.amount), agrees: invoiceAmountAgrees },
+      totals: {
+        linesAmount: summary.linesAmount,
+        invoiceAmount: normalizeDecimal(header.amount),
+        agrees: invoiceAmountAgrees,
+      },
       match: {
         rate: summary.matchRate,
         amountRate: summary.amountMatchRate,
@@ -643,7 +731,12 @@ async function ingestLines(
         'billing: the lines do not add up to the invoice amount',
       );
     }
-    return { lineCount: summary.lineCount, matchedCount: summary.matchedCount, matchRate: summary.matchRate, lineSource: source.lineSource };
+    return {
+      lineCount: summary.lineCount,
+      matchedCount: summary.matchedCount,
+      matchRate: summary.matchRate,
+      lineSource: source.lineSource,
+    };
   } finally {
     source.close();
     await prefetcher?.close();

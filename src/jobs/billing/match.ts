@@ -72,8 +72,18 @@ export interface LineMatch {
 /** Kinds the inventory sync lists. spaces_bucket is absent on purpose: buckets are known only through
  *  project membership, so they count as synced only when the index actually holds some. */
 export const DEFAULT_SYNCED_KINDS: readonly string[] = [
-  'droplet', 'volume', 'snapshot', 'floating_ip', 'reserved_ipv6', 'firewall', 'load_balancer',
-  'dns_zone', 'managed_db', 'kubernetes_cluster', 'app', 'vpc',
+  'droplet',
+  'volume',
+  'snapshot',
+  'floating_ip',
+  'reserved_ipv6',
+  'firewall',
+  'load_balancer',
+  'dns_zone',
+  'managed_db',
+  'kubernetes_cluster',
+  'app',
+  'vpc',
 ];
 
 /** Billing kinds that are matched to another kind's resource. */
@@ -112,7 +122,8 @@ export class CandidateIndex {
       // A kind with at least one row is evidently synced (this is how spaces_bucket becomes synced).
       this.syncedKinds.add(candidate.kind);
       if (candidate.name?.trim()) pushUnique(this.byKindName, key(candidate.kind, candidate.name), candidate);
-      if (NAMED_BY_PROVIDER_ID.has(candidate.kind)) pushUnique(this.byKindName, key(candidate.kind, candidate.providerId), candidate);
+      if (NAMED_BY_PROVIDER_ID.has(candidate.kind))
+        pushUnique(this.byKindName, key(candidate.kind, candidate.providerId), candidate);
       pushUnique(this.byKindProviderId, key(candidate.kind, candidate.providerId), candidate);
       pushUnique(this.byProviderId, key('', candidate.providerId), candidate);
     }
@@ -139,15 +150,29 @@ export class CandidateIndex {
   }
 }
 
-export function buildCandidateIndex(candidates: Iterable<MatchCandidate>, options?: CandidateIndexOptions): CandidateIndex {
+export function buildCandidateIndex(
+  candidates: Iterable<MatchCandidate>,
+  options?: CandidateIndexOptions,
+): CandidateIndex {
   return new CandidateIndex(candidates, options);
 }
 
-const unmatched = (unmatchedReason: UnmatchedReason): LineMatch => ({ resourceId: null, matchMethod: null, unmatchedReason });
-const matched = (candidate: MatchCandidate, matchMethod: MatchMethod): LineMatch => ({ resourceId: candidate.id, matchMethod, unmatchedReason: null });
+const unmatched = (unmatchedReason: UnmatchedReason): LineMatch => ({
+  resourceId: null,
+  matchMethod: null,
+  unmatchedReason,
+});
+const matched = (candidate: MatchCandidate, matchMethod: MatchMethod): LineMatch => ({
+  resourceId: candidate.id,
+  matchMethod,
+  unmatchedReason: null,
+});
 
 /** Picks one of several same-name candidates, following rules a–c in the header comment. */
-export function disambiguate(candidates: readonly MatchCandidate[], line: Pick<MatchableLine, 'startAt' | 'endAt'>): MatchCandidate | 'none' | 'ambiguous' {
+export function disambiguate(
+  candidates: readonly MatchCandidate[],
+  line: Pick<MatchableLine, 'startAt' | 'endAt'>,
+): MatchCandidate | 'none' | 'ambiguous' {
   if (candidates.length === 1) return candidates[0]!;
   const start = line.startAt ?? null;
   const end = line.endAt ?? null;
@@ -187,7 +212,10 @@ export function matchLine(line: MatchableLine, index: CandidateIndex): LineMatch
 }
 
 /** Matches lines lazily (works on a stream of 100,000 lines without holding them). */
-export function* matchLines<L extends MatchableLine>(lines: Iterable<L>, index: CandidateIndex): Generator<L & LineMatch> {
+export function* matchLines<L extends MatchableLine>(
+  lines: Iterable<L>,
+  index: CandidateIndex,
+): Generator<L & LineMatch> {
   for (const line of lines) yield { ...line, ...matchLine(line, index) };
 }
 
@@ -199,7 +227,12 @@ export interface PreparableLine {
 }
 
 /** classifyLine + extractResourceName: everything matchLine needs that comes from the line's text. */
-export function prepareLine(line: PreparableLine): { kind: LineKind | null; name: string | null; isTax: boolean; isCredit: boolean } {
+export function prepareLine(line: PreparableLine): {
+  kind: LineKind | null;
+  name: string | null;
+  isTax: boolean;
+  isCredit: boolean;
+} {
   const { kind, isTax, isCredit } = classifyLine(line);
   const name = extractResourceName(kind, line.product, line.description, line.groupDescription ?? null);
   return { kind, name, isTax, isCredit };

@@ -26,7 +26,9 @@ export async function runBillingNow(
   const runs: Array<{ task: string; runId: number }> = [];
   const invoices: string[] = [];
   if (target.task === 'billing_history') {
-    const history = await syncBillingHistory(context, { trigger, enqueueInvoice: (uuid) => {
+    const history = await syncBillingHistory(context, {
+      trigger,
+      enqueueInvoice: (uuid) => {
         invoices.push(uuid);
         return Promise.resolve();
       },
@@ -40,7 +42,8 @@ export async function runBillingNow(
   for (const invoiceUuid of invoices) {
     if (options.signal?.aborted) break;
     const outcome = await ingestInvoice(context, invoiceUuid, { trigger });
-    if (outcome.status !== 'busy') runs.push({ task: targetName({ task: 'invoice', argument: invoiceUuid }), runId: outcome.runId });
+    if (outcome.status !== 'busy')
+      runs.push({ task: targetName({ task: 'invoice', argument: invoiceUuid }), runId: outcome.runId });
   }
   return runs;
 }

@@ -74,13 +74,22 @@ export function jsonItemToLine(item: InvoiceItem, lineNo: number): SourceLine {
   }
 }
 
-type KeyedLine = Pick<SourceLine, 'product' | 'groupDescription' | 'description' | 'amount' | 'projectName' | 'startAt'>;
+type KeyedLine = Pick<
+  SourceLine,
+  'product' | 'groupDescription' | 'description' | 'amount' | 'projectName' | 'startAt'
+>;
 
 const squash = (value: string | null): string => (value ?? '').replace(/\s+/g, ' ').trim();
 const SEP = '\u0000';
 
 function looseKey(line: KeyedLine): string {
-  return [squash(line.product), squash(line.groupDescription), squash(line.description), line.amount, squash(line.projectName)].join(SEP);
+  return [
+    squash(line.product),
+    squash(line.groupDescription),
+    squash(line.description),
+    line.amount,
+    squash(line.projectName),
+  ].join(SEP);
 }
 
 function exactKey(line: KeyedLine, loose: string): string {
@@ -153,7 +162,13 @@ export class JsonItemIndex {
       jsonOnly++;
       jsonOnlyMicros += decimalToMicros(item.amount);
     }
-    return { jsonItems: this.items.length, joined: this.joined, csvOnly: this.csvOnly, jsonOnly, jsonOnlyAmount: microsToDecimal(jsonOnlyMicros) };
+    return {
+      jsonItems: this.items.length,
+      joined: this.joined,
+      csvOnly: this.csvOnly,
+      jsonOnly,
+      jsonOnlyAmount: microsToDecimal(jsonOnlyMicros),
+    };
   }
 }
 

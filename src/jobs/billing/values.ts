@@ -88,7 +88,14 @@ export function parseTimestamp(raw: string): Date | null {
   if (cached !== undefined) return new Date(cached);
   const m = TIMESTAMP.exec(text);
   if (!m) throw new ValueFormatError(`date "${raw}" is neither "YYYY-MM-DD HH:MM:SS +HHMM" nor RFC 3339`);
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
     throw new ValueFormatError(`date "${raw}" is not a valid calendar time`);
   }

@@ -43,7 +43,10 @@ type KindDeclaration = Omit<KindSpec, 'kind'>;
 
 /** The endpoints' items as rows: the normalizer checks every field it reads (items arrive as unknown JSON). */
 function listedAs<T>(normalize: (item: unknown) => NormalizedResource, ...endpoints: ListSpec<T>[]): KindDeclaration {
-  return { listings: endpoints.map((endpoint) => mapListSpec(endpoint, normalize, (n) => n.providerId)), fallbackAttribution: true };
+  return {
+    listings: endpoints.map((endpoint) => mapListSpec(endpoint, normalize, (n) => n.providerId)),
+    fallbackAttribution: true,
+  };
 }
 
 const KINDS: { readonly [K in KindTaskName]: KindDeclaration } = {
@@ -63,7 +66,10 @@ const KINDS: { readonly [K in KindTaskName]: KindDeclaration } = {
 };
 
 /** The kind table, in registry order. */
-export const INVENTORY_KINDS: readonly KindSpec[] = (Object.keys(KINDS) as KindTaskName[]).map((kind) => ({ kind, ...KINDS[kind] }));
+export const INVENTORY_KINDS: readonly KindSpec[] = (Object.keys(KINDS) as KindTaskName[]).map((kind) => ({
+  kind,
+  ...KINDS[kind],
+}));
 
 export function kindSpec(task: KindTaskName): KindSpec {
   return { kind: task, ...KINDS[task] };
@@ -73,7 +79,9 @@ export function kindSpec(task: KindTaskName): KindSpec {
 export const LISTED_KINDS: readonly string[] = INVENTORY_KINDS.map((k) => k.kind);
 
 /** Kinds that stay unattributed rather than going to the fallback (DNS zones). */
-export const NO_FALLBACK_KINDS: readonly string[] = INVENTORY_KINDS.filter((k) => !k.fallbackAttribution).map((k) => k.kind);
+export const NO_FALLBACK_KINDS: readonly string[] = INVENTORY_KINDS.filter((k) => !k.fallbackAttribution).map(
+  (k) => k.kind,
+);
 
 const KNOWN_KINDS: ReadonlySet<string> = new Set([...LISTED_KINDS, ...URN_ONLY_KINDS]);
 
@@ -81,4 +89,3 @@ const KNOWN_KINDS: ReadonlySet<string> = new Set([...LISTED_KINDS, ...URN_ONLY_K
 export function isKnownLocalKind(kind: string): boolean {
   return KNOWN_KINDS.has(kind);
 }
-

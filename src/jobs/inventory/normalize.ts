@@ -126,7 +126,8 @@ function regionSlug(v: unknown): string | null {
 /** Keys that are never stored, at any depth, for any kind. */
 const SECRET_KEY_RE = /password|passwd|secret|token|uri|credential|private_key|access_key|access_cert|api_key/i;
 /** The whole-object fields of a database cluster that carry credentials. */
-const SECRET_OBJECT_KEY_RE = /^(connection|private_connection|standby_connection|standby_private_connection|ui_connection|schema_registry_connection|metrics_endpoints|users)$/;
+const SECRET_OBJECT_KEY_RE =
+  /^(connection|private_connection|standby_connection|standby_private_connection|ui_connection|schema_registry_connection|metrics_endpoints|users)$/;
 /** `scheme://user:password@host` anywhere in a string. */
 const CREDENTIAL_URI_RE = /[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:[^\s/@]*@/i;
 
@@ -155,8 +156,17 @@ function scrub(value: unknown): unknown {
 }
 
 /** The fields most kinds read the same way: id, name, region slug, creation time. */
-function commonFields(kind: string, o: Obj): Pick<NormalizedResource, 'kind' | 'providerId' | 'name' | 'region' | 'providerCreatedAt'> {
-  return { kind, providerId: idString(o.id) ?? '', name: str(o.name), region: regionSlug(o.region), providerCreatedAt: parseDate(o.created_at) };
+function commonFields(
+  kind: string,
+  o: Obj,
+): Pick<NormalizedResource, 'kind' | 'providerId' | 'name' | 'region' | 'providerCreatedAt'> {
+  return {
+    kind,
+    providerId: idString(o.id) ?? '',
+    name: str(o.name),
+    region: regionSlug(o.region),
+    providerCreatedAt: parseDate(o.created_at),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -153,11 +153,25 @@ export async function syncProjects(scope: InventoryScope, fallbackOptions: Fallb
               continue;
             }
             if (LISTED_KIND_SET.has(kind)) {
-              rows.set(key, { kind, provider_id: parsed.id, create_row: false, name: null, attrs: null, fingerprint: null });
+              rows.set(key, {
+                kind,
+                provider_id: parsed.id,
+                create_row: false,
+                name: null,
+                attrs: null,
+                fingerprint: null,
+              });
             } else {
               const n = normalizeFromUrn(parsed);
               if (!isKnownLocalKind(kind) && !members.unknownKinds.includes(kind)) members.unknownKinds.push(kind);
-              rows.set(key, { kind, provider_id: n.providerId, create_row: true, name: n.name, attrs: n.attrs, fingerprint: fingerprint(n) });
+              rows.set(key, {
+                kind,
+                provider_id: n.providerId,
+                create_row: true,
+                name: n.name,
+                attrs: n.attrs,
+                fingerprint: fingerprint(n),
+              });
             }
           }
           if (rows.size === 0) return;
@@ -229,7 +243,10 @@ async function resolveFallback(scope: InventoryScope, options: FallbackOptions |
       projectId = row.id;
       tenantId ??= row.tenantId;
     } else {
-      scope.log.warn({ projectId: wantedProject }, 'sync: SYNC_FALLBACK_PROJECT_ID names no known project; using the fallback tenant only');
+      scope.log.warn(
+        { projectId: wantedProject },
+        'sync: SYNC_FALLBACK_PROJECT_ID names no known project; using the fallback tenant only',
+      );
     }
   }
   return { configured: projectId !== null || tenantId !== null, projectId, tenantId };

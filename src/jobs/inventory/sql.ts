@@ -80,10 +80,16 @@ SELECT count(*)::int AS missed, count(*) FILTER (WHERE miss_count = ${MISSES_BEF
  * third consecutive miss sets stale_at. Rows stay (deleted resources still appear on invoices). `missed` counts
  * the rows that missed, `marked_stale` those that became stale in this statement (their third miss).
  */
-const MARK_STALE_RESOURCES = markStale('cloud_resources', 'account_id = $1 AND kind = ANY($2::text[]) AND last_seen_at < $3');
+const MARK_STALE_RESOURCES = markStale(
+  'cloud_resources',
+  'account_id = $1 AND kind = ANY($2::text[]) AND last_seen_at < $3',
+);
 
 /** Like MARK_STALE_RESOURCES, for every kind NOT in $2: the rows the projects walk creates from URNs. */
-const MARK_STALE_URN_RESOURCES = markStale('cloud_resources', 'account_id = $1 AND NOT (kind = ANY($2::text[])) AND last_seen_at < $3');
+const MARK_STALE_URN_RESOURCES = markStale(
+  'cloud_resources',
+  'account_id = $1 AND NOT (kind = ANY($2::text[])) AND last_seen_at < $3',
+);
 
 /**
  * One page of projects. $1 account, $2 JSON array of normalized projects. tenant_id is never written (operators
@@ -265,23 +271,43 @@ function isoOrNull(date: Date | null): string | null {
 }
 
 /** Writes one page of one kind (provider ids unique within the page). */
-export async function upsertResources(db: SqlClient, accountId: string, kind: string, resources: readonly NormalizedResource[]): Promise<WriteCounts> {
+export async function upsertResources(
+  db: SqlClient,
+  accountId: string,
+  kind: string,
+  resources: readonly NormalizedResource[],
+): Promise<WriteCounts> {
   const rows = resources.map((n) => {
     // name, region, status, size, tags, attrs go as they are.
     const { kind: _kind, providerId, providerCreatedAt, ...fields } = n;
-    return { provider_id: providerId, ...fields, fingerprint: fingerprint(n), provider_created_at: isoOrNull(providerCreatedAt) };
+    return {
+      provider_id: providerId,
+      ...fields,
+      fingerprint: fingerprint(n),
+      provider_created_at: isoOrNull(providerCreatedAt),
+    };
   });
   const result = await db.query<WriteCounts>(UPSERT_RESOURCES, [accountId, kind, JSON.stringify(rows)]);
   return result.rows[0] ?? { created: 0, updated: 0, unchanged: 0 };
 }
 
 /** After a complete listing of `kinds`: their rows not seen since `since` miss once more. */
-export async function markStaleResources(db: SqlClient, accountId: string, kinds: readonly string[], since: Date): Promise<StaleCounts> {
+export async function markStaleResources(
+  db: SqlClient,
+  accountId: string,
+  kinds: readonly string[],
+  since: Date,
+): Promise<StaleCounts> {
   return staleCounts(await db.query(MARK_STALE_RESOURCES, [accountId, kinds, since]));
 }
 
 /** After a complete walk of every project: rows of kinds NOT in `listedKinds` (made from URNs) not seen since `since`. */
-export async function markStaleUrnResources(db: SqlClient, accountId: string, listedKinds: readonly string[], since: Date): Promise<StaleCounts> {
+export async function markStaleUrnResources(
+  db: SqlClient,
+  accountId: string,
+  listedKinds: readonly string[],
+  since: Date,
+): Promise<StaleCounts> {
   return staleCounts(await db.query(MARK_STALE_URN_RESOURCES, [accountId, listedKinds, since]));
 }
 
@@ -295,7 +321,11 @@ export interface ProjectRow {
 }
 
 /** Writes one page of projects; returns each with its local id and tenant. */
-export async function upsertProjects(db: SqlClient, accountId: string, projects: readonly NormalizedProject[]): Promise<ProjectRow[]> {
+export async function upsertProjects(
+  db: SqlClient,
+  accountId: string,
+  projects: readonly NormalizedProject[],
+): Promise<ProjectRow[]> {
   const rows = projects.map((p) => ({
     provider_id: p.providerId,
     name: p.name,
@@ -306,11 +336,22 @@ export async function upsertProjects(db: SqlClient, accountId: string, projects:
     provider_created_at: isoOrNull(p.providerCreatedAt),
     provider_updated_at: isoOrNull(p.providerUpdatedAt),
   }));
-  const result = await db.query<{ id: number; provider_id: string; tenant_id: string | null; is_default: boolean; change: ProjectRow['change']; revived: boolean }>(
-    UPSERT_PROJECTS,
-    [accountId, JSON.stringify(rows)],
-  );
-  return result.rows.map((r) => ({ id: r.id, providerId: r.provider_id, tenantId: r.tenant_id, isDefault: r.is_default, change: r.change, revived: r.revived }));
+  const result = await db.query<{
+    id: number;
+    provider_id: string;
+    tenant_id: string | null;
+    is_default: boolean;
+    change: ProjectRow['change'];
+    revived: boolean;
+  }>(UPSERT_PROJECTS, [accountId, JSON.stringify(rows)]);
+  return result.rows.map((r) => ({
+    id: r.id,
+    providerId: r.provider_id,
+    tenantId: r.tenant_id,
+    isDefault: r.is_default,
+    change: r.change,
+    revived: r.revived,
+  }));
 }
 
 /** After a complete projects listing: projects not seen since `since` miss once more. */
@@ -341,7 +382,12 @@ export async function attributeMembers(
   project: { id: number; tenantId: string | null },
   members: readonly MemberRow[],
 ): Promise<MemberCounts | undefined> {
-  const result = await db.query<MemberCounts>(ATTRIBUTE_MEMBERS, [accountId, project.id, project.tenantId, JSON.stringify(members)]);
+  const result = await db.query<MemberCounts>(ATTRIBUTE_MEMBERS, [
+    accountId,
+    project.id,
+    project.tenantId,
+    JSON.stringify(members),
+  ]);
   return result.rows[0];
 }
 
@@ -372,7 +418,11 @@ export async function attributeUnplaced(
 }
 
 /** The local id and tenant of a project, by its DigitalOcean id. */
-export async function findProject(db: SqlClient, accountId: string, providerId: string): Promise<{ id: number; tenantId: string | null } | undefined> {
+export async function findProject(
+  db: SqlClient,
+  accountId: string,
+  providerId: string,
+): Promise<{ id: number; tenantId: string | null } | undefined> {
   const result = await db.query<{ id: number; tenant_id: string | null }>(FIND_PROJECT, [accountId, providerId]);
   const row = result.rows[0];
   return row && { id: row.id, tenantId: row.tenant_id };

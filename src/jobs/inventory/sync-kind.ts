@@ -42,7 +42,9 @@ interface ListingReport {
 
 function queryOf(listing: ListSpec<NormalizedResource>): Record<string, string> | undefined {
   if (!listing.query) return undefined;
-  return Object.fromEntries(Object.entries(listing.query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])));
+  return Object.fromEntries(
+    Object.entries(listing.query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])),
+  );
 }
 
 function reportOf(
@@ -114,7 +116,10 @@ export async function syncKind(scope: InventoryScope, spec: KindSpec, options: {
     run.progress({ done: counts.listed, total, page: counts.pages });
   };
 
-  const walk = async (listing: ListSpec<NormalizedResource>, counter: CallCounter): Promise<SourcedListing<NormalizedResource>> => {
+  const walk = async (
+    listing: ListSpec<NormalizedResource>,
+    counter: CallCounter,
+  ): Promise<SourcedListing<NormalizedResource>> => {
     let pending: Promise<void> = Promise.resolve();
     let failure: { error: unknown } | undefined;
     const settle = async (): Promise<void> => {
@@ -129,7 +134,12 @@ export async function syncKind(scope: InventoryScope, spec: KindSpec, options: {
       });
     };
     try {
-      const result = await scope.client.list(listing, { collect: false, onPage, counter, ...(run.signal && { signal: run.signal }) });
+      const result = await scope.client.list(listing, {
+        collect: false,
+        onPage,
+        counter,
+        ...(run.signal && { signal: run.signal }),
+      });
       await settle();
       return result;
     } catch (error) {
@@ -154,7 +164,9 @@ export async function syncKind(scope: InventoryScope, spec: KindSpec, options: {
 
   const incomplete = reports.filter((r) => !r.complete);
   if (incomplete.length > 0) {
-    const reasons = incomplete.map((r) => `${r.path}${r.query ? `?${new URLSearchParams(r.query)}` : ''}: ${r.incompleteReason ?? 'incomplete'}`);
+    const reasons = incomplete.map(
+      (r) => `${r.path}${r.query ? `?${new URLSearchParams(r.query)}` : ''}: ${r.incompleteReason ?? 'incomplete'}`,
+    );
     run.incomplete(`incomplete listing, staleness not updated: ${reasons.join('; ')}`);
     return;
   }
