@@ -121,8 +121,8 @@ try {
     }
   }
   if (chunk) chunks.push(chunk);
+  // eslint-disable-next-line @typescript-eslint/require-await -- copyFrom takes an async iterable; the prebuilt chunks need no awaiting
   async function* source(): AsyncGenerator<string> {
-    // eslint-disable-line @typescript-eslint/require-await -- copyFrom takes an async iterable; the prebuilt chunks need no awaiting
     yield* chunks;
   }
   /** Best of two COPYs of the prebuilt rows into a fresh scratch table, inside a transaction. */

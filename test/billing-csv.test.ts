@@ -126,8 +126,8 @@ describe('parseInvoiceCsv: quirks', () => {
   });
 
   it('accepts an async iterable of strings', async () => {
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async source on purpose: what the test is about
     async function* source() {
-      // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose: what the test is about
       yield `${HEADER}\n`;
       yield 'Droplets,,a (s),1,2020-07-01 00:00:00 +0000,2020-07-01 01:00:00 +0000,$0.01,,iaas\n';
     }
@@ -213,8 +213,8 @@ describe('parseInvoiceCsv: malformed files throw with line and column', () => {
   });
 
   it('lets an error of the source stream through unchanged', async () => {
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async source on purpose: its error must reach the parser as a rejection
     async function* failing() {
-      // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose: its error must reach the parser as a rejection
       yield `${HEADER}\n${GOOD_ROW}\n`;
       throw new Error('connection reset');
     }
@@ -223,8 +223,8 @@ describe('parseInvoiceCsv: malformed files throw with line and column', () => {
 
   it('stops reading the source when the consumer stops', async () => {
     let produced = 0;
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async source on purpose, as a network body is
     async function* endless() {
-      // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose, as a network body is
       yield `${HEADER}\n`;
       for (;;) {
         produced++;
@@ -246,8 +246,8 @@ describe('parseInvoiceCsv: streaming', () => {
   it('parses 100,000 lines with flat memory (the source is never far ahead of the consumer)', async () => {
     const total = 100_000;
     let produced = 0;
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async source on purpose, as a network body is
     async function* generate() {
-      // eslint-disable-line @typescript-eslint/require-await -- an async source on purpose, as a network body is
       yield '\uFEFF' + HEADER + '\r\n';
       for (let i = 0; i < total; i += 100) {
         let chunk = '';

@@ -208,7 +208,11 @@ describe('line sets that do not add up (fake DigitalOcean)', () => {
     expect(error).toContain('TOTAL_MISMATCH');
     expect(error).toContain('add up to 100.00, the invoice amount is 131.02');
     expect(await linesDigest(pool, INVOICE)).toEqual(before);
-    expect(await headerOf(pool, INVOICE)).toMatchObject({ ingest_status: 'failed', ingest_error: error, line_count: 2 });
+    expect(await headerOf(pool, INVOICE)).toMatchObject({
+      ingest_status: 'failed',
+      ingest_error: error,
+      line_count: 2,
+    });
     expect((await lastRun(pool, 'invoice')).details).toMatchObject({
       refused: 'TOTAL_MISMATCH',
       totals: { linesAmount: '100.00', invoiceAmount: '131.02', difference: '-31.02', tolerance: '0.6551' },
@@ -289,10 +293,10 @@ describe('line sets that do not add up (fake DigitalOcean)', () => {
     await pool.query(`UPDATE cloud_invoices SET ingest_status = 'ingesting' WHERE invoice_uuid = $1`, [ZERO]);
     const holder = await pool.connect();
     try {
-      await holder.query(
-        `SELECT pg_advisory_lock(hashtextextended('cloud-ops:invoice:' || $1 || ':' || $2, 0))`,
-        [ACCOUNT, ZERO],
-      );
+      await holder.query(`SELECT pg_advisory_lock(hashtextextended('cloud-ops:invoice:' || $1 || ':' || $2, 0))`, [
+        ACCOUNT,
+        ZERO,
+      ]);
       await syncBillingHistory(context, noEnqueue);
       expect((await headerOf(pool, ZERO)).ingest_status).toBe('ingesting');
     } finally {

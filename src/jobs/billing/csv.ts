@@ -112,11 +112,7 @@ function readHeader(fields: string[], line: number): Header {
   const withNul = fields.findIndex((cell) => cell.includes('\u0000'));
   if (withNul !== -1) {
     const shown = clip(fields[withNul]!.trim().replaceAll('\u0000', '\\0'));
-    throw new InvoiceCsvError(
-      'NUL_IN_HEADER',
-      `header column ${withNul + 1} ("${shown}") contains a NUL byte`,
-      line,
-    );
+    throw new InvoiceCsvError('NUL_IN_HEADER', `header column ${withNul + 1} ("${shown}") contains a NUL byte`, line);
   }
   const header: Header = { width: fields.length, index: {}, label: {} };
   fields.forEach((cell, position) => {

@@ -10,8 +10,10 @@
  *    (reconcile.ts explains how CSV lines and JSON items are reconciled).
  * 4. ONE transaction: lock the header row, DELETE the invoice's lines, stream CSV → parse → enrich → classify →
  *    match → COPY FROM STDIN (memory-flat, back-pressured by the socket; statements of 20,000 rows, the next rows
- *    read ahead while PostgreSQL checks the foreign keys of the last ones), delete the provisional invoices this
- *    one supersedes, write the header's counts. Any failure (dropped download, malformed line, database error)
+ *    read ahead while PostgreSQL checks the foreign keys of the last ones; text values cleaned of what PostgreSQL
+ *    refuses and counted, clean-text.ts), judge the new line set against the invoice amount and the lines it
+ *    replaces (line-set.ts: a refusal fails the ingest), delete the provisional invoices this one supersedes,
+ *    write the header's counts. Any failure (dropped download, malformed line, database error)
  *    rolls all of it back: the previous lines stay as they were, and the header records the error and status
  *    `failed` (the next billing-history run enqueues it again). A rerun yields the same lines and counts.
  *

@@ -34,7 +34,13 @@ export interface LineSetCandidate {
 
 export type LineSetVerdict =
   | { accepted: true; difference: string; tolerance: string }
-  | { accepted: false; code: 'EMPTY_LINE_SET' | 'TOTAL_MISMATCH'; reason: string; difference: string; tolerance: string };
+  | {
+      accepted: false;
+      code: 'EMPTY_LINE_SET' | 'TOTAL_MISMATCH';
+      reason: string;
+      difference: string;
+      tolerance: string;
+    };
 
 /** max($0.01, 0.5% of |amount|), in micros. */
 function toleranceOf(amountMicros: bigint): bigint {
