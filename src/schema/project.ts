@@ -174,7 +174,7 @@ builder.mutationFields((t) => ({
           }),
         ]);
         // The row carries the columns the selection asked for (queryFromInfo), as the type's fields expect.
-        return { project: project as CloudProject, resourcesUpdated: resources.count };
+        return { project, resourcesUpdated: resources.count };
       } catch (error) {
         if (isRecordNotFound(error)) throw badInput(`No project with id ${projectId}`, 'projectId');
         throw error;
