@@ -49,7 +49,14 @@ async function ingestAll(context: BillingContext, uuids: readonly string[]): Pro
 interface StoredSummary {
   provider: Record<string, unknown> & { amount?: string | null };
   reconciliation: Record<string, unknown>;
-  totals: { linesAmount: string; invoiceAmount: string; agrees: boolean };
+  totals: {
+    linesAmount: string;
+    invoiceAmount: string;
+    amountFrom: string;
+    agrees: boolean;
+    difference: string;
+    tolerance: string;
+  };
   match: { byMethod: Record<string, number>; byReason: Record<string, { count: number; amount: string }> };
 }
 
@@ -733,7 +740,14 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
       matched_amount: '1525.110000',
       match_rate: ratio(9n, 18n),
     });
-    expect(row.summary.totals).toEqual({ linesAmount: '1613.53', invoiceAmount: '1613.53', agrees: true });
+    expect(row.summary.totals).toEqual({
+      linesAmount: '1613.53',
+      invoiceAmount: '1613.53',
+      amountFrom: 'invoice',
+      agrees: true,
+      difference: '0.00',
+      tolerance: '8.06765',
+    });
     expect(row.summary.reconciliation).toMatchObject({
       lineSource: 'csv',
       json: 'used',
@@ -776,9 +790,15 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
     expect(await linesDigest(pool, UUID)).toEqual(before);
   });
 
-  it('without a CSV, the JSON items are the line set', async () => {
+  it('without a CSV, the JSON items are the line set (when they add up to the invoice)', async () => {
     fake.state.csv.delete(UUID);
+    const before = await linesDigest(pool, UUID);
     try {
+      // These three items are not the whole invoice: refused, the CSV's lines stay.
+      const refused = await ingestInvoice(context, UUID, { trigger: 'manual' });
+      expect((refused as { error?: string }).error).toContain('TOTAL_MISMATCH');
+      expect(await linesDigest(pool, UUID)).toEqual(before);
+      await pool.query(`UPDATE cloud_invoices SET amount = 15.00 WHERE invoice_uuid = $1`, [UUID]);
       const outcome = await ingestInvoice(context, UUID, { trigger: 'manual' });
       expect(outcome).toMatchObject({ status: 'ingested', lineSource: 'json', lineCount: 3 });
       const { rows } = await pool.query<{
@@ -799,6 +819,7 @@ describe('a CSV with every quirk, end to end (fake DigitalOcean)', () => {
       });
     } finally {
       fake.state.csv.set(UUID, QUIRKY_CSV);
+      await pool.query(`UPDATE cloud_invoices SET amount = 1613.53 WHERE invoice_uuid = $1`, [UUID]);
     }
     expect((await ingestInvoice(context, UUID, { trigger: 'manual' })).status).toBe('ingested');
   });

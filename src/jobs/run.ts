@@ -8,6 +8,7 @@
 import type { RunTrigger, TaskName } from '../domain/tasks.js';
 import { publishEvent, type SyncEvent } from '../events.js';
 import type { Logger } from '../logger.js';
+import { cleanText } from './clean-text.js';
 import {
   ensureAccount,
   finishRun,
@@ -70,10 +71,22 @@ export interface RunResult extends RunCounts {
 
 export type RunOutcome<T> = RunResult & { value?: T };
 
-/** A message safe to store and show: redacted, and capped. */
+/** Longest error text stored or shown, in characters. */
+const MAX_ERROR_TEXT = 2000;
+
+/**
+ * A message safe to store and show: redacted, without the characters PostgreSQL refuses (NUL, unpaired
+ * surrogates; clean-text.ts), and capped. It never throws, so recording a failure cannot fail on its message.
+ */
 export function errorText(error: unknown, redact: (text: string) => string = (text) => text): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return redact(text).slice(0, 2000);
+  let text: string;
+  try {
+    text = redact(error instanceof Error ? error.message : String(error));
+  } catch {
+    text = 'the error could not be described';
+  }
+  // Cleaned again after the cut: slicing can split a surrogate pair.
+  return cleanText(cleanText(text).slice(0, MAX_ERROR_TEXT));
 }
 
 function zeroCounts(): RunCounts {

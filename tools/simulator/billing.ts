@@ -1013,6 +1013,11 @@ export class Billing {
   static readonly CSV_HEADER = 'product,group_description,description,hours,start,end,USD,project_name,category';
 
   static csvRow(l: InvoiceLine, inv: Invoice): string {
+    return Billing.csvCells(l, inv).join(',');
+  }
+
+  /** The cells of a line's CSV row, each as written (quoted where needed). */
+  static csvCells(l: InvoiceLine, inv: Invoice): string[] {
     // Full-month lines end at 23:59:59 of the last day in the CSV, like DO's.
     const end = l.endMs === inv.endMs && !inv.preview ? l.endMs - 1000 : l.endMs;
     return [
@@ -1025,7 +1030,7 @@ export class Billing {
       csvMoney(l.amountCents),
       csvField(l.project_name),
       l.category,
-    ].join(',');
+    ];
   }
 
   /** The CSV in chunks of `linesPerChunk` lines (header first), so that huge invoices can be streamed. */

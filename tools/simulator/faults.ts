@@ -15,7 +15,7 @@
  *
  * Order of evaluation for one request: `latency` → `notFound` → `rateLimit` → `burst429` → `hourly429`
  * → `serverError` → (the route runs; listing faults `truncateListing`, `endlessNext`, `repeatPage`
- * reshape the page) → `dropConnection` while the body is written.
+ * reshape the page; `corruptCsv` rewrites an invoice CSV) → `dropConnection` while the body is written.
  */
 
 /**
@@ -113,6 +113,20 @@ export interface RepeatPageFault extends FaultRule {
   page?: number;
 }
 
+/**
+ * An invoice CSV that is well-formed HTTP but bad data (`…/invoices/{uuid|preview}/csv` only):
+ *  - `headerOnly`: the header row and no lines, whatever the invoice holds;
+ *  - `nulInHeader`: a NUL byte inside header column `column` (1-based, default 7: "USD");
+ *  - `nulInCell`: a NUL byte inside the cell at data line `line` (1-based, default 1), column `column` (default 3:
+ *    the description);
+ *  - `invalidUtf8InCell`: the bytes 0xFF 0xFE (never valid UTF-8) inside that cell instead.
+ */
+export interface CorruptCsvFault extends FaultRule {
+  mode: 'headerOnly' | 'nulInHeader' | 'nulInCell' | 'invalidUtf8InCell';
+  line?: number;
+  column?: number;
+}
+
 /** Sliding-window rate limiting, as the real API does it (per token is not distinguished). */
 export interface RateLimitConfig {
   /**
@@ -152,6 +166,8 @@ export interface Faults {
   endlessNext?: OneOrMany<EndlessNextFault>;
   /** Page `page + 1` repeats page `page` (paginated list endpoints only). */
   repeatPage?: OneOrMany<RepeatPageFault>;
+  /** Invoice CSVs with bad data: header only, NUL bytes, invalid UTF-8. */
+  corruptCsv?: OneOrMany<CorruptCsvFault>;
 }
 
 /** Names of the counted rule families, used in the request log's `fault` field. */
@@ -166,7 +182,8 @@ export type FaultName =
   | 'dropConnection'
   | 'truncateListing'
   | 'endlessNext'
-  | 'repeatPage';
+  | 'repeatPage'
+  | 'corruptCsv';
 
 /** What the request looks like to the fault engine. */
 export interface FaultRequest {
@@ -227,6 +244,7 @@ export class FaultEngine {
       'truncateListing',
       'endlessNext',
       'repeatPage',
+      'corruptCsv',
     ] as const;
     for (const name of families) {
       const list = toList(faults[name]);

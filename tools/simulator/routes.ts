@@ -3,14 +3,20 @@
  * pagination (page/per_page, `links.pages`, `meta.total`) and the listing faults applied per page.
  */
 import { Billing, type Invoice } from './billing.js';
-import type { FaultEngine, FaultName } from './faults.js';
+import type { CorruptCsvFault, FaultEngine, FaultName } from './faults.js';
 import { Renderer, projectMembers, type Variant } from './shapes.js';
 import type { Kind, KindRecords, SimAccount } from './state.js';
 
 /** A JSON answer (body already serialized), or a streamed CSV/PDF. */
 export type Reply =
   | { status: number; body: Buffer; contentType: string; headers?: Record<string, string>; fault?: FaultName }
-  | { status: number; stream: Iterable<string>; contentType: string; headers?: Record<string, string> };
+  | {
+      status: number;
+      stream: Iterable<string | Buffer>;
+      contentType: string;
+      headers?: Record<string, string>;
+      fault?: FaultName;
+    };
 
 export interface RouteContext {
   method: string;
@@ -288,6 +294,34 @@ function invoiceSource(inv: Invoice): ListSource {
   };
 }
 
+/** The invoice's CSV with the fault applied (faults.ts, CorruptCsvFault); built in memory (small invoices). */
+function corruptedCsv(inv: Invoice, fault: CorruptCsvFault): Array<string | Buffer> {
+  const header = Billing.CSV_HEADER.split(',');
+  if (fault.mode === 'headerOnly') return [`${header.join(',')}\n`];
+  if (fault.mode === 'nulInHeader') {
+    const at = (fault.column ?? 7) - 1;
+    header[at] = `${header[at]!.slice(0, 1)}\u0000${header[at]!.slice(1)}`;
+    const rows = Array.from({ length: inv.lineCount }, (_, i) => `${Billing.csvRow(inv.lineAt(i), inv)}\n`);
+    return [`${header.join(',')}\n`, ...rows];
+  }
+  const target = (fault.line ?? 1) - 1;
+  const column = (fault.column ?? 3) - 1;
+  const out: Array<string | Buffer> = [`${header.join(',')}\n`];
+  for (let i = 0; i < inv.lineCount; i++) {
+    const cells = Billing.csvCells(inv.lineAt(i), inv);
+    if (i !== target) {
+      out.push(`${cells.join(',')}\n`);
+      continue;
+    }
+    // Inside the cell: after its opening quote when it is quoted, so the row stays well-formed CSV.
+    const before = [...cells.slice(0, column), cells[column]!.slice(0, 1)].join(',');
+    const after = `${cells[column]!.slice(1)}${[...cells.slice(column + 1)].map((c) => `,${c}`).join('')}\n`;
+    const inject = fault.mode === 'nulInCell' ? Buffer.from([0]) : Buffer.from([0xff, 0xfe]);
+    out.push(Buffer.concat([Buffer.from(before), inject, Buffer.from(after)]));
+  }
+  return out;
+}
+
 const MINIMAL_PDF =
   '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n';
 
@@ -314,11 +348,13 @@ function billingRoute(ctx: RouteContext, rest: string[]): Reply {
   if (sub === undefined) return listPage(ctx, 'invoice_items', () => invoiceSource(inv));
   if (sub === 'summary') return jsonReply(200, JSON.stringify(billing.summary(inv)));
   if (sub === 'csv') {
+    const corrupt = ctx.faults.take('corruptCsv', { path: ctx.path, query: ctx.query });
     return {
       status: 200,
-      stream: Billing.csvChunks(inv),
+      stream: corrupt ? corruptedCsv(inv, corrupt) : Billing.csvChunks(inv),
       contentType: 'text/csv',
       headers: { 'content-disposition': `attachment; filename="${billing.csvFilename(inv)}"` },
+      ...(corrupt ? { fault: 'corruptCsv' as const } : {}),
     };
   }
   if (sub === 'pdf') {

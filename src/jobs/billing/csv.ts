@@ -3,7 +3,9 @@
 // The file is read record by record through a streaming RFC 4180 tokenizer (csv-tokenizer.ts: quoting,
 // BOM stripped, physical line numbers), columns are found by header name, and every value is validated. A malformed file throws InvoiceCsvError naming
 // the line and column; nothing is skipped silently, because a skipped line is money that disappears
-// from the invoice without anyone noticing. Only blank lines are passed over (they hold no data).
+// from the invoice without anyone noticing. Only blank lines are passed over (they hold no data). A header cell
+// holding a NUL byte is refused (NUL_IN_HEADER, naming the column's 1-based position); NUL bytes in data cells are
+// removed by the ingest (clean-text.ts), which counts them, and one in a number or a date makes it malformed.
 //
 // Memory stays flat: chunks are pulled from the source on demand and tokenized one at a time, so one chunk's
 // records and the source's own buffer are all that is held, whatever the file size.
@@ -37,6 +39,7 @@ export interface InvoiceCsvLine {
 export type InvoiceCsvErrorCode =
   | 'MISSING_HEADER'
   | 'MISSING_COLUMN'
+  | 'NUL_IN_HEADER'
   | 'DUPLICATE_COLUMN'
   | 'COLUMN_COUNT'
   | 'EMPTY_VALUE'
@@ -105,6 +108,12 @@ function columnKey(cell: string): string {
 }
 
 function readHeader(fields: string[], line: number): Header {
+  // A header with a NUL is not a header to guess from: which column it names is unknowable.
+  const withNul = fields.findIndex((cell) => cell.includes('\u0000'));
+  if (withNul !== -1) {
+    const shown = clip(fields[withNul]!.trim().replaceAll('\u0000', '\\0'));
+    throw new InvoiceCsvError('NUL_IN_HEADER', `header column ${withNul + 1} ("${shown}") contains a NUL byte`, line);
+  }
   const header: Header = { width: fields.length, index: {}, label: {} };
   fields.forEach((cell, position) => {
     const key = columnKey(cell) as ColumnKey;

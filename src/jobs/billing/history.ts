@@ -10,6 +10,7 @@
  * - Enqueued for ingest: every final invoice not yet `ingested` (so failed ones are retried here), and the
  *   current preview every time (it is regenerated daily). The final invoice's ingest deletes the provisional one
  *   of its period in the same transaction (ingest.ts).
+ * - Headers an ingest left `ingesting` without recording its outcome are marked `failed` first (and so enqueued).
  */
 import { createHash } from 'node:crypto';
 import type { BillingHistoryEntry, InvoiceListItem } from '../../digitalocean/types.js';
@@ -18,6 +19,7 @@ import { withRun, type RunResult } from '../run.js';
 import { requireApi, runEnvironment, type BillingContext } from './context.js';
 import { normalizeDecimal } from './decimal.js';
 import { billingHistoryNaturalKey } from './history-key.js';
+import { releaseAbandonedIngests } from './ingest.js';
 import { parseTimestamp } from './values.js';
 
 export interface HistoryOptions {
@@ -178,7 +180,9 @@ export async function syncBillingHistory(context: BillingContext, options: Histo
         }
       }
 
-      // 3. What to ingest: final invoices not yet ingested (failed ones included), and the current preview.
+      // 3. What to ingest: final invoices not yet ingested (failed ones included, and those an ingest left
+      // `ingesting` when it stopped without recording its outcome), and the current preview.
+      const released = await releaseAbandonedIngests(context);
       const pending = await pool.query<{ invoice_uuid: string }>(
         `SELECT invoice_uuid FROM cloud_invoices
        WHERE account_id = $1 AND NOT provisional AND ingest_status <> 'ingested'
@@ -203,6 +207,7 @@ export async function syncBillingHistory(context: BillingContext, options: Histo
         preview: outcome.previewUuid ?? null,
         ...(previewSkipped ? { previewSkipped } : {}),
         enqueued: outcome.enqueued.length,
+        ...(released.length > 0 ? { releasedIngests: released } : {}),
         ...(incomplete.length > 0 ? { incomplete } : {}),
       });
       if (incomplete.length > 0) run.incomplete(incomplete.join('; '));

@@ -10,8 +10,10 @@
  *    (reconcile.ts explains how CSV lines and JSON items are reconciled).
  * 4. ONE transaction: lock the header row, DELETE the invoice's lines, stream CSV → parse → enrich → classify →
  *    match → COPY FROM STDIN (memory-flat, back-pressured by the socket; statements of 20,000 rows, the next rows
- *    read ahead while PostgreSQL checks the foreign keys of the last ones), delete the provisional invoices this
- *    one supersedes, write the header's counts. Any failure (dropped download, malformed line, database error)
+ *    read ahead while PostgreSQL checks the foreign keys of the last ones; text values cleaned of what PostgreSQL
+ *    refuses and counted, clean-text.ts), judge the new line set against the invoice amount and the lines it
+ *    replaces (line-set.ts: a refusal fails the ingest), delete the provisional invoices this one supersedes,
+ *    write the header's counts. Any failure (dropped download, malformed line, database error)
  *    rolls all of it back: the previous lines stay as they were, and the header records the error and status
  *    `failed` (the next billing-history run enqueues it again). A rerun yields the same lines and counts.
  *
@@ -23,6 +25,7 @@ import type pg from 'pg';
 import { copyFrom, copyValue } from '../../db/copy.js';
 import type { InvoiceItem, InvoiceSummary } from '../../digitalocean/types.js';
 import type { RunTrigger } from '../../domain/tasks.js';
+import { TextCleaner } from '../clean-text.js';
 import { errorText, withRun, type ActiveRun } from '../run.js';
 import {
   type BillingContext,
@@ -34,7 +37,7 @@ import {
   runEnvironment,
 } from './context.js';
 import { parseInvoiceCsvBatches } from './csv.js';
-import { normalizeDecimal } from './decimal.js';
+import { judgeLineSet, LineSetRefusedError, referenceAmount } from './line-set.js';
 import {
   buildCandidateIndex,
   matchLine,
@@ -347,6 +350,30 @@ class IsoCache {
 interface IngestTally {
   summary: MatchSummaryBuilder;
   byMethod: Record<MatchMethod, number>;
+  /** The text values cleaned of what PostgreSQL refuses (clean-text.ts). */
+  cleaner: TextCleaner;
+}
+
+/** The line with its text values cleaned (clean-text.ts); the same object when none needed it, as almost always. */
+function cleanLine(line: LineFields, cleaner: TextCleaner): LineFields {
+  const product = cleaner.text(line.product);
+  const groupDescription = cleaner.nullable(line.groupDescription);
+  const description = cleaner.text(line.description);
+  const projectName = cleaner.nullable(line.projectName);
+  const category = cleaner.nullable(line.category);
+  const resourceUuid = cleaner.nullable(line.resourceUuid ?? null);
+  const resourceProviderId = cleaner.nullable(line.resourceProviderId ?? null);
+  if (
+    product === line.product &&
+    groupDescription === line.groupDescription &&
+    description === line.description &&
+    projectName === line.projectName &&
+    category === line.category &&
+    resourceUuid === (line.resourceUuid ?? null) &&
+    resourceProviderId === (line.resourceProviderId ?? null)
+  )
+    return line;
+  return { ...line, product, groupDescription, description, projectName, category, resourceUuid, resourceProviderId };
 }
 
 /** The COPY payload: every line enriched, classified, matched, counted and rendered as one text row. */
@@ -369,10 +396,14 @@ async function* copyRows(
   let count = 0;
   let rows = 0;
   for await (const batch of batches) {
-    for (const line of batch) {
-      const ids = json ? json.claim(line) : null;
-      const resourceUuid = ids ? ids.resourceUuid : (line.resourceUuid ?? null);
-      const resourceProviderId = ids ? ids.resourceProviderId : (line.resourceProviderId ?? null);
+    for (const raw of batch) {
+      // The JSON twin is found with the values as DigitalOcean wrote them on both sides; what is stored is clean.
+      const ids = json ? json.claim(raw) : null;
+      const line = cleanLine(raw, tally.cleaner);
+      const resourceUuid = ids ? tally.cleaner.nullable(ids.resourceUuid) : (line.resourceUuid ?? null);
+      const resourceProviderId = ids
+        ? tally.cleaner.nullable(ids.resourceProviderId)
+        : (line.resourceProviderId ?? null);
       const prepared = prepareLine(line);
       const match = matchLine(
         {
@@ -520,6 +551,51 @@ async function tryLock(client: pg.ClientBase, accountId: string, invoiceUuid: st
   return locked.rows[0]?.ok ? key : null;
 }
 
+const MARK_FAILED = `UPDATE cloud_invoices SET ingest_status = 'failed', ingest_error = $2, updated_at = now() WHERE id = $1`;
+
+function markFailed(db: pg.Pool | pg.ClientBase, invoiceId: number, error: string): Promise<unknown> {
+  return db.query(MARK_FAILED, [invoiceId, error]);
+}
+
+/**
+ * Headers left `ingesting` by an ingest that ended without recording its outcome (its process died, or the database
+ * went away while it recorded a failure) become `failed`. An ingest holds its invoice's session lock for as long as
+ * it runs, and the lock dies with its connection: a header whose lock can be taken has no ingest behind it.
+ * Returns the invoice uuids released.
+ */
+export async function releaseAbandonedIngests(context: BillingContext): Promise<string[]> {
+  const { pool, accountId } = context;
+  const { rows } = await pool.query<{ id: number; invoice_uuid: string }>(
+    `SELECT id, invoice_uuid FROM cloud_invoices WHERE account_id = $1 AND ingest_status = 'ingesting' ORDER BY id`,
+    [accountId],
+  );
+  if (rows.length === 0) return [];
+  const released: string[] = [];
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    for (const row of rows) {
+      const key = await tryLock(client, accountId, row.invoice_uuid);
+      if (key === null) continue; // an ingest is running
+      try {
+        const updated = await client.query(`${MARK_FAILED} AND ingest_status = 'ingesting'`, [
+          row.id,
+          'the ingest ended without recording its outcome (its process stopped or lost the database)',
+        ]);
+        if (updated.rowCount) released.push(row.invoice_uuid);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]);
+      }
+    }
+  } catch (error) {
+    broken = error as Error;
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+  return released;
+}
+
 /** Ingests one invoice (see the module comment). Failures are recorded and returned, not thrown. */
 export async function ingestInvoice(
   context: BillingContext,
@@ -579,10 +655,14 @@ export async function ingestInvoice(
               clientBroken = rollbackError as Error;
             }
           }
-          await pool.query(
-            `UPDATE cloud_invoices SET ingest_status = 'failed', ingest_error = $2, updated_at = now() WHERE id = $1`,
-            [header.id, errorText(error, context.redact)],
-          );
+          // The run records the original error either way; a header that could not be marked failed here (the
+          // database gone) is released by the next billing-history run (releaseAbandonedIngests).
+          await markFailed(pool, header.id, errorText(error, context.redact)).catch((recording: unknown) => {
+            log.warn(
+              { invoiceUuid, err: errorText(recording, context.redact) },
+              'billing: could not record the failure of an ingest',
+            );
+          });
           throw error;
         }
       },
@@ -628,7 +708,11 @@ async function ingestLines(
   const source = await openLineSource(api, header, json, run);
   const enrichment = source.lineSource === 'csv' && json.kind === 'index' ? json.index : null;
 
-  const tally: IngestTally = { summary: new MatchSummaryBuilder(), byMethod: { id: 0, name: 0, parent: 0 } };
+  const tally: IngestTally = {
+    summary: new MatchSummaryBuilder(),
+    byMethod: { id: 0, name: 0, parent: 0 },
+    cleaner: new TextCleaner(),
+  };
   const total = json.kind === 'index' ? json.items.length : null;
   const onProgress = (done: number): void => {
     run.progress({ done, total });
@@ -641,7 +725,8 @@ async function ingestLines(
     await client.query('BEGIN');
     const locked = await client.query('SELECT id FROM cloud_invoices WHERE id = $1 FOR UPDATE', [header.id]);
     if (!locked.rowCount) throw new Error(`invoice ${header.invoice_uuid} was removed while it was being ingested`);
-    await client.query('DELETE FROM cloud_cost_lines WHERE invoice_id = $1', [header.id]);
+    const removed = await client.query('DELETE FROM cloud_cost_lines WHERE invoice_id = $1', [header.id]);
+    const previousLineCount = removed.rowCount ?? 0;
     prefetcher = new Prefetcher(
       copyRows(source.batches, source.lineSource, header, candidates, enrichment, tally, onProgress, progressEvery),
       PREFETCH_CHUNKS,
@@ -661,6 +746,34 @@ async function ingestLines(
       }
     }
     while (!exhausted) await copyFrom(client, COPY_STATEMENT, batch());
+    Object.assign(run.details, tally.cleaner.counts());
+
+    const summary = tally.summary.result();
+    const reference = referenceAmount(header, providerSummary?.amount);
+    const verdict = judgeLineSet({
+      lineCount: summary.lineCount,
+      linesAmount: summary.linesAmount,
+      previousLineCount,
+      invoiceAmount: reference.amount,
+    });
+    const totals = {
+      linesAmount: summary.linesAmount,
+      invoiceAmount: reference.amount,
+      amountFrom: reference.source,
+      agrees: verdict.difference === '0.00',
+      difference: verdict.difference,
+      tolerance: verdict.tolerance,
+    };
+    if (!verdict.accepted) {
+      Object.assign(run.details, {
+        refused: verdict.code,
+        lineSource: source.lineSource,
+        lineCount: summary.lineCount,
+        previousLineCount,
+        totals,
+      });
+      throw new LineSetRefusedError(verdict);
+    }
     // Provisional invoices this one replaces: for a final invoice, every preview of its period; for a preview,
     // the older previews of its period (DigitalOcean regenerates the preview daily).
     const replaced = await client.query(
@@ -669,22 +782,16 @@ async function ingestLines(
     );
     superseded = replaced.rowCount ?? 0;
 
-    const summary = tally.summary.result();
     const reconciliation: Record<string, unknown> & Partial<ReconciliationStats> = {
       lineSource: source.lineSource,
       json: json.kind === 'index' ? 'used' : json.kind === 'over_budget' ? 'skipped_over_budget' : 'unavailable',
       ...(json.kind === 'over_budget' && json.total >= 0 ? { jsonItemCount: json.total } : {}),
       ...(enrichment ? enrichment.stats() : {}),
     };
-    const invoiceAmountAgrees = summary.linesAmount === normalizeDecimal(header.amount);
     const stored = {
       provider: providerSummary,
       reconciliation,
-      totals: {
-        linesAmount: summary.linesAmount,
-        invoiceAmount: normalizeDecimal(header.amount),
-        agrees: invoiceAmountAgrees,
-      },
+      totals,
       match: {
         rate: summary.matchRate,
         amountRate: summary.amountMatchRate,
@@ -723,12 +830,12 @@ async function ingestLines(
       matchRate: summary.matchRate,
       supersededProvisional: superseded,
       reconciliation,
-      totalsAgree: invoiceAmountAgrees,
+      totalsAgree: totals.agrees,
     });
-    if (!invoiceAmountAgrees) {
+    if (!totals.agrees) {
       loggerOf(context).warn(
-        { invoiceUuid: header.invoice_uuid, linesAmount: summary.linesAmount, invoiceAmount: header.amount },
-        'billing: the lines do not add up to the invoice amount',
+        { invoiceUuid: header.invoice_uuid, ...totals },
+        'billing: the lines are off the invoice amount (within the tolerance)',
       );
     }
     return {

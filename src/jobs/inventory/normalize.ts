@@ -20,8 +20,12 @@
  *   looks like a secret and any string that looks like a credentialed URI (`scheme://user:pass@host`).
  * - Tags are de-duplicated and sorted (a set, so ordering must not change the fingerprint).
  * - Dates: unparseable, or Go's zero time (`0001-01-01T00:00:00Z`, seen in DO payloads), become null.
+ * - Text: every string of a row, attrs keys included, is stored without NUL characters and unpaired surrogates
+ *   (which PostgreSQL refuses in text and jsonb), and the row counts the values cleaned (`cleanedValues`).
  */
 import { createHash } from 'node:crypto';
+
+import { TextCleaner } from '../clean-text.js';
 
 import type { ParsedUrn } from '../../digitalocean/urn.js';
 import { urnKindToLocalKind } from './resource-kinds.js';
@@ -37,6 +41,8 @@ export interface NormalizedResource {
   tags: string[];
   attrs: Record<string, unknown>;
   providerCreatedAt: Date | null;
+  /** Values cleaned of what PostgreSQL refuses (clean-text.ts); absent when none was. Not part of the fingerprint. */
+  cleanedValues?: number;
 }
 
 export interface NormalizedProject {
@@ -48,6 +54,8 @@ export interface NormalizedProject {
   isDefault: boolean;
   providerCreatedAt: Date | null;
   providerUpdatedAt: Date | null;
+  /** As NormalizedResource.cleanedValues. */
+  cleanedValues?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -172,7 +180,7 @@ function commonFields(
 // ---------------------------------------------------------------------------------------------------------------
 // Per-kind normalizers
 
-export function normalizeDroplet(item: unknown): NormalizedResource {
+function dropletRow(item: unknown): NormalizedResource {
   const o = objectOf(item);
   const networks = isObj(o.networks) ? o.networks : {};
   const v4 = Array.isArray(networks.v4) ? networks.v4.filter(isObj) : [];
@@ -213,7 +221,7 @@ export function normalizeDroplet(item: unknown): NormalizedResource {
   };
 }
 
-export function normalizeVolume(item: unknown): NormalizedResource {
+function volumeRow(item: unknown): NormalizedResource {
   const o = objectOf(item);
   return {
     ...commonFields('volume', o),
@@ -232,7 +240,7 @@ export function normalizeVolume(item: unknown): NormalizedResource {
 }
 
 /** Droplet and volume snapshots are one kind; attrs.resource_type tells them apart. */
-export function normalizeSnapshot(item: unknown): NormalizedResource {
+function snapshotRow(item: unknown): NormalizedResource {
   const o = objectOf(item);
   const regions = arrayOf(o.regions, isString);
   return {
@@ -278,19 +286,19 @@ function normalizeIp(kind: 'floating_ip' | 'reserved_ipv6', o: Obj, region: stri
 }
 
 /** A reserved IPv4 (from /v2/reserved_ips or the legacy /v2/floating_ips; same shape). Kind `floating_ip`. */
-export function normalizeReservedIp(item: unknown): NormalizedResource {
+function reservedIpRow(item: unknown): NormalizedResource {
   const o = objectOf(item);
   // Reserved IPv4 objects carry no creation time.
   return normalizeIp('floating_ip', o, regionSlug(o.region), undefined);
 }
 
 /** A reserved IPv6 (/v2/reserved_ipv6). `region_slug` is a string; `reserved_at` is the creation time. */
-export function normalizeReservedIpv6(item: unknown): NormalizedResource {
+function reservedIpv6Row(item: unknown): NormalizedResource {
   const o = objectOf(item);
   return normalizeIp('reserved_ipv6', o, str(o.region_slug) ?? regionSlug(o.region), o.reserved_at);
 }
 
-export function normalizeFirewall(item: unknown): NormalizedResource {
+function firewallRow(item: unknown): NormalizedResource {
   const o = objectOf(item);
   return {
     ...commonFields('firewall', o),
@@ -310,7 +318,7 @@ export function normalizeFirewall(item: unknown): NormalizedResource {
   };
 }
 
-export function normalizeLoadBalancer(item: unknown): NormalizedResource {
+function loadBalancerRow(item: unknown): NormalizedResource {
   const o = objectOf(item);
   const sizeUnit = num(o.size_unit);
   const attrs: Obj = {
@@ -340,7 +348,7 @@ export function normalizeLoadBalancer(item: unknown): NormalizedResource {
 }
 
 /** A DNS zone. The domain name is the key; zone_file is dropped (large, and changes with every record edit). */
-export function normalizeDomain(item: unknown): NormalizedResource {
+function domainRow(item: unknown): NormalizedResource {
   const o = objectOf(item);
   const name = str(o.name);
   return {
@@ -360,7 +368,7 @@ export function normalizeDomain(item: unknown): NormalizedResource {
  * A managed database cluster. Accepts the raw API object too: attrs come from an allow-list (so connection,
  * private_connection, standby_*, users never get in) and are deep-scrubbed again as a second line of defence.
  */
-export function normalizeDatabase(item: unknown): NormalizedResource {
+function databaseRow(item: unknown): NormalizedResource {
   const o = objectOf(item);
   const mw = isObj(o.maintenance_window) ? o.maintenance_window : null;
   const attrs: Obj = {
@@ -384,7 +392,7 @@ export function normalizeDatabase(item: unknown): NormalizedResource {
   };
 }
 
-export function normalizeKubernetesCluster(item: unknown): NormalizedResource {
+function kubernetesClusterRow(item: unknown): NormalizedResource {
   const o = objectOf(item);
   const status = isObj(o.status) ? o.status : {};
   const pools = Array.isArray(o.node_pools) ? o.node_pools.filter(isObj) : [];
@@ -416,7 +424,7 @@ export function normalizeKubernetesCluster(item: unknown): NormalizedResource {
   };
 }
 
-export function normalizeApp(item: unknown): NormalizedResource {
+function appRow(item: unknown): NormalizedResource {
   const o = objectOf(item);
   const spec = isObj(o.spec) ? o.spec : {};
   const active = isObj(o.active_deployment) ? o.active_deployment : null;
@@ -440,12 +448,12 @@ export function normalizeApp(item: unknown): NormalizedResource {
 }
 
 /** A Spaces bucket, known only from a project's `do:space:<bucket>` URN (buckets are not in the v2 REST API). */
-export function normalizeSpacesBucket(bucket: string): NormalizedResource {
+function spacesBucketRow(bucket: string): NormalizedResource {
   return urnOnly('spaces_bucket', bucket, bucket, `do:space:${bucket}`);
 }
 
 /** A VPC, known only from a `do:vpc:<uuid>` URN. */
-export function normalizeVpc(id: string): NormalizedResource {
+function vpcRow(id: string): NormalizedResource {
   return urnOnly('vpc', id, null, `do:vpc:${id}`);
 }
 
@@ -454,7 +462,7 @@ export function normalizeVpc(id: string): NormalizedResource {
  * list (`do:task:...`), which keep their URN type verbatim as the kind. Name is the id for kinds whose id is a
  * name (space, domain); otherwise unknown.
  */
-export function normalizeFromUrn(urn: ParsedUrn): NormalizedResource {
+function fromUrnRow(urn: ParsedUrn): NormalizedResource {
   const kind = urnKindToLocalKind(urn.type);
   const idIsName = kind === 'spaces_bucket' || kind === 'dns_zone';
   return urnOnly(kind, urn.id, idIsName ? urn.id : null, `do:${urn.type}:${urn.id}`);
@@ -474,7 +482,7 @@ function urnOnly(kind: string, providerId: string, name: string | null, urn: str
   };
 }
 
-export function normalizeProject(item: unknown): NormalizedProject {
+function projectRow(item: unknown): NormalizedProject {
   const o = objectOf(item);
   return {
     providerId: idString(o.id) ?? '',
@@ -486,6 +494,81 @@ export function normalizeProject(item: unknown): NormalizedProject {
     providerCreatedAt: parseDate(o.created_at),
     providerUpdatedAt: parseDate(o.updated_at),
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The normalizers, their rows cleaned of what PostgreSQL refuses
+
+/**
+ * A row with every string (attrs keys too) cleaned (clean-text.ts: NUL removed, unpaired surrogates replaced), the
+ * number of cleaned values in `cleanedValues`: one droplet named with a NUL would otherwise fail every sync of its
+ * kind, since a page is written in one statement.
+ */
+function cleaned<T extends { cleanedValues?: number }>(row: T): T {
+  const cleaner = new TextCleaner();
+  const out = cleaner.deep(row); // dates are not plain objects: kept as they are
+  if (cleaner.cleanedValues > 0) out.cleanedValues = cleaner.cleanedValues;
+  return out;
+}
+
+export function normalizeDroplet(item: unknown): NormalizedResource {
+  return cleaned(dropletRow(item));
+}
+
+export function normalizeVolume(item: unknown): NormalizedResource {
+  return cleaned(volumeRow(item));
+}
+
+export function normalizeSnapshot(item: unknown): NormalizedResource {
+  return cleaned(snapshotRow(item));
+}
+
+export function normalizeReservedIp(item: unknown): NormalizedResource {
+  return cleaned(reservedIpRow(item));
+}
+
+export function normalizeReservedIpv6(item: unknown): NormalizedResource {
+  return cleaned(reservedIpv6Row(item));
+}
+
+export function normalizeFirewall(item: unknown): NormalizedResource {
+  return cleaned(firewallRow(item));
+}
+
+export function normalizeLoadBalancer(item: unknown): NormalizedResource {
+  return cleaned(loadBalancerRow(item));
+}
+
+export function normalizeDomain(item: unknown): NormalizedResource {
+  return cleaned(domainRow(item));
+}
+
+export function normalizeDatabase(item: unknown): NormalizedResource {
+  return cleaned(databaseRow(item));
+}
+
+export function normalizeKubernetesCluster(item: unknown): NormalizedResource {
+  return cleaned(kubernetesClusterRow(item));
+}
+
+export function normalizeApp(item: unknown): NormalizedResource {
+  return cleaned(appRow(item));
+}
+
+export function normalizeSpacesBucket(bucket: string): NormalizedResource {
+  return cleaned(spacesBucketRow(bucket));
+}
+
+export function normalizeVpc(id: string): NormalizedResource {
+  return cleaned(vpcRow(id));
+}
+
+export function normalizeFromUrn(urn: ParsedUrn): NormalizedResource {
+  return cleaned(fromUrnRow(urn));
+}
+
+export function normalizeProject(item: unknown): NormalizedProject {
+  return cleaned(projectRow(item));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -104,6 +104,7 @@ export async function syncKind(scope: InventoryScope, spec: KindSpec, options: {
       if (seen.has(item.providerId)) continue; // listed by an earlier listing of the same kind
       seen.add(item.providerId);
       rows.push(item);
+      if (item.cleanedValues) run.details.cleanedValues = Number(run.details.cleanedValues ?? 0) + item.cleanedValues;
     }
     const total = info.total !== undefined ? doneBefore + info.total : info.done ? doneBefore + info.count : null;
     if (rows.length > 0) {
