@@ -79,7 +79,11 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
     if (options.worker) {
       let workerPool = pool;
       if (!workerOnly) {
-        workerPool = createPool(databaseUrl, { logger, max: config.worker.poolSize, applicationName: 'cloud-ops-worker' });
+        workerPool = createPool(databaseUrl, {
+          logger,
+          max: config.worker.poolSize,
+          applicationName: 'cloud-ops-worker',
+        });
         const created = workerPool;
         cleanup.push(() => created.end());
       }

@@ -153,7 +153,8 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
   const databasePoolSize = int('DATABASE_POOL_SIZE', 10, 1, 1000);
   const workerConcurrency = int('WORKER_CONCURRENCY', 4, 1, 64);
   const workerPoolSize = int('WORKER_POOL_SIZE', workerConcurrency * 2 + 2, 2, 1000);
-  const workerHealthPort = read('WORKER_HEALTH_PORT') === undefined ? undefined : int('WORKER_HEALTH_PORT', 0, 0, 65535);
+  const workerHealthPort =
+    read('WORKER_HEALTH_PORT') === undefined ? undefined : int('WORKER_HEALTH_PORT', 0, 0, 65535);
 
   const config: Config = {
     nodeEnv,

@@ -99,7 +99,11 @@ describe('database outage', () => {
       expect(await status(`${url}/api/health/live`)).toBe(200);
       const ready = await fetch(`${url}/api/health/ready`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toMatchObject({ status: 'ok', database: { reachable: true }, worker: { running: true } });
+      expect(await ready.json()).toMatchObject({
+        status: 'ok',
+        database: { reachable: true },
+        worker: { running: true },
+      });
     }
     expect(await (await fetch(`${base}/api/health`)).json()).toMatchObject({ events: { connected: true } });
   });
@@ -139,7 +143,9 @@ describe('database outage', () => {
       async () => expect(await runs()).toEqual([expect.objectContaining({ status: 'failed', finished: true })]),
       { timeout: 30_000, interval: 200 },
     );
-    const locked = await watcher.query(`SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE locked_by IS NOT NULL`);
+    const locked = await watcher.query(
+      `SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE locked_by IS NOT NULL`,
+    );
     expect(locked.rows[0]).toEqual({ n: 0 });
 
     // The server's LISTEN connection is back: a NOTIFY reaches the subscription opened before the outage.
@@ -155,10 +161,10 @@ describe('database outage', () => {
     // The next sync of the same task runs (its queue is free) and succeeds, with its events.
     sim.setFaults({});
     await triggerDropletSync();
-    await vi.waitFor(
-      async () => expect((await runs()).map((r) => r.status)).toEqual(['failed', 'succeeded']),
-      { timeout: 60_000, interval: 200 },
-    );
+    await vi.waitFor(async () => expect((await runs()).map((r) => r.status)).toEqual(['failed', 'succeeded']), {
+      timeout: 60_000,
+      interval: 200,
+    });
     const [, next] = await runs();
     await vi.waitFor(
       () =>

@@ -24,7 +24,9 @@ export interface Readiness {
 
 /** Ready when every part this process has is up. */
 export function isReady(state: Readiness): boolean {
-  return state.database.reachable && (state.events?.connected ?? true) && (!state.worker.enabled || state.worker.running);
+  return (
+    state.database.reachable && (state.events?.connected ?? true) && (!state.worker.enabled || state.worker.running)
+  );
 }
 
 async function readiness(sources: HealthSources): Promise<{ status: number; body: unknown }> {
