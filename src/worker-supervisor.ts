@@ -74,7 +74,7 @@ export async function superviseWorker(options: SuperviseOptions): Promise<Worker
         for (const id of active) interrupted.add(id);
         for (const id of owners) deadPools.add(id);
         logger.error(
-          { err: error === undefined ? undefined : String(error), jobs: active.size },
+          { err: error instanceof Error ? error.message : undefined, jobs: active.size },
           'the worker stopped unexpectedly; restarting it once the database answers',
         );
         restarting = restart().finally(() => (restarting = undefined));
