@@ -6,7 +6,14 @@ import importX from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const ENTRIES = ['./src/server.ts', './src/worker.ts', './src/main.ts', './src/app.ts', './src/cli'];
+const ENTRIES = [
+  './src/server.ts',
+  './src/worker.ts',
+  './src/main.ts',
+  './src/app.ts',
+  './src/worker-supervisor.ts',
+  './src/cli',
+];
 const SHARED = [
   './src/db',
   './src/config.ts',

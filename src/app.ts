@@ -3,17 +3,18 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolveJwtSecret } from './auth.js';
-import type { Runner } from 'graphile-worker';
 import type pg from 'pg';
 import type { Config } from './config.js';
-import { assertReachable, createPool, createPrisma, type PrismaClient } from './db/client.js';
+import { assertReachable, createPool, createPrisma, isReachable, type PrismaClient } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { StartupError, explainConnectionError } from './db/errors.js';
 import { applyMigrations } from './db/migrate.js';
 import { EventListener } from './events.js';
+import { createHealthServer } from './http/health.js';
 import { createHttpServer } from './http/server.js';
 import { startWorker } from './jobs/runner.js';
 import type { Logger } from './logger.js';
+import { superviseWorker, type WorkerSupervisor } from './worker-supervisor.js';
 
 export interface App {
   config: Config;
@@ -22,6 +23,8 @@ export interface App {
   prisma: PrismaClient;
   /** The HTTP port actually bound (PORT=0 picks a free one), when this process serves HTTP. */
   port: number | undefined;
+  /** The worker's health port actually bound (WORKER_HEALTH_PORT), in a worker-only process that has one. */
+  healthPort: number | undefined;
   workerRunning(): boolean;
   stop(reason?: string): Promise<void>;
 }
@@ -61,20 +64,55 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
     });
     if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
 
-    const pool = createPool(databaseUrl, { logger });
+    // The main pool serves Prisma and the API; a process that runs a worker gives it a pool of its own, so neither
+    // can starve the other. A worker-only process has only the worker's. See README "Connection budget".
+    const workerOnly = options.worker && !options.http;
+    const pool = createPool(databaseUrl, {
+      logger,
+      max: workerOnly ? config.worker.poolSize : config.databasePoolSize,
+    });
     cleanup.push(() => pool.end());
     const prisma = createPrisma(pool);
     cleanup.push(() => prisma.$disconnect());
 
-    let runner: Runner | undefined;
+    let worker: WorkerSupervisor | undefined;
     if (options.worker) {
-      runner = await startWorker({ config, pool, prisma, logger });
-      const started = runner;
+      let workerPool = pool;
+      if (!workerOnly) {
+        workerPool = createPool(databaseUrl, {
+          logger,
+          max: config.worker.poolSize,
+          applicationName: 'cloud-ops-worker',
+        });
+        const created = workerPool;
+        cleanup.push(() => created.end());
+      }
+      const context = { config, pool: workerPool, prisma, logger };
+      const supervisor = await superviseWorker({ start: () => startWorker(context), pool: workerPool, logger });
+      worker = supervisor;
       cleanup.push(() =>
-        stopWithin(started.stop(), config.shutdownTimeoutMs, () =>
+        stopWithin(supervisor.stop(), config.shutdownTimeoutMs, () =>
           logger.warn('worker did not finish its running jobs in time'),
         ),
       );
+    }
+    const workerRunning = (): boolean => worker?.running() ?? false;
+
+    let healthPort: number | undefined;
+    if (workerOnly && config.worker.healthPort !== undefined) {
+      const server = createHealthServer({
+        databaseReachable: () => isReachable(pool),
+        worker: { enabled: true, running: workerRunning },
+      });
+      healthPort = await listen(server, config.host, config.worker.healthPort);
+      cleanup.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      );
+      logger.info({ url: `http://localhost:${healthPort}/api/health/ready` }, 'worker health listening');
     }
 
     let port: number | undefined;
@@ -90,7 +128,7 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
         prisma,
         events,
         jwtSecret,
-        workerRunning: () => runner !== undefined,
+        workerRunning,
         logger,
       });
       port = await listen(service.server, config.host, config.port);
@@ -108,7 +146,8 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
       pool,
       prisma,
       port,
-      workerRunning: () => runner !== undefined && stopping === undefined,
+      healthPort,
+      workerRunning: () => workerRunning() && stopping === undefined,
       stop: (reason = 'stop requested') => {
         stopping ??= (async () => {
           logger.info({ reason }, 'shutting down');

@@ -15,7 +15,16 @@ export interface Config {
   /** Absent: an embedded PostgreSQL is started in embedded.dataDir. */
   databaseUrl: string | undefined;
   embedded: { dataDir: string; port: number };
-  worker: { enabled: boolean; concurrency: number };
+  /** Connections of the process's main pool (Prisma, the API, `npm run sync`). */
+  databasePoolSize: number;
+  worker: {
+    enabled: boolean;
+    concurrency: number;
+    /** Connections of the worker's own pool (graphile-worker and the jobs' SQL). */
+    poolSize: number;
+    /** `npm run worker` serves its health here; undefined: no listener. */
+    healthPort: number | undefined;
+  };
   shutdownTimeoutMs: number;
   digitalocean: {
     token: string | undefined;
@@ -139,6 +148,14 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
     problems.push('JWT_SECRET is required in production (the shared secret of the identity service)');
   }
 
+  // Pool sizes and the worker's health port: see README "Connection budget". A job holds up to two connections at
+  // once (its statements and its event chain), graphile-worker one for LISTEN and one for its own queries.
+  const databasePoolSize = int('DATABASE_POOL_SIZE', 10, 1, 1000);
+  const workerConcurrency = int('WORKER_CONCURRENCY', 4, 1, 64);
+  const workerPoolSize = int('WORKER_POOL_SIZE', workerConcurrency * 2 + 2, 2, 1000);
+  const workerHealthPort =
+    read('WORKER_HEALTH_PORT') === undefined ? undefined : int('WORKER_HEALTH_PORT', 0, 0, 65535);
+
   const config: Config = {
     nodeEnv,
     log,
@@ -149,9 +166,12 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
       dataDir: path.resolve(read('EMBEDDED_PG_DATA_DIR') ?? '.data/postgres'),
       port: int('EMBEDDED_PG_PORT', 54329, 1024, 65535),
     },
+    databasePoolSize,
     worker: {
       enabled: bool('RUN_WORKER', true),
-      concurrency: int('WORKER_CONCURRENCY', 4, 1, 64),
+      concurrency: workerConcurrency,
+      poolSize: workerPoolSize,
+      healthPort: workerHealthPort,
     },
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 15000, 100, 600000),
     digitalocean: {

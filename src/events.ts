@@ -69,7 +69,15 @@ export class EventListener extends EventEmitter<{ event: [SyncEvent]; connected:
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'cloud-ops-events' });
+    // A bounded connect and TCP keepalive: without them an attempt into a partitioned network, or a connection whose
+    // peer vanished, hangs for good and the listener never comes back.
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      application_name: 'cloud-ops-events',
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     client.on('notification', (message) => {
       if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
       try {

@@ -37,7 +37,13 @@ export async function main(options: (config: Config) => AppOptions): Promise<App
     void stop.finally(() => process.exit(1));
   };
   process.on('uncaughtException', crash);
-  process.on('unhandledRejection', crash);
+  // A promise nobody waited for failed (typically a lost database connection): once the service is up, that is
+  // logged and the process keeps serving, with readiness saying what is down; an outage must never end the process.
+  // During startup it is still fatal, as nothing is serving yet.
+  process.on('unhandledRejection', (error) => {
+    if (app && logger) logger.error({ err: error }, 'unhandled promise rejection; the process keeps running');
+    else crash(error);
+  });
 
   try {
     const config = loadConfig();

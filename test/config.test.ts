@@ -101,3 +101,27 @@ describe('DigitalOcean token', () => {
     ).toBe('dop_v1_x');
   });
 });
+
+describe('pool sizes and the worker health port', () => {
+  it('default to 10 for the main pool, twice the concurrency plus two for the worker, and no health port', () => {
+    const config = loadConfig({});
+    expect(config.databasePoolSize).toBe(10);
+    expect(config.worker).toMatchObject({ concurrency: 4, poolSize: 10, healthPort: undefined });
+    expect(loadConfig({ WORKER_CONCURRENCY: '8' }).worker.poolSize).toBe(18);
+  });
+
+  it('take DATABASE_POOL_SIZE, WORKER_POOL_SIZE and WORKER_HEALTH_PORT, and report bad values together', () => {
+    const config = loadConfig({ DATABASE_POOL_SIZE: '3', WORKER_POOL_SIZE: '5', WORKER_HEALTH_PORT: '4006' });
+    expect(config.databasePoolSize).toBe(3);
+    expect(config.worker).toMatchObject({ poolSize: 5, healthPort: 4006 });
+    expect(() => loadConfig({ DATABASE_POOL_SIZE: '0', WORKER_POOL_SIZE: '1', WORKER_HEALTH_PORT: 'x' })).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringContaining('DATABASE_POOL_SIZE'),
+          expect.stringContaining('WORKER_POOL_SIZE'),
+          expect.stringContaining('WORKER_HEALTH_PORT'),
+        ],
+      }),
+    );
+  });
+});

@@ -1,4 +1,6 @@
-// One pg pool per process, shared by Prisma (through its driver adapter), graphile-worker and raw bulk SQL.
+// The pg pools of a process: the main one (Prisma through its driver adapter, the API, `npm run sync`) and the
+// worker's (graphile-worker and the jobs' SQL). A pool survives a database outage: a lost connection is reported and
+// dropped, and the next query opens a new one.
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
@@ -18,6 +20,9 @@ export function createPool(
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'cloud-ops',
     connectionTimeoutMillis: 10_000,
+    // A peer that vanished without closing (a network partition) is noticed within about a minute, not hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'idle database connection lost'));

@@ -8,9 +8,9 @@ import type { Config } from '../config.js';
 import { isReachable, type PrismaClient } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { EventHub, type EventSource } from '../schema/event-hub.js';
-import { SERVICE_NAME, SERVICE_VERSION } from '../version.js';
 import { ConnectionTracker } from './connections.js';
 import { createGraphQLHandler, GRAPHQL_PATH, type GraphQLHandler } from './graphql.js';
+import { handleHealth, type HealthSources } from './health.js';
 import { sendJson } from './respond.js';
 import { BILLING_REST_PATHS, handleBilling } from './rest/billing.js';
 import { handleInventory } from './rest/inventory.js';
@@ -21,8 +21,8 @@ export interface HttpServerOptions {
   pool: pg.Pool;
   prisma: PrismaClient;
   workerRunning: () => boolean;
-  /** The process's one LISTEN connection (src/events.ts EventListener). */
-  events: EventSource;
+  /** The process's one LISTEN connection (src/events.ts EventListener); readiness asks whether it is up. */
+  events: EventSource & { readonly connected: boolean };
   /** The JWT secret (src/auth.ts resolveJwtSecret). */
   jwtSecret: Uint8Array;
   logger: Logger;
@@ -54,14 +54,16 @@ export function createHttpServer(options: HttpServerOptions): HttpService {
   const hub = new EventHub(options.events);
   const yoga = createGraphQLHandler({ config, pool: options.pool, prisma: options.prisma, authenticator, hub, logger });
   const connections = new ConnectionTracker();
+  const healthSources: HealthSources = {
+    databaseReachable: () => isReachable(options.pool),
+    eventsConnected: () => options.events.connected,
+    worker: { enabled: options.config.worker.enabled, running: options.workerRunning },
+  };
 
   const server = http.createServer((req, res) => {
     connections.request(req, res);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (path === '/api/health' && (req.method === 'GET' || req.method === 'HEAD')) {
-      void health(options).then(({ status, body }) => sendJson(res, status, body));
-      return;
-    }
+    if (handleHealth(path, req, res, healthSources)) return;
     const rest = REST_ROUTES.get(path);
     if (rest) {
       void rest.handle(req, res, { prisma: options.prisma, authenticator }).catch((error: unknown) => {
@@ -89,20 +91,6 @@ export function createHttpServer(options: HttpServerOptions): HttpService {
       hub.close();
       await webSockets.dispose();
       await connections.close(server, graceMs);
-    },
-  };
-}
-
-async function health(options: HttpServerOptions): Promise<{ status: number; body: unknown }> {
-  const databaseReachable = await isReachable(options.pool);
-  return {
-    status: databaseReachable ? 200 : 503,
-    body: {
-      service: SERVICE_NAME,
-      version: SERVICE_VERSION,
-      status: databaseReachable ? 'ok' : 'degraded',
-      database: { reachable: databaseReachable },
-      worker: { enabled: options.config.worker.enabled, running: options.workerRunning() },
     },
   };
 }
