@@ -12,6 +12,7 @@ import { SERVICE_NAME, SERVICE_VERSION } from '../version.js';
 import { ConnectionTracker } from './connections.js';
 import { createGraphQLHandler, GRAPHQL_PATH, type GraphQLHandler } from './graphql.js';
 import { sendJson } from './respond.js';
+import { securityHeaders } from './security.js';
 import { BILLING_REST_PATHS, handleBilling } from './rest/billing.js';
 import { handleInventory } from './rest/inventory.js';
 import { createWebSocketBridge } from './websocket.js';
@@ -50,14 +51,16 @@ const REST_ROUTES = new Map<string, { name: string; handle: RestHandler }>([
 
 export function createHttpServer(options: HttpServerOptions): HttpService {
   const { config, logger } = options;
-  const authenticator = createAuthenticator(config.jwt, options.jwtSecret);
-  const hub = new EventHub(options.events);
+  const authenticator = createAuthenticator(config.jwt, options.jwtSecret, logger);
+  const secure = securityHeaders(config);
+  const hub = new EventHub(options.events, config.graphql.maxSubscriptionsPerViewer);
   const yoga = createGraphQLHandler({ config, pool: options.pool, prisma: options.prisma, authenticator, hub, logger });
   const connections = new ConnectionTracker();
 
   const server = http.createServer((req, res) => {
     connections.request(req, res);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    secure(req, res, path);
     if (path === '/api/health' && (req.method === 'GET' || req.method === 'HEAD')) {
       void health(options).then(({ status, body }) => sendJson(res, status, body));
       return;
