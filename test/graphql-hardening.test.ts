@@ -216,6 +216,19 @@ describe('GraphQL hardening (production, introspection off)', () => {
     expect(body.errors?.[0]?.message).not.toMatch(/Did you mean/);
   });
 
+  it('sends Strict-Transport-Security only when configured', async () => {
+    expect(
+      (await fetch(api.url.replace('/graphql', '/api/health'))).headers.get('strict-transport-security'),
+    ).toBeNull();
+    const hsts = await startApi({ HSTS_MAX_AGE_SECONDS: '31536000' });
+    try {
+      const response = await fetch(hsts.url.replace('/graphql', '/api/health'));
+      expect(response.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+    } finally {
+      await hsts.close();
+    }
+  });
+
   it('refuses introspection and serves no GraphiQL page', async () => {
     const { body } = await gql(api.url, '{ __schema { queryType { name } } }');
     expect(body.errors?.[0]?.message).toMatch(/introspection/i);

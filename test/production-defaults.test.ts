@@ -71,7 +71,11 @@ describe('a production server process', () => {
 
   it('sends security headers on GraphQL, REST and health answers; HSTS only when configured', async () => {
     for (const response of [
-      await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ serviceVersion }"}' }),
+      await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":"{ serviceVersion }"}',
+      }),
       await fetch(`${base}/api/v1/inventory`),
       await fetch(`${base}/api/health`),
       await fetch(`${base}/nowhere`),
