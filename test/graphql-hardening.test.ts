@@ -77,12 +77,17 @@ describe('GraphQL hardening (defaults)', () => {
     };
     // Every rule that follows a spread (the cost limit, graphql-armor's depth, graphql-js's own rules) asks the
     // validation context for the fragment: counting those lookups counts the walk.
-    const getFragment = ValidationContext.prototype.getFragment;
+    const prototype = ValidationContext.prototype;
+    const getFragment = Object.getOwnPropertyDescriptor(prototype, 'getFragment')!;
+    const original = getFragment.value as (this: ValidationContext, name: string) => unknown;
     let lookups = 0;
-    ValidationContext.prototype.getFragment = function (this: ValidationContext, name: string) {
-      lookups += 1;
-      return getFragment.call(this, name);
-    };
+    Object.defineProperty(prototype, 'getFragment', {
+      ...getFragment,
+      value(this: ValidationContext, name: string) {
+        lookups += 1;
+        return original.call(this, name);
+      },
+    });
     try {
       for (const levels of [24, 100]) {
         lookups = 0;
@@ -96,7 +101,7 @@ describe('GraphQL hardening (defaults)', () => {
         expect(lookups).toBeLessThan(20 * levels);
       }
     } finally {
-      ValidationContext.prototype.getFragment = getFragment;
+      Object.defineProperty(prototype, 'getFragment', getFragment);
     }
     expect((await fetch(api.url.replace('/graphql', '/api/health'))).status).toBe(200);
   });

@@ -33,6 +33,7 @@ export function parseTenantId(value: string, argument: string): string {
 }
 
 /** Control characters (NUL among them, which PostgreSQL refuses in text) never belong in a name, tag or kind. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A non-empty, bounded text argument, trimmed, without control characters. */
