@@ -77,7 +77,9 @@ describe('GraphQL hardening (defaults)', () => {
     };
     // Every rule that follows a spread (the cost limit, graphql-armor's depth, graphql-js's own rules) asks the
     // validation context for the fragment: counting those lookups counts the walk.
-    const prototype = ValidationContext.prototype;
+    // getFragment is declared on ValidationContext's base class: patch it where it is declared.
+    let prototype = ValidationContext.prototype as object;
+    while (!Object.hasOwn(prototype, 'getFragment')) prototype = Object.getPrototypeOf(prototype) as object;
     const getFragment = Object.getOwnPropertyDescriptor(prototype, 'getFragment')!;
     const original = getFragment.value as (this: ValidationContext, name: string) => unknown;
     let lookups = 0;
