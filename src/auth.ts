@@ -5,7 +5,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GraphQLError } from 'graphql';
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
-import type { Config } from './config.js';
+import type { Config, RolesFormat } from './config.js';
 import type { Logger } from './logger.js';
 
 export interface Viewer {
@@ -88,22 +88,63 @@ export interface Authenticator {
 /** Verified tokens an authenticator remembers (a client sends the same token with every request until it expires). */
 const VERIFIED_TOKENS_MAX = 2048;
 
-export function createAuthenticator(jwt: Config['jwt'], secret: Uint8Array): Authenticator {
+/** `logger` receives one summary line of failed authentications per JWT failure-log interval. */
+export function createAuthenticator(jwt: Config['jwt'], secret: Uint8Array, logger?: Logger): Authenticator {
   const verified = new VerifiedTokens(VERIFIED_TOKENS_MAX, jwt.clockToleranceSeconds * 1000);
+  const failures = new FailureLog(jwt.failureLogIntervalSeconds, logger);
+  const authenticate = async (authorization: string) => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization.trim());
+    if (!match?.[1])
+      throw new AuthError('Malformed Authorization header: expected "Bearer <token>"', 'UNAUTHENTICATED');
+    const token = match[1];
+    const known = verified.get(token);
+    if (known) return known;
+    const viewer = await verifyToken(token, jwt, secret);
+    verified.set(token, viewer);
+    return viewer;
+  };
   return {
     async authenticate(authorization) {
       if (authorization === undefined || authorization === null || authorization.trim() === '') return null;
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization.trim());
-      if (!match?.[1])
-        throw new AuthError('Malformed Authorization header: expected "Bearer <token>"', 'UNAUTHENTICATED');
-      const token = match[1];
-      const known = verified.get(token);
-      if (known) return known;
-      const viewer = await verifyToken(token, jwt, secret);
-      verified.set(token, viewer);
-      return viewer;
+      try {
+        return await authenticate(authorization);
+      } catch (error) {
+        if (error instanceof AuthError) failures.record(error.message);
+        throw error;
+      }
     },
   };
+}
+
+/**
+ * Failed authentications, counted by reason and logged as one line per interval (never one per request, so a
+ * flood of bad tokens cannot flood the log). Reasons are our own messages: no token text ever reaches the log.
+ */
+class FailureLog {
+  private counts = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly intervalSeconds: number,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  record(reason: string): void {
+    if (!this.logger) return;
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1);
+    this.timer ??= setTimeout(() => this.flush(), this.intervalSeconds * 1000).unref();
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const reasons = Object.fromEntries(this.counts);
+    const failures = [...this.counts.values()].reduce((sum, n) => sum + n, 0);
+    this.counts = new Map();
+    this.logger?.warn(
+      { failures, reasons, intervalSeconds: this.intervalSeconds },
+      `${failures} failed authentication(s) in the last ${this.intervalSeconds} s`,
+    );
+  }
 }
 
 /**
@@ -161,7 +202,9 @@ export async function verifyToken(token: string, jwt: Config['jwt'], secret: Uin
   }
   if (typeof payload.sub !== 'string' || payload.sub === '')
     throw new AuthError('Invalid token: "sub" must be a non-empty string', 'UNAUTHENTICATED');
-  const roles = readRoles(payload, jwt.rolesClaim);
+  const lifetimeProblem = checkLifetime(payload, jwt);
+  if (lifetimeProblem) throw new AuthError(`Invalid token: ${lifetimeProblem}`, 'UNAUTHENTICATED');
+  const roles = readRoles(payload, jwt.rolesClaim, jwt.rolesFormat);
   const tenant = readClaim(payload, jwt.tenantClaim);
   return {
     subject: payload.sub,
@@ -171,16 +214,31 @@ export async function verifyToken(token: string, jwt: Config['jwt'], secret: Uin
   };
 }
 
-/** Roles from the configured claim (a dotted path is followed), also its singular/plural sibling; list or string. */
-function readRoles(payload: JWTPayload, claim: string): string[] {
-  const sibling = claim.endsWith('roles') ? claim.slice(0, -1) : claim.endsWith('role') ? `${claim}s` : undefined;
-  const roles: string[] = [];
-  for (const name of sibling ? [claim, sibling] : [claim]) {
-    const value = readClaim(payload, name);
-    if (typeof value === 'string') roles.push(...value.split(/[\s,]+/).filter(Boolean));
-    else if (Array.isArray(value)) roles.push(...value.filter((v): v is string => typeof v === 'string'));
+/**
+ * A token lives at most maxLifetimeSeconds (exp - iat, and exp - now: a token without iat cannot claim a long
+ * life either), and was not issued in the future (beyond the clock tolerance). jose checks iat only for its type.
+ */
+function checkLifetime(payload: JWTPayload, jwt: Config['jwt']): string | undefined {
+  const now = Math.floor(Date.now() / 1000);
+  const exp = payload.exp as number; // required and checked by jwtVerify
+  const max = jwt.maxLifetimeSeconds;
+  if (payload.iat !== undefined) {
+    if (payload.iat > now + jwt.clockToleranceSeconds) return 'token issued in the future';
+    if (exp - payload.iat > max) return `token lifetime exceeds the maximum of ${max} s`;
   }
-  return roles;
+  if (exp - now > max + jwt.clockToleranceSeconds) return `token lifetime exceeds the maximum of ${max} s`;
+  return undefined;
+}
+
+/**
+ * Roles from the configured claim (a dotted path is followed), read only in the configured format: by default
+ * a JSON array of strings, so a string claim (or a singular `role` claim) grants nothing unless configured.
+ */
+function readRoles(payload: JWTPayload, claim: string, format: RolesFormat): string[] {
+  const value = readClaim(payload, claim);
+  if (Array.isArray(value) && format !== 'delimited') return value.filter((v): v is string => typeof v === 'string');
+  if (typeof value === 'string' && format !== 'array') return value.split(/[\s,]+/).filter(Boolean);
+  return [];
 }
 
 function readClaim(payload: JWTPayload, claim: string): unknown {

@@ -6,6 +6,8 @@ import { LOG_LEVELS, type LoggerOptions } from './logger.js';
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type JwtAlgorithm = 'HS512' | 'HS384' | 'HS256';
+/** How the roles claim is read: a JSON array of strings, a space- or comma-separated string, or either. */
+export type RolesFormat = 'array' | 'delimited' | 'any';
 
 export interface Config {
   nodeEnv: NodeEnv;
@@ -47,14 +49,30 @@ export interface Config {
     tenantClaim: string;
     adminRole: string;
     clockToleranceSeconds: number;
+    /** The longest lifetime a token may have (exp - iat) or have left (exp - now). */
+    maxLifetimeSeconds: number;
+    rolesFormat: RolesFormat;
+    /** Failed authentications are logged as one summary line per this interval. */
+    failureLogIntervalSeconds: number;
   };
   graphql: {
     introspection: boolean;
+    graphiql: boolean;
     maxDepth: number;
     maxAliases: number;
     maxTokens: number;
     maxCost: number;
     maxBodyBytes: number;
+    /** A WebSocket that has not sent a valid connection_init within this time is closed. */
+    wsInitTimeoutMs: number;
+    /** Live subscriptions (SSE and WebSocket) one viewer (token subject) may hold in one process. */
+    maxSubscriptionsPerViewer: number;
+  };
+  http: {
+    /** Origins allowed cross-origin requests to /graphql: a list, or 'any' (any origin, never with credentials). */
+    corsOrigins: readonly string[] | 'any';
+    /** Strict-Transport-Security max-age; undefined: no header (TLS ends elsewhere or not at all). */
+    hstsMaxAgeSeconds: number | undefined;
   };
 }
 
@@ -155,6 +173,10 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
   const workerPoolSize = int('WORKER_POOL_SIZE', workerConcurrency * 2 + 2, 2, 1000);
   const workerHealthPort =
     read('WORKER_HEALTH_PORT') === undefined ? undefined : int('WORKER_HEALTH_PORT', 0, 0, 65535);
+  const introspection = bool('GRAPHQL_INTROSPECTION', nodeEnv !== 'production');
+  const graphiql = bool('GRAPHIQL', introspection && nodeEnv !== 'production');
+  if (graphiql && !introspection)
+    problems.push('GRAPHIQL=true needs GRAPHQL_INTROSPECTION=true (GraphiQL reads the schema by introspection)');
 
   const config: Config = {
     nodeEnv,
@@ -195,14 +217,27 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
       tenantClaim: read('JWT_TENANT_CLAIM') ?? 'tenant_id',
       adminRole: read('JWT_ADMIN_ROLE') ?? 'platform_admin',
       clockToleranceSeconds: int('JWT_CLOCK_TOLERANCE_SECONDS', 30, 0, 600),
+      maxLifetimeSeconds: int('JWT_MAX_LIFETIME_SECONDS', 86400, 60, 31_536_000),
+      rolesFormat: rolesFormat(read('JWT_ROLES_FORMAT'), problems),
+      failureLogIntervalSeconds: int('AUTH_FAILURE_LOG_INTERVAL_SECONDS', 60, 1, 3600),
     },
     graphql: {
-      introspection: bool('GRAPHQL_INTROSPECTION', true),
+      // Closed in production unless enabled: the schema and its explorer are for developers.
+      introspection,
+      graphiql,
       maxDepth: int('GRAPHQL_MAX_DEPTH', 10, 2, 100),
       maxAliases: int('GRAPHQL_MAX_ALIASES', 15, 1, 1000),
       maxTokens: int('GRAPHQL_MAX_TOKENS', 2000, 50, 100000),
       maxCost: int('GRAPHQL_MAX_COST', 5000, 10, 1000000),
       maxBodyBytes: int('GRAPHQL_MAX_BODY_BYTES', 100_000, 1000, 10_000_000),
+      wsInitTimeoutMs: int('GRAPHQL_WS_INIT_TIMEOUT_MS', 5000, 100, 60_000),
+      maxSubscriptionsPerViewer: int('GRAPHQL_MAX_SUBSCRIPTIONS_PER_VIEWER', 20, 1, 10_000),
+    },
+    http: {
+      // Production allows no cross-origin caller unless listed; development keeps any origin (local tools).
+      corsOrigins: corsOrigins(read('CORS_ORIGINS'), nodeEnv === 'production' ? [] : 'any', problems),
+      hstsMaxAgeSeconds:
+        read('HSTS_MAX_AGE_SECONDS') === undefined ? undefined : int('HSTS_MAX_AGE_SECONDS', 0, 0, 63_072_000),
     },
   };
 
@@ -213,6 +248,43 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function rolesFormat(raw: string | undefined, problems: string[]): RolesFormat {
+  if (raw === undefined) return 'array';
+  if (raw === 'array' || raw === 'delimited' || raw === 'any') return raw;
+  problems.push(`JWT_ROLES_FORMAT must be array, delimited or any (got "${raw}")`);
+  return 'array';
+}
+
+/** CORS_ORIGINS: `*` (any origin) or comma-separated origins such as https://console.example.com. */
+function corsOrigins(
+  raw: string | undefined,
+  fallback: readonly string[] | 'any',
+  problems: string[],
+): readonly string[] | 'any' {
+  if (raw === undefined) return fallback;
+  if (raw === '*') return 'any';
+  const origins: string[] = [];
+  for (const value of raw
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)) {
+    let origin: string | undefined;
+    try {
+      const url = new URL(value);
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value.replace(/\/$/, ''))
+        origin = url.origin;
+    } catch {
+      // reported below
+    }
+    if (origin) origins.push(origin);
+    else
+      problems.push(
+        `CORS_ORIGINS must be * or comma-separated origins such as https://app.example.com (got "${value}")`,
+      );
+  }
+  return origins;
 }
 
 /** LOG_LEVEL and LOG_FORMAT alone, for a tool that logs but needs none of the service's other settings. */

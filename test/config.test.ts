@@ -125,3 +125,42 @@ describe('pool sizes and the worker health port', () => {
     );
   });
 });
+
+describe('production defaults', () => {
+  const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+
+  it('closes introspection, GraphiQL and CORS in production unless enabled; keeps development open', () => {
+    const prod = loadConfig(production);
+    expect([prod.graphql.introspection, prod.graphql.graphiql, prod.http.corsOrigins]).toEqual([false, false, []]);
+    const dev = loadConfig({});
+    expect([dev.graphql.introspection, dev.graphql.graphiql, dev.http.corsOrigins]).toEqual([true, true, 'any']);
+    const enabled = loadConfig({ ...production, GRAPHQL_INTROSPECTION: 'true', GRAPHIQL: 'true', CORS_ORIGINS: '*' });
+    expect([enabled.graphql.introspection, enabled.graphql.graphiql, enabled.http.corsOrigins]).toEqual([
+      true,
+      true,
+      'any',
+    ]);
+    expect(() => loadConfig({ GRAPHQL_INTROSPECTION: 'false', GRAPHIQL: 'true' })).toThrow(/GRAPHIQL=true needs/);
+  });
+
+  it('reads CORS_ORIGINS, HSTS_MAX_AGE_SECONDS, token bounds and the roles format, reporting every problem', () => {
+    const config = loadConfig({
+      CORS_ORIGINS: 'https://a.example.com, http://localhost:3000',
+      HSTS_MAX_AGE_SECONDS: '31536000',
+      JWT_MAX_LIFETIME_SECONDS: '3600',
+      JWT_ROLES_FORMAT: 'delimited',
+    });
+    expect(config.http).toEqual({
+      corsOrigins: ['https://a.example.com', 'http://localhost:3000'],
+      hstsMaxAgeSeconds: 31536000,
+    });
+    expect([config.jwt.maxLifetimeSeconds, config.jwt.rolesFormat]).toEqual([3600, 'delimited']);
+    expect(loadConfig({}).http.hstsMaxAgeSeconds).toBeUndefined();
+    expect(loadConfig({}).jwt).toMatchObject({ maxLifetimeSeconds: 86400, rolesFormat: 'array' });
+    expect(() =>
+      loadConfig({ CORS_ORIGINS: 'https://a.example.com/path', JWT_ROLES_FORMAT: 'csv', HSTS_MAX_AGE_SECONDS: '-1' }),
+    ).toThrow(
+      /^(?=[\s\S]*CORS_ORIGINS must be)(?=[\s\S]*JWT_ROLES_FORMAT must be)(?=[\s\S]*HSTS_MAX_AGE_SECONDS must be)/,
+    );
+  });
+});

@@ -85,9 +85,15 @@ describe('authentication and tenant isolation', () => {
       expect((await sse.next()).errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
       expect((await sse.ended).kind).toBe('complete');
 
+      // A WebSocket without a token is not held open at all: closed at connection_init with 4401 and the reason.
       const client = wsClient(api.url);
-      const ws = wsSubscribe<{ errors?: Array<{ extensions: { code: string } }> }>(client, SUBSCRIPTION);
-      expect((await ws.next()).errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+      const ws = wsSubscribe(client, SUBSCRIPTION);
+      const closed = await client.closeEvent;
+      expect({ code: closed.code, reason: closed.reason }).toEqual({
+        code: 4401,
+        reason: stringContaining('authentication required'),
+      });
+      await ws.close();
       await client.dispose();
     });
 
@@ -361,12 +367,23 @@ describe('token verification (configuration variants)', () => {
     ).rejects.toThrow(/expired/);
   });
 
-  it('reads roles and tenant from configurable claims (a list, a string, a singular role, a dotted path)', async () => {
+  it('reads roles only as configured (an array by default; a string or a singular role when configured; a dotted path)', async () => {
     const viewer = (claims: Record<string, unknown>, env: Record<string, string> = {}) =>
       token({ claims }).then((t) => verifyToken(t, jwtConfig(env), secret));
     expect(await viewer({ roles: ['user', 'platform_admin'] })).toMatchObject({ admin: true });
-    expect(await viewer({ roles: 'platform_admin support' })).toMatchObject({ admin: true });
-    expect(await viewer({ roles: [], role: 'platform_admin' })).toMatchObject({ admin: true });
+    // By default a string claim and a singular `role` claim grant nothing (issue 14).
+    expect(await viewer({ roles: 'platform_admin support' })).toMatchObject({ admin: false });
+    expect(await viewer({ roles: 'viewer,platform_admin' })).toMatchObject({ admin: false });
+    expect(await viewer({ roles: [], role: 'platform_admin' })).toMatchObject({ admin: false });
+    expect(await viewer({ roles: 'viewer,platform_admin' }, { JWT_ROLES_FORMAT: 'delimited' })).toMatchObject({
+      admin: true,
+    });
+    expect(await viewer({ roles: ['platform_admin'] }, { JWT_ROLES_FORMAT: 'delimited' })).toMatchObject({
+      admin: false,
+    });
+    expect(
+      await viewer({ role: 'platform_admin' }, { JWT_ROLES_CLAIM: 'role', JWT_ROLES_FORMAT: 'any' }),
+    ).toMatchObject({ admin: true });
     expect(await viewer({ roles: ['platform_administrator'] })).toMatchObject({ admin: false });
     expect(
       await viewer(

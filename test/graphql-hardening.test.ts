@@ -1,6 +1,7 @@
 // Abusive requests are refused before they cost anything, with errors that say what limit was hit:
 // depth, aliases, tokens, cost, body size, CSRF, batching; internal errors are masked; production hides
 // field suggestions, and introspection can be switched off.
+import { ValidationContext } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, token, type Api } from './helpers/api.js';
 import { gql, wsClient, wsSubscribe } from './helpers/graphql.js';
@@ -65,6 +66,46 @@ describe('GraphQL hardening (defaults)', () => {
       { token: admin },
     );
     expect(ok.body.errors).toBeUndefined();
+  });
+
+  it('validates nested repeated fragments in work bounded by the document (24 and 100 levels, anonymous)', async () => {
+    // F1 spreads F2 twice, F2 spreads F3 twice, ...: walked naively, every level doubles the work.
+    const chain = (levels: number) => {
+      let document = '{ ...F1 }';
+      for (let i = 1; i < levels; i += 1) document += ` fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`;
+      return `${document} fragment F${levels} on Query { serviceVersion }`;
+    };
+    // Every rule that follows a spread (the cost limit, graphql-armor's depth, graphql-js's own rules) asks the
+    // validation context for the fragment: counting those lookups counts the walk.
+    // getFragment is declared on ValidationContext's base class: patch it where it is declared.
+    let prototype = ValidationContext.prototype as object;
+    while (!Object.hasOwn(prototype, 'getFragment')) prototype = Object.getPrototypeOf(prototype) as object;
+    const getFragment = Object.getOwnPropertyDescriptor(prototype, 'getFragment')!;
+    const original = getFragment.value as (this: ValidationContext, name: string) => unknown;
+    let lookups = 0;
+    Object.defineProperty(prototype, 'getFragment', {
+      ...getFragment,
+      value(this: ValidationContext, name: string) {
+        lookups += 1;
+        return original.call(this, name);
+      },
+    });
+    try {
+      for (const levels of [24, 100]) {
+        lookups = 0;
+        const started = Date.now();
+        const { body } = await gql(api.url, chain(levels));
+        expect(Date.now() - started, 'a safety net, not the proof').toBeLessThan(5000);
+        expect(body.data).toBeUndefined();
+        expect(body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COSTLY');
+        // Two spreads per fragment, a few rules each: linear in the levels (naively: 2^levels).
+        expect(lookups).toBeGreaterThan(0);
+        expect(lookups).toBeLessThan(20 * levels);
+      }
+    } finally {
+      Object.defineProperty(prototype, 'getFragment', getFragment);
+    }
+    expect((await fetch(api.url.replace('/graphql', '/api/health'))).status).toBe(200);
   });
 
   it('answers 413 for a body over GRAPHQL_MAX_BODY_BYTES, declared or streamed', async () => {
@@ -180,6 +221,19 @@ describe('GraphQL hardening (production, introspection off)', () => {
     const { body } = await gql(api.url, '{ serviceVersio }', { token: await token({ admin: true }) });
     expect(body.errors?.[0]?.message).toBeDefined();
     expect(body.errors?.[0]?.message).not.toMatch(/Did you mean/);
+  });
+
+  it('sends Strict-Transport-Security only when configured', async () => {
+    expect(
+      (await fetch(api.url.replace('/graphql', '/api/health'))).headers.get('strict-transport-security'),
+    ).toBeNull();
+    const hsts = await startApi({ HSTS_MAX_AGE_SECONDS: '31536000' });
+    try {
+      const response = await fetch(hsts.url.replace('/graphql', '/api/health'));
+      expect(response.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+    } finally {
+      await hsts.close();
+    }
   });
 
   it('refuses introspection and serves no GraphiQL page', async () => {

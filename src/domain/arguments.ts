@@ -32,10 +32,16 @@ export function parseTenantId(value: string, argument: string): string {
   return tenantId;
 }
 
-/** A non-empty, bounded text argument, trimmed. */
+/** Control characters (NUL among them, which PostgreSQL refuses in text) never belong in a name, tag or kind. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A non-empty, bounded text argument, trimmed, without control characters. */
 export function textArg(value: string, argument: string): string {
   const text = value.trim();
   if (text === '') throw new InvalidArgumentError(`${argument} must not be empty`, argument);
+  if (CONTROL.test(text))
+    throw new InvalidArgumentError(`${argument} must not contain control characters (such as NUL)`, argument);
   if (text.length > MAX_TEXT)
     throw new InvalidArgumentError(`${argument} must be at most ${MAX_TEXT} characters`, argument);
   return text;

@@ -7,14 +7,15 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
+import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, visit, type ValidationRule } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type pg from 'pg';
 import { AuthError, type Authenticator, type Viewer } from '../auth.js';
 import type { Config } from '../config.js';
 import type { PrismaClient } from '../db/client.js';
 import type { Logger } from '../logger.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../schema/builder.js';
+import { badInput, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../schema/builder.js';
+import { cursorProblem } from '../schema/connection.js';
 import type { GraphQLContext } from '../schema/context.js';
 import { costLimitRule } from '../schema/cost-limit.js';
 import { fromDomainError } from '../schema/errors.js';
@@ -55,6 +56,7 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
     maxTokensPlugin({ n: limits.maxTokens }),
     maxDepthPlugin({ n: limits.maxDepth, flattenFragments: true }),
     maxAliasesPlugin({ n: limits.maxAliases }),
+    checkCursors(),
     validationRule(
       costLimitRule({
         maxCost: limits.maxCost,
@@ -70,7 +72,7 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: limits.introspection
+    graphiql: limits.graphiql
       ? {
           title: SERVICE_NAME,
           headers: JSON.stringify({ Authorization: 'Bearer <token: npm run token -- --admin>' }, null, 2),
@@ -81,6 +83,7 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
     // Loaded on the first page view: the module is 9 MB, and loading it at start doubles the cold start.
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     landingPage: false,
+    cors: corsOptions(config.http.corsOrigins),
     logging: false,
     batching: false,
     // The body limit is ours (handleGraphQL answers 413 past GRAPHQL_MAX_BODY_BYTES, at most 10 MB, before Yoga
@@ -121,6 +124,52 @@ function socketViewer(initial: SocketContext, config: Config): Viewer | null {
     throw new AuthError('Invalid token: token expired (reconnect with a fresh token)', 'UNAUTHENTICATED');
   }
   return viewer;
+}
+
+/**
+ * Cross-origin callers: only the configured origins (or any origin when configured so), and never with
+ * credentials: the API reads a bearer token, no cookie, so a browser has nothing to send on a caller's behalf.
+ * An origin not allowed gets no CORS headers at all, and the browser withholds the answer from its page.
+ */
+function corsOptions(origins: Config['http']['corsOrigins']) {
+  return (request: Request) => {
+    const origin = request.headers.get('origin');
+    if (origin === null || (origins !== 'any' && !origins.includes(origin))) return false as const;
+    return {
+      origin: [origin],
+      credentials: false,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['authorization', 'content-type', 'accept', 'x-graphql-yoga-csrf'],
+      maxAge: 600,
+    };
+  };
+}
+
+/**
+ * Refuses a crafted `after`/`before` (every such argument of the schema is a connection cursor) as BAD_USER_INPUT
+ * before execution, literal or variable, wherever it appears in the document.
+ */
+function checkCursors(): Plugin<object> {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+      let problem: GraphQLError | undefined;
+      visit(args.document, {
+        Argument(node) {
+          if (problem || (node.name.value !== 'after' && node.name.value !== 'before')) return;
+          const value =
+            node.value.kind === Kind.STRING
+              ? node.value.value
+              : node.value.kind === Kind.VARIABLE
+                ? variables[node.value.name.value]
+                : undefined;
+          const reason = typeof value === 'string' ? cursorProblem(value) : undefined;
+          if (reason) problem = badInput(`${node.name.value} ${reason}`, node.name.value);
+        },
+      });
+      if (problem) setResultAndStopExecution({ errors: [problem] });
+    },
+  };
 }
 
 function validationRule(rule: ValidationRule): Plugin<object> {

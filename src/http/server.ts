@@ -12,6 +12,7 @@ import { ConnectionTracker } from './connections.js';
 import { createGraphQLHandler, GRAPHQL_PATH, type GraphQLHandler } from './graphql.js';
 import { handleHealth, type HealthSources } from './health.js';
 import { sendJson } from './respond.js';
+import { securityHeaders } from './security.js';
 import { BILLING_REST_PATHS, handleBilling } from './rest/billing.js';
 import { handleInventory } from './rest/inventory.js';
 import { createWebSocketBridge } from './websocket.js';
@@ -50,8 +51,9 @@ const REST_ROUTES = new Map<string, { name: string; handle: RestHandler }>([
 
 export function createHttpServer(options: HttpServerOptions): HttpService {
   const { config, logger } = options;
-  const authenticator = createAuthenticator(config.jwt, options.jwtSecret);
-  const hub = new EventHub(options.events);
+  const authenticator = createAuthenticator(config.jwt, options.jwtSecret, logger);
+  const secure = securityHeaders(config);
+  const hub = new EventHub(options.events, config.graphql.maxSubscriptionsPerViewer);
   const yoga = createGraphQLHandler({ config, pool: options.pool, prisma: options.prisma, authenticator, hub, logger });
   const connections = new ConnectionTracker();
   const healthSources: HealthSources = {
@@ -63,6 +65,7 @@ export function createHttpServer(options: HttpServerOptions): HttpService {
   const server = http.createServer((req, res) => {
     connections.request(req, res);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    secure(req, res, path);
     if (handleHealth(path, req, res, healthSources)) return;
     const rest = REST_ROUTES.get(path);
     if (rest) {

@@ -30,6 +30,8 @@ export function createWebSocketBridge(options: {
   const server = useServer<Record<string, unknown>, { viewer: Viewer | null }>(
     {
       isProd: config.nodeEnv === 'production',
+      // A socket that never completes its connection_init is closed (4408) instead of being held forever.
+      connectionInitWaitTimeout: config.graphql.wsInitTimeoutMs,
       execute: (args) => (args.rootValue as RootValue).execute(args) as never,
       subscribe: (args) => (args.rootValue as RootValue).subscribe(args) as never,
       onConnect: async (ctx) => {
@@ -37,7 +39,10 @@ export function createWebSocketBridge(options: {
         const header = params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization;
         try {
           ctx.extra.viewer = await authenticator.authenticate(typeof header === 'string' ? header : undefined);
-          return true;
+          // Everything a socket can carry but serviceVersion needs a viewer: an anonymous socket is not held open.
+          if (ctx.extra.viewer) return true;
+          ctx.extra.socket.close(4401, 'Unauthorized: authentication required (connectionParams.authorization)');
+          return false;
         } catch (error) {
           if (!(error instanceof AuthError)) throw error;
           // 4401 with the reason, so a client can tell a bad token from other failures (close reasons are ≤ 123 bytes).

@@ -36,30 +36,35 @@ export interface CostOptions {
 }
 
 export function costLimitRule(options: CostOptions): ValidationRule {
-  return (context: ValidationContext) => ({
-    OperationDefinition(operation) {
-      const root = operationRoot(context, operation.operation);
-      if (!root) return;
-      const cost = selectionCost(context, operation.selectionSet, root, new Set());
-      if (cost > options.maxCost) {
-        context.reportError(
-          new GraphQLError(
-            `Query cost ${Math.ceil(cost)} exceeds the limit of ${options.maxCost} (each field counts once per value it can return; page sizes multiply what is selected inside them): ask for smaller pages or fewer nested lists`,
-            {
-              nodes: [operation],
-              extensions: { code: 'QUERY_TOO_COSTLY', cost: Math.ceil(cost), maxCost: options.maxCost },
-            },
-          ),
-        );
-      }
-    },
-  });
+  return (context: ValidationContext) => {
+    // Each fragment's cost, computed once per document: a fragment's type condition fixes its cost wherever it is
+    // spread, so `...F2 ...F2` at every level of a chain costs one walk per fragment, not two to the power of levels.
+    const fragmentCosts = new Map<string, number>();
+    return {
+      OperationDefinition(operation) {
+        const root = operationRoot(context, operation.operation);
+        if (!root) return;
+        const cost = selectionCost(context, operation.selectionSet, root, fragmentCosts);
+        if (cost > options.maxCost) {
+          context.reportError(
+            new GraphQLError(
+              `Query cost ${Math.ceil(cost)} exceeds the limit of ${options.maxCost} (each field counts once per value it can return; page sizes multiply what is selected inside them): ask for smaller pages or fewer nested lists`,
+              {
+                nodes: [operation],
+                extensions: { code: 'QUERY_TOO_COSTLY', cost: Math.ceil(cost), maxCost: options.maxCost },
+              },
+            ),
+          );
+        }
+      },
+    };
+  };
 
   function selectionCost(
     context: ValidationContext,
     selectionSet: SelectionSetNode,
     parent: GraphQLNamedType,
-    fragments: Set<string>,
+    fragments: Map<string, number>,
   ): number {
     let cost = 0;
     for (const selection of selectionSet.selections) {
@@ -69,14 +74,27 @@ export function costLimitRule(options: CostOptions): ValidationRule {
         const type = selection.typeCondition ? context.getSchema().getType(selection.typeCondition.name.value) : parent;
         cost += selectionCost(context, selection.selectionSet, type ?? parent, fragments);
       } else {
-        const name = selection.name.value;
-        const fragment = context.getFragment(name);
-        // A fragment cycle is reported by the standard rules; here it just stops counting.
-        if (!fragment || fragments.has(name)) continue;
-        const type = context.getSchema().getType(fragment.typeCondition.name.value) ?? parent;
-        cost += selectionCost(context, fragment.selectionSet, type, new Set([...fragments, name]));
+        cost += fragmentCost(context, selection.name.value, parent, fragments);
       }
     }
+    return cost;
+  }
+
+  function fragmentCost(
+    context: ValidationContext,
+    name: string,
+    parent: GraphQLNamedType,
+    fragments: Map<string, number>,
+  ): number {
+    const known = fragments.get(name);
+    if (known !== undefined) return known;
+    const fragment = context.getFragment(name);
+    if (!fragment) return 0; // unknown fragments are reported by the standard rules
+    // A fragment cycle is reported by the standard rules too; here a fragment spread inside itself counts 0.
+    fragments.set(name, 0);
+    const type = context.getSchema().getType(fragment.typeCondition.name.value) ?? parent;
+    const cost = selectionCost(context, fragment.selectionSet, type, fragments);
+    fragments.set(name, cost);
     return cost;
   }
 
@@ -84,7 +102,7 @@ export function costLimitRule(options: CostOptions): ValidationRule {
     context: ValidationContext,
     node: FieldNode,
     parent: GraphQLNamedType,
-    fragments: Set<string>,
+    fragments: Map<string, number>,
   ): number {
     // Introspection is switched on or off as a whole (GRAPHQL_INTROSPECTION); GraphiQL's own query stays cheap.
     if (!node.selectionSet || node.name.value.startsWith('__')) return 1;

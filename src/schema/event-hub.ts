@@ -1,4 +1,6 @@
-// Fans the process's one LISTEN connection (src/events.ts) out to every live subscription in this process.
+// Fans the process's one LISTEN connection (src/events.ts) out to every live subscription in this process,
+// at most maxPerViewer live subscriptions per viewer (token subject).
+import { GraphQLError } from 'graphql';
 import type { SyncEvent } from '../events.js';
 
 /** Where events come from: the EventListener (or anything emitting 'event'). */
@@ -81,11 +83,15 @@ class Subscription implements AsyncIterableIterator<SyncEvent> {
 
 export class EventHub {
   private readonly subscriptions = new Set<Subscription>();
+  private readonly perViewer = new Map<string, number>();
   private readonly onEvent = (event: SyncEvent): void => {
     for (const subscription of this.subscriptions) if (subscription.accept(event)) subscription.push(event);
   };
 
-  constructor(private readonly source: EventSource) {
+  constructor(
+    private readonly source: EventSource,
+    private readonly maxPerViewer = Infinity,
+  ) {
     source.on('event', this.onEvent);
   }
 
@@ -93,14 +99,33 @@ export class EventHub {
     return this.subscriptions.size;
   }
 
-  /** Events that pass `accept`, until the client leaves, `until` (ms since epoch) passes, or the hub closes. */
-  subscribe(accept: (event: SyncEvent) => boolean, until: number | null = null): AsyncIterableIterator<SyncEvent> {
+  /**
+   * Events that pass `accept`, until the client leaves, `until` (ms since epoch) passes, or the hub closes.
+   * `viewer` (the token subject) may hold maxPerViewer subscriptions at once; one more is refused.
+   */
+  subscribe(
+    accept: (event: SyncEvent) => boolean,
+    until: number | null = null,
+    viewer?: string,
+  ): AsyncIterableIterator<SyncEvent> {
+    const held = viewer === undefined ? 0 : (this.perViewer.get(viewer) ?? 0);
+    if (viewer !== undefined && held >= this.maxPerViewer) {
+      throw new GraphQLError(
+        `Too many subscriptions: at most ${this.maxPerViewer} at once per viewer (end one before opening another)`,
+        { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', maxSubscriptions: this.maxPerViewer } },
+      );
+    }
+    if (viewer !== undefined) this.perViewer.set(viewer, held + 1);
     // A subscription ends when the token that opened it expires; the client reconnects with a fresh one.
     const remaining = until === null ? Infinity : Math.max(0, until - Date.now());
     let timer: NodeJS.Timeout | undefined;
     const subscription = new Subscription(accept, (ended) => {
       clearTimeout(timer);
       this.subscriptions.delete(ended);
+      if (viewer === undefined) return;
+      const left = (this.perViewer.get(viewer) ?? 1) - 1;
+      if (left > 0) this.perViewer.set(viewer, left);
+      else this.perViewer.delete(viewer);
     });
     this.subscriptions.add(subscription);
     if (remaining <= MAX_TIMER_MS) timer = setTimeout(() => subscription.end(), remaining);

@@ -1,6 +1,6 @@
 // The custom scalars: DateTime (ISO 8601 instants), JSON (stored provider details) and Decimal (money).
 import { GraphQLError, Kind } from 'graphql';
-import { builder } from './builder.js';
+import { badInput, builder } from './builder.js';
 
 builder.scalarType('DateTime', {
   description: 'An instant, as an ISO 8601 string with a time zone (e.g. 2026-01-31T12:00:00.000Z).',
@@ -12,9 +12,16 @@ builder.scalarType('DateTime', {
   },
 });
 
+/** Years PostgreSQL and every client can hold as an ISO 8601 instant (year 0 and negative years are not). */
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
 function parseDate(value: unknown): Date {
   const date = typeof value === 'string' ? new Date(value) : undefined;
-  if (!date || Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO 8601 string');
+  if (!date || Number.isNaN(date.getTime()))
+    throw badInput('DateTime must be an ISO 8601 string such as 2026-01-31T12:00:00Z');
+  if (date.getTime() < FIRST_INSTANT || date.getTime() > LAST_INSTANT)
+    throw badInput('DateTime must lie between 0001-01-01 and 9999-12-31');
   return date;
 }
 

@@ -303,6 +303,7 @@ builder.subscriptionFields((t) => ({
       return ctx.events.subscribe(
         (event) => PROGRESS_TYPES.has(event.type) && (task === null || event.task === task),
         ctx.viewer?.expiresAt ?? null,
+        ctx.viewer?.subject,
       );
     },
     resolve: (event) => event,

@@ -88,6 +88,8 @@ export interface TokenSpec {
   /** Seconds from now; negative: already expired. */
   expiresIn?: number;
   notBefore?: number;
+  /** Seconds from now (default 0); exp stays relative to now. */
+  issuedAt?: number;
   issuer?: string;
   audience?: string;
   alg?: 'HS512' | 'HS384' | 'HS256';
@@ -109,7 +111,7 @@ export async function token(spec: TokenSpec = {}): Promise<string> {
     .setProtectedHeader({ alg: spec.alg ?? 'HS512', typ: 'JWT' })
     .setSubject(spec.sub ?? 'user-1')
     .setIssuer(spec.issuer ?? 'arcadia')
-    .setIssuedAt(now)
+    .setIssuedAt(now + (spec.issuedAt ?? 0))
     .setExpirationTime(now + (spec.expiresIn ?? 600));
   if (spec.notBefore !== undefined) jwt.setNotBefore(now + spec.notBefore);
   if (spec.audience) jwt.setAudience(spec.audience);
