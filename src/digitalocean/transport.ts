@@ -32,6 +32,15 @@ export interface LoggerLike {
   error(obj: object, msg?: string): void;
 }
 
+/**
+ * A request budget shared with other users of the same token (other processes): `acquire` resolves when one
+ * request may leave now and takes it from the budget, or rejects when `signal` aborts. The transport awaits it
+ * before every attempt, after its own pacing.
+ */
+export interface RequestBudget {
+  acquire(signal?: AbortSignal): Promise<void>;
+}
+
 export interface TransportOptions {
   /** DigitalOcean API token. Kept in a closure: it is in no field of any object the client returns or throws. */
   token: string;
@@ -53,6 +62,8 @@ export interface TransportOptions {
   backoffMaxMs?: number;
   /** When `ratelimit-remaining` is at or below this, wait for `ratelimit-reset` before the next request. Default 10. */
   rateLimitReserve?: number;
+  /** Shared across processes (one per token); without one, pacing is this process's alone. */
+  budget?: RequestBudget;
   logger?: LoggerLike;
   /** Injectable time source and sleep (tests run in virtual time). Timeouts always use real timers. */
   clock?: Clock;
@@ -265,7 +276,10 @@ export function createTransport(options: TransportOptions): Transport {
     // Gate first: the limiter stamps the instant it grants, which must be the instant the request leaves.
     const waitedGate = await gate.wait(signal);
     const waitedLimiter = await limiter.acquire(signal);
-    const waited = waitedLimiter + waitedGate;
+    // The shared budget last: its grant is stamped when taken, the closest to the request leaving.
+    const budgetStart = clock.now();
+    if (options.budget) await options.budget.acquire(signal);
+    const waited = waitedLimiter + waitedGate + (clock.now() - budgetStart);
     if (waited > 0) {
       stats.pacedWaits++;
       stats.pacedWaitMs += waited;
