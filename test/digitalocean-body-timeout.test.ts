@@ -43,7 +43,13 @@ async function outcome(call: Promise<unknown>): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('hung'), BOUND_MS)));
   try {
-    return await Promise.race([call.then(() => 'succeeded', (error: unknown) => error), hung]);
+    return await Promise.race([
+      call.then(
+        () => 'succeeded',
+        (error: unknown) => error,
+      ),
+      hung,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -483,24 +483,30 @@ export function createTransport(options: TransportOptions): Transport {
   }
 
   async function getStream(path: string, req: RequestOptions = {}): Promise<StreamResponse> {
-    return execute(path, req, 'text/csv, */*', (response, attempt, attempts) => {
-      attempt.disarm();
-      const endpoint = endpointOf(path, req.query);
-      const body = response.body;
-      if (!body) attempt.dispose();
-      const stream = body ? webToNodeStream(body, attempt, endpoint, attempts, req) : Readable.from([]);
-      const requestId = response.headers.get('x-request-id') ?? undefined;
-      const contentType = response.headers.get('content-type') ?? undefined;
-      const contentDisposition = response.headers.get('content-disposition') ?? undefined;
-      return {
-        stream,
-        status: response.status,
-        attempts,
-        ...(requestId !== undefined && { requestId: redact(requestId) }),
-        ...(contentType !== undefined && { contentType }),
-        ...(contentDisposition !== undefined && { contentDisposition }),
-      };
-    }, true);
+    return execute(
+      path,
+      req,
+      'text/csv, */*',
+      (response, attempt, attempts) => {
+        attempt.disarm();
+        const endpoint = endpointOf(path, req.query);
+        const body = response.body;
+        if (!body) attempt.dispose();
+        const stream = body ? webToNodeStream(body, attempt, endpoint, attempts, req) : Readable.from([]);
+        const requestId = response.headers.get('x-request-id') ?? undefined;
+        const contentType = response.headers.get('content-type') ?? undefined;
+        const contentDisposition = response.headers.get('content-disposition') ?? undefined;
+        return {
+          stream,
+          status: response.status,
+          attempts,
+          ...(requestId !== undefined && { requestId: redact(requestId) }),
+          ...(contentType !== undefined && { contentType }),
+          ...(contentDisposition !== undefined && { contentDisposition }),
+        };
+      },
+      true,
+    );
   }
 
   /**
