@@ -48,34 +48,35 @@ describe('the request budget shared by 3 workers and the CLI', () => {
     await db?.drop();
   });
 
-  it(`never lets them exceed ${LIMIT} requests in any 60 s window`, { timeout: 150_000 }, async () => {
+  it(`never lets them exceed ${LIMIT} requests in any 60 s window`, { timeout: 300_000 }, async () => {
     const env = {
       DATABASE_URL: db.url,
       DIGITALOCEAN_API_URL: sim.url,
       DIGITALOCEAN_TOKEN: TOKEN,
       DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE: String(LIMIT),
-      LOG_LEVEL: process.env.BUDGET_QUICK ? 'info' : 'warn',
+      LOG_LEVEL: 'warn',
     };
     for (let i = 0; i < 3; i++) processes.push(spawnEntry('src/worker.ts', env));
     processes.push(spawnEntry('src/cli/sync.ts', env));
 
-    // Until the log spans a window and a bit (or 120 s pass, which would mean the processes never got going).
+    // Until the log spans a window and a bit, counted from the first request at the API (four processes starting
+    // on two busy cores can take a while), or 4 minutes pass (they never got going: the assertions say so).
     const started = Date.now();
     for (;;) {
-      const at = sim.requests.entries.map((e) => e.at);
-      if (at.length > 0 && Math.max(...at) - Math.min(...at) > WINDOW_MS + 5_000) break;
-      if (process.env.BUDGET_QUICK && Date.now() - started > Number(process.env.BUDGET_QUICK)) break;
-      if (Date.now() - started > 120_000) break;
+      const first = sim.requests.entries[0]?.at;
+      if (first !== undefined && Date.now() - first > WINDOW_MS + 5_000) break;
+      if (Date.now() - started > 240_000) break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
 
     const times = sim.requests.entries.map((e) => e.at);
-    if (times.length <= LIMIT || process.env.BUDGET_QUICK)
-      for (const p of processes) console.log(p.output().slice(-3000));
+    if (times.length <= LIMIT) for (const p of processes) console.log(p.output().slice(-3000));
     const max = maxInAnyWindow(times, WINDOW_MS);
     const span = Math.max(...times) - Math.min(...times);
+    const first = Math.min(...times);
     console.log(`rate budget: ${times.length} requests over ${span} ms; at most ${max} in any 60 s (limit ${LIMIT})`);
+    console.log(`arrivals (ms after the first): ${times.map((t) => t - first).join(' ')}`);
     expect(max).toBeLessThanOrEqual(LIMIT);
     // The budget was the bottleneck: more than one window's worth was sent, over more than one window.
     expect(times.length).toBeGreaterThan(LIMIT);
