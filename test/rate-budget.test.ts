@@ -40,7 +40,8 @@ describe('the request budget shared by 3 workers and the CLI', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    sim = await startSimulator({ token: TOKEN });
+    // Listings of several pages (200 per page), so that the first syncs want several minutes of this budget.
+    sim = await startSimulator({ token: TOKEN, scale: { droplets: 1_200, volumes: 800, snapshots: 1_200 } });
   });
   afterAll(async () => {
     await Promise.all(processes.map((p) => p.stop('SIGKILL')));
