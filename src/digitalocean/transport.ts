@@ -32,6 +32,15 @@ export interface LoggerLike {
   error(obj: object, msg?: string): void;
 }
 
+/**
+ * A request budget shared with other users of the same token (other processes): `acquire` resolves when one
+ * request may leave now and takes it from the budget, or rejects when `signal` aborts. The transport awaits it
+ * before every attempt, after its own pacing.
+ */
+export interface RequestBudget {
+  acquire(signal?: AbortSignal): Promise<void>;
+}
+
 export interface TransportOptions {
   /** DigitalOcean API token. Kept in a closure: it is in no field of any object the client returns or throws. */
   token: string;
@@ -53,6 +62,8 @@ export interface TransportOptions {
   backoffMaxMs?: number;
   /** When `ratelimit-remaining` is at or below this, wait for `ratelimit-reset` before the next request. Default 10. */
   rateLimitReserve?: number;
+  /** Shared across processes (one per token); without one, pacing is this process's alone. */
+  budget?: RequestBudget;
   logger?: LoggerLike;
   /** Injectable time source and sleep (tests run in virtual time). Timeouts always use real timers. */
   clock?: Clock;
@@ -152,33 +163,54 @@ function isRetryableStatus(status: number): boolean {
 /** Sentinel abort reasons, so a timeout is told apart from the caller's abort without reading messages. */
 const TIMEOUT = Symbol('timeout');
 
+/**
+ * One attempt's deadline and cancellation. The caller's signal is forwarded into the attempt's own controller by a
+ * listener (not `AbortSignal.any`), and that controller's signal is handed to `fetch` directly: a signal that reaches
+ * fetch only through a `Request` object stops propagating once that Request is garbage-collected, which left a
+ * stalled body hanging past the timeout. `aborted` also settles every read we race against it, so no stall outlives
+ * the deadline even if an abort did not reach the socket.
+ */
 interface Attempt {
-  controller: AbortController;
   signal: AbortSignal;
-  timer: NodeJS.Timeout | undefined;
+  /** Rejects when the attempt times out or the caller aborts; never resolves. */
+  aborted: Promise<never>;
   timedOut: () => boolean;
   arm(): void;
   disarm(): void;
+  /** Disarms and stops listening to the caller's signal. */
+  dispose(): void;
 }
 
 function newAttempt(timeoutMs: number, external?: AbortSignal): Attempt {
   const controller = new AbortController();
-  const signal = external ? AbortSignal.any([external, controller.signal]) : controller.signal;
-  const attempt: Attempt = {
-    controller,
-    signal,
-    timer: undefined,
+  const onExternalAbort = (): void => controller.abort(external?.reason);
+  if (external?.aborted) onExternalAbort();
+  else external?.addEventListener('abort', onExternalAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    const fail = (): void => reject(new Error('attempt aborted'));
+    if (controller.signal.aborted) fail();
+    else controller.signal.addEventListener('abort', fail, { once: true });
+  });
+  aborted.catch(() => undefined); // only raced; never an unhandled rejection
+  const disarm = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+  return {
+    signal: controller.signal,
+    aborted,
     timedOut: () => controller.signal.aborted && controller.signal.reason === TIMEOUT,
     arm() {
-      attempt.disarm();
-      attempt.timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+      disarm();
+      timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
     },
-    disarm() {
-      if (attempt.timer) clearTimeout(attempt.timer);
-      attempt.timer = undefined;
+    disarm,
+    dispose() {
+      disarm();
+      external?.removeEventListener('abort', onExternalAbort);
     },
   };
-  return attempt;
 }
 
 /** A string code from a fetch failure (undici nests the socket error as `cause`). Never the error itself. */
@@ -244,7 +276,10 @@ export function createTransport(options: TransportOptions): Transport {
     // Gate first: the limiter stamps the instant it grants, which must be the instant the request leaves.
     const waitedGate = await gate.wait(signal);
     const waitedLimiter = await limiter.acquire(signal);
-    const waited = waitedLimiter + waitedGate;
+    // The shared budget last: its grant is stamped when taken, the closest to the request leaving.
+    const budgetStart = clock.now();
+    if (options.budget) await options.budget.acquire(signal);
+    const waited = waitedLimiter + waitedGate + (clock.now() - budgetStart);
     if (waited > 0) {
       stats.pacedWaits++;
       stats.pacedWaitMs += waited;
@@ -261,6 +296,8 @@ export function createTransport(options: TransportOptions): Transport {
     req: RequestOptions,
     accept: string,
     onOk: (response: Response, attempt: Attempt, attempts: number) => R | Promise<R>,
+    /** The result keeps reading through the attempt (a stream), which then disposes of it. */
+    handsOffAttempt = false,
   ): Promise<R> {
     if (!path.startsWith('/')) throw new TypeError(`DigitalOcean client: path must start with "/": ${path}`);
     const endpoint = endpointOf(path, req.query);
@@ -282,14 +319,19 @@ export function createTransport(options: TransportOptions): Transport {
       if (req.counter) req.counter.apiCalls++;
 
       const attempt = newAttempt(timeoutMs, req.signal);
+      let handedOff = false;
       attempt.arm();
       let failure: DigitalOceanError;
       let retryDelay: number | undefined;
       try {
-        const response = await api.get(input, {
-          signal: attempt.signal,
-          headers: { accept },
-        });
+        const response = await Promise.race([
+          api.get(input, {
+            headers: { accept },
+            // fetch gets the attempt's signal itself (see Attempt): through ky's Request it could be lost to GC.
+            fetch: (request, init) => fetch(request, { ...init, signal: attempt.signal }),
+          }),
+          attempt.aborted,
+        ]);
         const snapshot = readRateLimitHeaders(response.headers, clock.now());
         if (snapshot) {
           gate.observe(snapshot);
@@ -297,9 +339,11 @@ export function createTransport(options: TransportOptions): Transport {
         }
         const requestId = response.headers.get('x-request-id') ?? undefined;
         if (response.ok) {
-          return await onOk(response, attempt, attemptNo);
+          const result = await onOk(response, attempt, attemptNo);
+          if (handsOffAttempt) handedOff = true;
+          return result;
         }
-        const text = await response.text().catch(() => '');
+        const text = await Promise.race([response.text(), attempt.aborted]).catch(() => '');
         attempt.disarm();
         let id: string | undefined;
         let apiMessage: string | undefined;
@@ -360,6 +404,8 @@ export function createTransport(options: TransportOptions): Transport {
             ...(kind === 'timeout' && { detail: `no complete answer within ${timeoutMs} ms` }),
           });
         }
+      } finally {
+        if (!handedOff) attempt.dispose();
       }
 
       if (!failure.retryable || attemptNo > maxRetries) throw failure;
@@ -390,7 +436,7 @@ export function createTransport(options: TransportOptions): Transport {
       const endpoint = endpointOf(path, req.query);
       let text: string;
       try {
-        text = await response.text();
+        text = await Promise.race([response.text(), attempt.aborted]);
       } catch (error) {
         const timedOut = attempt.timedOut();
         if (!timedOut && req.signal?.aborted) throw error; // classified as 'aborted' by the loop
@@ -437,23 +483,30 @@ export function createTransport(options: TransportOptions): Transport {
   }
 
   async function getStream(path: string, req: RequestOptions = {}): Promise<StreamResponse> {
-    return execute(path, req, 'text/csv, */*', (response, attempt, attempts) => {
-      attempt.disarm();
-      const endpoint = endpointOf(path, req.query);
-      const body = response.body;
-      const stream = body ? webToNodeStream(body, attempt, endpoint, attempts, req) : Readable.from([]);
-      const requestId = response.headers.get('x-request-id') ?? undefined;
-      const contentType = response.headers.get('content-type') ?? undefined;
-      const contentDisposition = response.headers.get('content-disposition') ?? undefined;
-      return {
-        stream,
-        status: response.status,
-        attempts,
-        ...(requestId !== undefined && { requestId: redact(requestId) }),
-        ...(contentType !== undefined && { contentType }),
-        ...(contentDisposition !== undefined && { contentDisposition }),
-      };
-    });
+    return execute(
+      path,
+      req,
+      'text/csv, */*',
+      (response, attempt, attempts) => {
+        attempt.disarm();
+        const endpoint = endpointOf(path, req.query);
+        const body = response.body;
+        if (!body) attempt.dispose();
+        const stream = body ? webToNodeStream(body, attempt, endpoint, attempts, req) : Readable.from([]);
+        const requestId = response.headers.get('x-request-id') ?? undefined;
+        const contentType = response.headers.get('content-type') ?? undefined;
+        const contentDisposition = response.headers.get('content-disposition') ?? undefined;
+        return {
+          stream,
+          status: response.status,
+          attempts,
+          ...(requestId !== undefined && { requestId: redact(requestId) }),
+          ...(contentType !== undefined && { contentType }),
+          ...(contentDisposition !== undefined && { contentDisposition }),
+        };
+      },
+      true,
+    );
   }
 
   /**
@@ -473,14 +526,18 @@ export function createTransport(options: TransportOptions): Transport {
       highWaterMark: 64 * 1024,
       read() {
         attempt.arm();
-        reader.read().then(
+        Promise.race([reader.read(), attempt.aborted]).then(
           ({ done, value }) => {
             attempt.disarm();
-            if (done) this.push(null);
-            else this.push(value);
+            if (this.destroyed) return;
+            if (done) {
+              attempt.dispose();
+              this.push(null);
+            } else this.push(value);
           },
           (error: unknown) => {
             attempt.disarm();
+            if (this.destroyed) return;
             const timedOut = attempt.timedOut();
             const aborted = !timedOut && req.signal?.aborted === true;
             const code = timedOut || aborted ? undefined : networkCode(error);
@@ -490,16 +547,20 @@ export function createTransport(options: TransportOptions): Transport {
                 method: 'GET',
                 endpoint,
                 attempts,
-                retryable: true,
+                retryable: !aborted,
                 ...(code !== undefined && { code }),
-                detail: timedOut ? `stream stalled for ${timeoutMs} ms` : 'connection lost while streaming the body',
+                detail: timedOut
+                  ? `stream stalled for ${timeoutMs} ms`
+                  : aborted
+                    ? 'aborted while streaming the body'
+                    : 'connection lost while streaming the body',
               }),
             );
           },
         );
       },
       destroy(error, callback) {
-        attempt.disarm();
+        attempt.dispose();
         reader.cancel().catch(() => undefined);
         callback(error);
       },

@@ -2,6 +2,7 @@
 // and one set of counters for the token), the inventory engine and the billing context on top of it.
 import type pg from 'pg';
 import type { Config } from '../config.js';
+import { createPgRequestBudget } from '../db/rate-budget.js';
 import { digitalOceanClientOn } from '../digitalocean/client.js';
 import { createTransport, type Transport } from '../digitalocean/transport.js';
 import type { SyncEvent } from '../events.js';
@@ -16,8 +17,8 @@ export interface JobServices {
   billing: BillingContext;
 }
 
-/** The DigitalOcean transport from configuration, or undefined without a token. */
-export function createTransportFromConfig(config: Config, logger: Logger): Transport | undefined {
+/** The DigitalOcean transport from configuration, or undefined without a token; its budget is shared on `pool`. */
+export function createTransportFromConfig(config: Config, logger: Logger, pool: pg.Pool): Transport | undefined {
   const { token, apiUrl, timeoutMs, maxRequestsPerMinute } = config.digitalocean;
   if (!token) return undefined;
   return createTransport({
@@ -25,6 +26,7 @@ export function createTransportFromConfig(config: Config, logger: Logger): Trans
     baseUrl: apiUrl,
     timeoutMs,
     maxRequestsPerMinute,
+    budget: createPgRequestBudget({ pool, token, limit: maxRequestsPerMinute, logger }),
     logger: logger.child({ component: 'digitalocean' }),
   });
 }
@@ -35,7 +37,7 @@ export function createJobServices(
   logger: Logger,
   options: { onEvent?: (event: SyncEvent) => void } = {},
 ): JobServices {
-  const transport = createTransportFromConfig(config, logger);
+  const transport = createTransportFromConfig(config, logger, pool);
   const { accountId } = config.digitalocean;
   const engine = createSyncEngine({
     db: pool,
