@@ -112,7 +112,7 @@ async function syncEmptyMirror(context: JobContext, lease: Lease): Promise<void>
       `SELECT EXISTS (SELECT 1 FROM sync_runs WHERE account_id = $1 AND status = 'succeeded') AS synced`,
       [accountId],
     );
-    if (rows[0]?.synced) return;
+    if (rows[0]?.synced) return void context.logger.info('first sync: not needed, the mirror was synced before');
     const billing = SCHEDULED_TASKS.filter((task) => groupOf(task) === 'billing');
     const wanted = [...INVENTORY_TASKS, ...billing];
     const pending = await context.pool.query<{ task: TaskName }>(
@@ -124,8 +124,12 @@ async function syncEmptyMirror(context: JobContext, lease: Lease): Promise<void>
        ORDER BY t.n`,
       [accountId, wanted, wanted.map((task) => jobOptions({ task }).jobKey)],
     );
-    if (pending.rows.length === 0) return;
-    context.logger.info('the mirror has never been synced: syncing everything now');
+    if (pending.rows.length === 0)
+      return void context.logger.info('first sync: already queued, running or done (another worker)');
+    context.logger.info(
+      { tasks: pending.rows.map((row) => row.task) },
+      'first sync: the mirror has never been synced: syncing everything now',
+    );
     for (const { task } of pending.rows) await enqueueTask(context.pool, task, 'startup');
   });
 }
