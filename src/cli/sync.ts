@@ -1,6 +1,7 @@
 /**
  * `npm run sync -- [task ...|all]`: runs syncs now, in the foreground, in this process (no queue), against the same
- * database the server uses (DATABASE_URL, or the embedded PostgreSQL), with live progress and a summary.
+ * database the server uses (DATABASE_URL, or the embedded PostgreSQL), with live progress and a summary. A task a
+ * worker is running right now is waited for (its run lock, jobs/lease.ts), then run here: never two at once.
  *
  * Tasks: the names triggerSync takes (the task registry, domain/tasks.ts): the kinds (droplet, volume, …, app),
  * projects, balance, billing_history, and invoice:<uuid>. `all` (the default) runs every kind, then projects (so that a first sync
