@@ -217,7 +217,8 @@ describe('two workers starting on an empty mirror', () => {
     const first = await h.startWorker();
     await waitFor(
       'a first sync running',
-      async () => (await h.state.pool.query(`SELECT 1 FROM sync_runs WHERE status = 'running'`)).rows[0],
+      async () =>
+        (await h.state.pool.query<{ id: number }>(`SELECT id FROM sync_runs WHERE status = 'running'`)).rows[0],
     );
     const second = await h.startWorker();
     for (const worker of [first, second]) await worker.waitForOutput(/"msg":"first sync: /);

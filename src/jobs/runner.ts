@@ -35,7 +35,7 @@ export function drainAbortAfterMs(shutdownTimeoutMs: number): number {
 /** Holds each worker pool's id in the lease before the pool asks for its first job (see lease.ts). */
 function leasePlugin(lease: Lease): GraphileConfig.Plugin {
   return {
-    name: 'CloudOpsLeasePlugin' as keyof GraphileConfig.Plugins,
+    name: 'CloudOpsLeasePlugin',
     version: '1.0.0',
     worker: { hooks: { startWorker: (_context, event) => lease.hold(event.worker.workerPool.id) } },
   };
