@@ -54,6 +54,7 @@ export async function openLease(pool: pg.Pool, options: { owner: string; logger:
   const log = logger.child({ component: 'lease', owner });
   const ids = new Set([owner]);
   const runs = new Set<string>();
+  const holding = new Map<string, Promise<void>>();
   let client: pg.Client | undefined;
   let closed = false;
   let reconnecting: NodeJS.Timeout | undefined;
@@ -105,10 +106,17 @@ export async function openLease(pool: pg.Pool, options: { owner: string; logger:
   await connect();
   return {
     owner,
-    async hold(id) {
-      if (ids.has(id)) return;
-      ids.add(id);
-      await connected().query('SELECT pg_advisory_lock($1, hashtext($2))', [OWNER_LOCK_CLASS, id]);
+    hold(id) {
+      // Every worker of a pool asks for the pool's id: they all wait for the one lock.
+      let held = holding.get(id);
+      if (!held) {
+        ids.add(id);
+        held = (async () => {
+          await connected().query('SELECT pg_advisory_lock($1, hashtext($2))', [OWNER_LOCK_CLASS, id]);
+        })();
+        holding.set(id, held);
+      }
+      return held;
     },
     async tryLockRun(key) {
       // Session locks are re-entrant: without this, a second run in this process would be let through.
