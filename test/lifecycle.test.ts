@@ -215,15 +215,9 @@ describe('two workers starting on an empty mirror', PROCESS_TEST, () => {
   const h = harness();
 
   it('run the first sync once per task', async () => {
-    // Every answer a little slow, so that the first worker's syncs are running when the second one starts.
-    h.state.sim.setFaults({ latency: { ms: 300 } });
-    const first = await h.startWorker();
-    await waitFor(
-      'a first sync running',
-      async () =>
-        (await h.state.pool.query<{ id: number }>(`SELECT id FROM sync_runs WHERE status = 'running'`)).rows[0],
-    );
-    const second = await h.startWorker();
+    // The first answers slow: both workers decide while the first syncs are running and none has finished yet.
+    h.state.sim.setFaults({ latency: { ms: 5000, count: 16 } });
+    const [first, second] = await Promise.all([h.startWorker(), h.startWorker()]);
     // Each has decided (older versions only said so when they queued the first sync).
     for (const worker of [first, second]) await worker.waitForOutput(/"msg":"first sync: |never been synced/);
     const tasks: readonly string[] = SCHEDULED_TASKS;
