@@ -371,7 +371,7 @@ describe('token verification (configuration variants)', () => {
     const viewer = (claims: Record<string, unknown>, env: Record<string, string> = {}) =>
       token({ claims }).then((t) => verifyToken(t, jwtConfig(env), secret));
     expect(await viewer({ roles: ['user', 'platform_admin'] })).toMatchObject({ admin: true });
-    // By default a string claim and a singular `role` claim grant nothing (issue 14).
+    // By default a string claim and a singular `role` claim grant nothing.
     expect(await viewer({ roles: 'platform_admin support' })).toMatchObject({ admin: false });
     expect(await viewer({ roles: 'viewer,platform_admin' })).toMatchObject({ admin: false });
     expect(await viewer({ roles: [], role: 'platform_admin' })).toMatchObject({ admin: false });

@@ -131,7 +131,7 @@ describe('sync schedule', () => {
 
   it('registers a task per sync name', () => {
     const tasks = createTaskList({
-      config: configFor(),
+      config: configFor({ DIGITALOCEAN_TOKEN: 't' }),
       pool: {} as pg.Pool,
       prisma: {} as PrismaClient,
       logger: silentLogger,
@@ -141,6 +141,16 @@ describe('sync schedule', () => {
         .filter((t) => t.startsWith('sync:'))
         .sort(),
     ).toEqual(SYNC_TASKS.map((t) => `sync:${t}`).sort());
+  });
+
+  it('registers no DigitalOcean task without a token (graphile-worker then leaves those jobs to other workers)', () => {
+    const tasks = createTaskList({
+      config: configFor(),
+      pool: {} as pg.Pool,
+      prisma: {} as PrismaClient,
+      logger: silentLogger,
+    });
+    expect(Object.keys(tasks)).toEqual(['ping']);
   });
 });
 

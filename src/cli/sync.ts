@@ -1,6 +1,7 @@
 /**
  * `npm run sync -- [task ...|all]`: runs syncs now, in the foreground, in this process (no queue), against the same
- * database the server uses (DATABASE_URL, or the embedded PostgreSQL), with live progress and a summary.
+ * database the server uses (DATABASE_URL, or the embedded PostgreSQL), with live progress and a summary. A task a
+ * worker is running right now is waited for (its run lock, jobs/lease.ts), then run here: never two at once.
  *
  * Tasks: the names triggerSync takes (the task registry, domain/tasks.ts): the kinds (droplet, volume, …, app),
  * projects, balance, billing_history, and invoice:<uuid>. `all` (the default) runs every kind, then projects (so that a first sync
@@ -21,12 +22,17 @@ import {
   isRunnableTask,
   parseTaskTarget,
   TASK_NAME_FORMS,
+  targetName,
   TASK_NAMES,
   type InventoryTaskName,
+  type TaskTarget,
 } from '../domain/tasks.js';
 import { billingRunTasks, runBillingNow } from '../jobs/billing/now.js';
+import { newOwnerId, openLease, withRunLock } from '../jobs/lease.js';
 import { readRunResults } from '../jobs/run.js';
 import { createJobServices } from '../jobs/services.js';
+import { sweepAbandoned } from '../jobs/sweeper.js';
+import { runLockKey } from '../jobs/tasks.js';
 import { createLogger } from '../logger.js';
 import { SyncDisplay, summaryTable } from './sync-display.js';
 
@@ -104,7 +110,30 @@ async function main(): Promise<number> {
     write: (text) => process.stdout.write(text),
     isTTY: process.stdout.isTTY === true,
   });
-  const { engine, billing } = createJobServices(config, app.pool, logger, { onEvent: display.onEvent });
+  // The lease says this process is alive (its runs are closed as abandoned if it dies); the sweep closes runs that
+  // dead processes left. Each run takes its task's run lock: a run of the same task in progress anywhere else (a
+  // worker's job) is waited for, so the two never list side by side and the exit status is this run's own.
+  const lease = await openLease(app.pool, { owner: newOwnerId('cli'), logger }).catch(async (error: unknown) => {
+    await app.stop('no lease');
+    throw error;
+  });
+  await sweepAbandoned(app.pool, logger).catch((error: unknown) => logger.warn({ err: String(error) }, 'sweep failed'));
+  const { engine, billing } = createJobServices(config, app.pool, logger, {
+    onEvent: display.onEvent,
+    owner: lease.owner,
+  });
+  const { accountId } = config.digitalocean;
+  const locked = async <T>(target: TaskTarget, body: () => Promise<T>): Promise<T | undefined> => {
+    const onWait = (): void =>
+      void process.stderr.write(`${targetName(target)}: running in another process; waiting for it to finish\n`);
+    const outcome = await withRunLock(
+      lease,
+      runLockKey(accountId, target),
+      { wait: { signal: abort.signal, onWait } },
+      body,
+    );
+    return outcome.ran ? outcome.value : undefined;
+  };
   const results: Awaited<ReturnType<typeof engine.run>>[] = [];
   const billingResults: typeof results = [];
   try {
@@ -114,7 +143,8 @@ async function main(): Promise<number> {
     display.start();
     const run = async (task: InventoryTaskName): Promise<void> => {
       if (abort.signal.aborted) return;
-      results.push(await engine.run(task, { trigger: 'cli', signal: abort.signal }));
+      const result = await locked({ task }, () => engine.run(task, { trigger: 'cli', signal: abort.signal }));
+      if (result) results.push(result);
     };
     const kinds = inventory.filter((t) => t !== 'projects');
     let next = 0;
@@ -126,15 +156,12 @@ async function main(): Promise<number> {
     if (inventory.includes('projects')) await run('projects');
     for (const target of billingTargets) {
       if (abort.signal.aborted) break;
-      billingResults.push(
-        ...(await readRunResults(
-          app.pool,
-          await runBillingNow(billing, target, { trigger: 'cli', signal: abort.signal }),
-        )),
-      );
+      const runs = await locked(target, () => runBillingNow(billing, target, { trigger: 'cli', signal: abort.signal }));
+      billingResults.push(...(await readRunResults(app.pool, runs ?? [])));
     }
   } finally {
     display.stop();
+    await lease.close();
     await app.stop('sync finished');
   }
 

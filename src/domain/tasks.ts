@@ -10,7 +10,8 @@
  * - a task with an argument (one invoice's ingest) shares the declared queue (one at a time across the cluster, so
  *   a backfill does not hammer the API) with a job key per argument (`replace`): an invoice is never queued twice;
  * - `maxAttempts: 1` everywhere: a failed run is recorded in sync_runs and the next scheduled run is the retry;
- *   missed cron ticks are not replayed (`backfillPeriod: 0`).
+ *   missed cron ticks are not replayed (`backfillPeriod: 0`);
+ * - outside the queue (`npm run sync`) the same holds through each target's run lock (jobs/lease.ts).
  */
 import { parseCronItem, type TaskSpec } from 'graphile-worker';
 

@@ -1,5 +1,6 @@
 // The statements of a run's sync_runs row, one typed function each.
 import type { RunTrigger } from '../domain/tasks.js';
+import { ABANDONED_ERROR, ownerAliveSql } from './lease.js';
 
 /** What run bookkeeping needs from a database handle: a pg Pool fits, and so does a statement-counting wrapper. */
 export interface Queryable {
@@ -27,24 +28,28 @@ export async function ensureAccount(db: Queryable, accountId: string): Promise<v
 }
 
 /**
- * Opens a run (`running`, started on the database's clock). In the same statement, runs of the task still
- * `running` six hours after they started are closed as failed: their process died without finishing them (no sync
- * takes that long), so they would otherwise say "running" forever.
+ * Opens a run (`running`, started on the database's clock), owned by `owner` (a lease id, lease.ts). In the same
+ * statement, runs of the task whose owner's lease is gone are closed as abandoned (the sweeper does this for every
+ * task, every few seconds; here it is certain before a new run of the task starts), and runs without an owner
+ * (written before owners were recorded) still `running` six hours after they started are closed as interrupted.
  */
 export async function insertRun(
   db: Queryable,
-  run: { accountId: string; task: string; trigger: RunTrigger; jobId: string | null },
+  run: { accountId: string; task: string; trigger: RunTrigger; jobId: string | null; owner: string | null },
 ): Promise<{ id: number; startedAt: Date }> {
   const { rows } = await db.query(
     `WITH abandoned AS (
        UPDATE sync_runs SET status = 'failed', complete = false, finished_at = now(),
-         error = 'interrupted: the process running this sync stopped before it finished'
-       WHERE account_id = $1 AND task = $2 AND status = 'running' AND started_at < now() - interval '6 hours'
+         duration_ms = GREATEST(0, round(extract(epoch FROM (now() - started_at)) * 1000))::int,
+         error = CASE WHEN owner IS NULL
+           THEN 'interrupted: the process running this sync stopped before it finished' ELSE $6 END
+       WHERE account_id = $1 AND task = $2 AND status = 'running'
+         AND (CASE WHEN owner IS NULL THEN started_at < now() - interval '6 hours' ELSE NOT ${ownerAliveSql('owner')} END)
      )
-     INSERT INTO sync_runs (account_id, task, trigger, status, job_id, started_at)
-     VALUES ($1, $2, $3, 'running', $4, now())
+     INSERT INTO sync_runs (account_id, task, trigger, status, job_id, owner, started_at)
+     VALUES ($1, $2, $3, 'running', $4, $5, now())
      RETURNING id, started_at`,
-    [run.accountId, run.task, run.trigger, run.jobId],
+    [run.accountId, run.task, run.trigger, run.jobId, run.owner, ABANDONED_ERROR],
   );
   const row = rows[0] as { id: number; started_at: Date };
   return { id: row.id, startedAt: row.started_at };

@@ -31,6 +31,8 @@ export interface RunEnvironment {
   redact?: ((text: string) => string) | undefined;
   /** Also gets every event, in this process (the CLI's progress display). */
   onEvent?: ((event: SyncEvent) => void) | undefined;
+  /** The lease id of this process (lease.ts), written into the row: the run is abandoned once its lease is gone. */
+  owner?: string | undefined;
 }
 
 export interface RunRequest {
@@ -106,6 +108,7 @@ export async function withRun<T>(
     task,
     trigger: request.trigger,
     jobId: request.jobId ?? null,
+    owner: env.owner ?? null,
   });
   const runId = opened.id;
 

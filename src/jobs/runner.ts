@@ -1,10 +1,13 @@
-// The worker: graphile-worker on the shared pool, running the task list and the crontab (tasks.ts).
+// The worker: graphile-worker on the shared pool, running the task list and the crontab (tasks.ts), under the
+// process's lease, with the sweeper that frees what dead processes left (lease.ts, sweeper.ts).
 import { Logger as WorkerLogger, parseCronItems, run, type Runner } from 'graphile-worker';
 import { LOCAL_SIMULATOR_TOKEN } from '../config.js';
 import { enqueueTask } from '../domain/queue.js';
-import { ALL_TASKS, SCHEDULED_TASKS, groupOf } from '../domain/tasks.js';
+import { INVENTORY_TASKS, SCHEDULED_TASKS, groupOf, jobOptions, type TaskName } from '../domain/tasks.js';
 import type { Logger } from '../logger.js';
 import type { JobContext } from './context.js';
+import { newOwnerId, openLease, withRunLock, type Lease } from './lease.js';
+import { startSweeper } from './sweeper.js';
 import { createCrontab, createTaskList } from './tasks.js';
 
 /** graphile-worker's log lines, through our logger. */
@@ -20,13 +23,34 @@ function workerLogger(logger: Logger): WorkerLogger {
   });
 }
 
-/** Starts graphile-worker on the shared pool: it migrates its own schema, then runs tasks and the crontab. */
+/**
+ * How long a SIGTERM lets running jobs go on before their abort signal fires: most of SHUTDOWN_TIMEOUT_MS, keeping
+ * the rest (a fifth, at most 5 s) for an aborted run to record its outcome and for graphile-worker to write the
+ * jobs' completion before the pool closes.
+ */
+export function drainAbortAfterMs(shutdownTimeoutMs: number): number {
+  return shutdownTimeoutMs - Math.min(5000, Math.floor(shutdownTimeoutMs / 5));
+}
+
+/** Holds each worker pool's id in the lease before the pool asks for its first job (see lease.ts). */
+function leasePlugin(lease: Lease): GraphileConfig.Plugin {
+  return {
+    name: 'CloudOpsLeasePlugin',
+    version: '1.0.0',
+    worker: { hooks: { startWorker: (_context, event) => lease.hold(event.worker.workerPool.id) } },
+  };
+}
+
+/**
+ * Starts graphile-worker on the shared pool: it migrates its own schema, then runs tasks and the crontab. The
+ * process's lease (lease.ts) and the sweeper (sweeper.ts) live as long as the runner.
+ */
 export async function startWorker(context: JobContext): Promise<Runner> {
   const { logger } = context;
   const crontab = createCrontab(context);
   if (!context.config.digitalocean.token) {
     logger.info(
-      'DIGITALOCEAN_TOKEN is not set: no sync is scheduled (set it, or DIGITALOCEAN_API_URL to a simulator, to start mirroring)',
+      'DIGITALOCEAN_TOKEN is not set: no sync is scheduled and this worker takes no DigitalOcean job (set it, or DIGITALOCEAN_API_URL to a simulator, to start mirroring)',
     );
   } else if (context.config.digitalocean.token === LOCAL_SIMULATOR_TOKEN) {
     logger.info(
@@ -34,35 +58,78 @@ export async function startWorker(context: JobContext): Promise<Runner> {
       'DIGITALOCEAN_API_URL is on this machine: mirroring it without a token (a simulator)',
     );
   }
-  const runner = await run({
-    pgPool: context.pool,
-    concurrency: context.config.worker.concurrency,
-    taskList: createTaskList(context),
-    parsedCronItems: parseCronItems(crontab),
-    noHandleSignals: true,
-    logger: workerLogger(logger),
-    pollInterval: 2000,
-    // Without batching, graphile-worker marks a finished job complete without waiting for it, so a shutdown right
-    // after a job ends could close the pool first and leave the job locked (it would run again hours later). A
-    // batcher is flushed on shutdown, and a 0 ms one costs no latency.
-    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
-  });
-  if (context.config.digitalocean.token) await syncEmptyMirror(context);
+  const lease = await openLease(context.pool, { owner: newOwnerId('worker'), logger });
+  let runner: Runner;
+  try {
+    runner = await run({
+      pgPool: context.pool,
+      concurrency: context.config.worker.concurrency,
+      taskList: createTaskList(context, lease),
+      parsedCronItems: parseCronItems(crontab),
+      noHandleSignals: true,
+      logger: workerLogger(logger),
+      pollInterval: 2000,
+      preset: {
+        plugins: [leasePlugin(lease)],
+        worker: {
+          // Without batching, graphile-worker marks a finished job complete without waiting for it, so a shutdown
+          // right after a job ends could close the pool first and leave the job locked. A batcher is flushed on
+          // shutdown, and a 0 ms one costs no latency.
+          completeJobBatchDelay: 0,
+          failJobBatchDelay: 0,
+          gracefulShutdownAbortTimeout: drainAbortAfterMs(context.config.shutdownTimeoutMs),
+        },
+      },
+    });
+  } catch (error) {
+    await lease.close();
+    throw error;
+  }
+  const sweeper = startSweeper(context.pool, logger);
+  // The lease ends after the last job has been recorded; a process that dies first loses it with its connection.
+  const release = async (): Promise<void> => {
+    await sweeper.stop();
+    await lease.close();
+  };
+  void runner.promise.then(release, release);
+  if (context.config.digitalocean.token) {
+    await sweeper.swept;
+    await syncEmptyMirror(context, lease);
+  }
   return runner;
 }
 
 /**
  * A mirror that has never completed a sync gets one at once (every inventory task, then every scheduled billing
- * task: the balance poll and billing history), rather than at the next tick of each schedule. Job keys make this a
- * no-op when another process already queued it.
+ * task: the balance poll and billing history), rather than at the next tick of each schedule. Workers starting
+ * together decide one after the other (a lock), and a task already queued, running or synced is left alone: job keys
+ * alone would not do, since a job added while the same task runs is queued to run again after it.
  */
-async function syncEmptyMirror(context: JobContext): Promise<void> {
-  const { rows } = await context.pool.query<{ synced: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM sync_runs WHERE account_id = $1 AND status = 'succeeded') AS synced`,
-    [context.config.digitalocean.accountId],
-  );
-  if (rows[0]?.synced) return;
-  context.logger.info('the mirror has never been synced: syncing everything now');
-  const billing = SCHEDULED_TASKS.filter((task) => groupOf(task) === 'billing');
-  for (const name of [ALL_TASKS, ...billing]) await enqueueTask(context.pool, name, 'startup');
+async function syncEmptyMirror(context: JobContext, lease: Lease): Promise<void> {
+  const { accountId } = context.config.digitalocean;
+  await withRunLock(lease, `${accountId}:first-sync`, { wait: {} }, async () => {
+    const { rows } = await context.pool.query<{ synced: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM sync_runs WHERE account_id = $1 AND status = 'succeeded') AS synced`,
+      [accountId],
+    );
+    if (rows[0]?.synced) return void context.logger.info('first sync: not needed, the mirror was synced before');
+    const billing = SCHEDULED_TASKS.filter((task) => groupOf(task) === 'billing');
+    const wanted = [...INVENTORY_TASKS, ...billing];
+    const pending = await context.pool.query<{ task: TaskName }>(
+      `SELECT t.task FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(task, job_key, n)
+       WHERE NOT EXISTS (SELECT 1 FROM sync_runs r
+                         WHERE r.account_id = $1 AND r.task = t.task AND r.status IN ('running', 'succeeded'))
+         AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j
+                         WHERE j.key = t.job_key AND (j.locked_at IS NOT NULL OR j.attempts < j.max_attempts))
+       ORDER BY t.n`,
+      [accountId, wanted, wanted.map((task) => jobOptions({ task }).jobKey)],
+    );
+    if (pending.rows.length === 0)
+      return void context.logger.info('first sync: already queued, running or done (another worker)');
+    context.logger.info(
+      { tasks: pending.rows.map((row) => row.task) },
+      'first sync: the mirror has never been synced: syncing everything now',
+    );
+    for (const { task } of pending.rows) await enqueueTask(context.pool, task, 'startup');
+  });
 }

@@ -35,7 +35,7 @@ export function createJobServices(
   config: Config,
   pool: pg.Pool,
   logger: Logger,
-  options: { onEvent?: (event: SyncEvent) => void } = {},
+  options: { onEvent?: (event: SyncEvent) => void; owner?: string } = {},
 ): JobServices {
   const transport = createTransportFromConfig(config, logger, pool);
   const { accountId } = config.digitalocean;
@@ -46,6 +46,7 @@ export function createJobServices(
     fallback: { projectId: config.sync.fallbackProjectId, tenantId: config.sync.fallbackTenantId },
     logger: logger.child({ component: 'sync' }),
     ...(options.onEvent && { onEvent: options.onEvent }),
+    ...(options.owner !== undefined && { owner: options.owner }),
   });
   const billing: BillingContext = {
     pool,
@@ -53,6 +54,7 @@ export function createJobServices(
     accountId,
     logger: logger.child({ component: 'billing' }),
     ...(options.onEvent && { onEvent: options.onEvent }),
+    ...(options.owner !== undefined && { owner: options.owner }),
   };
   return { transport, engine, billing };
 }

@@ -9,17 +9,20 @@ import {
   jobIdentifier,
   jobOptions,
   parseTaskTarget,
+  targetName,
   taskSchedules,
   TASK_NAMES,
   type InventoryTaskName,
   type RunTrigger,
   type TaskName,
+  type TaskTarget,
 } from '../domain/tasks.js';
 import { publishEvent } from '../events.js';
 import { syncBalance } from './billing/balance.js';
 import { syncBillingHistory } from './billing/history.js';
 import { ingestInvoice } from './billing/ingest.js';
 import { triggerOf, type JobContext } from './context.js';
+import { withRunLock, type Lease } from './lease.js';
 import { failedRunError, type RunResult } from './run.js';
 import { createJobServices, type JobServices } from './services.js';
 
@@ -69,9 +72,26 @@ const RUNNERS: { [K in TaskName]: Runner } = {
   ...BILLING_RUNNERS,
 };
 
-export function createTaskList(context: JobContext): TaskList {
+/** The run lock of a target: one run of a task (of an invoice, for `invoice`) at a time, across every process. */
+export function runLockKey(accountId: string, target: TaskTarget): string {
+  return `${accountId}:${targetName(target)}`;
+}
+
+/**
+ * The task list. Without a DigitalOcean token it holds no DigitalOcean task: graphile-worker only takes jobs of the
+ * tasks it knows, so such a worker leaves them to the workers that can run them instead of failing them.
+ *
+ * With `lease` (the worker always passes its own), each job runs under its target's run lock: while another
+ * process runs the same target (`npm run sync`), the job does not list a second time alongside it; it queues the
+ * target again for BUSY_RETRY_MS later (a trigger is never lost, and the retry sees the newer state) and records no
+ * run, so a busy job never counts toward staleness.
+ */
+export function createTaskList(context: JobContext, lease?: Lease): TaskList {
   let services: JobServices | undefined;
-  const getServices = (): JobServices => (services ??= createJobServices(context.config, context.pool, context.logger));
+  const getServices = (): JobServices =>
+    (services ??= createJobServices(context.config, context.pool, context.logger, {
+      ...(lease && { owner: lease.owner }),
+    }));
 
   const tasks: TaskList = {
     /** Proves the queue end to end: whichever process runs it announces itself on the events channel. */
@@ -80,16 +100,41 @@ export function createTaskList(context: JobContext): TaskList {
       await publishEvent(context.pool, { type: 'ping', task: 'ping', message: `${id ?? ''} ${process.pid}`.trim() });
     },
   };
+  if (!context.config.digitalocean.token) return tasks;
+  const { accountId } = context.config.digitalocean;
   for (const name of TASK_NAMES) {
     const task: Task = async (payload, helpers) => {
-      const result = await RUNNERS[name](getServices(), { payload, trigger: triggerOf(payload), helpers });
+      const trigger = triggerOf(payload);
+      const job = { payload, trigger, helpers };
+      const target = targetOf(name, payload);
+      const locked = lease && target ? await withRunLock(lease, runLockKey(accountId, target), {}, runJob) : null;
+      if (locked && !locked.ran) {
+        helpers.logger.info(`${targetName(target!)} is running in another process: queued again`);
+        await addTaskJob(helpers.addJob, target!, trigger, new Date(Date.now() + BUSY_RETRY_MS));
+      }
+      const result = locked ? (locked.ran ? locked.value : null) : await runJob();
       // A failed run is recorded in sync_runs; the queue is told too, so the job shows as failed.
       const error = result && failedRunError(`sync ${name}`, result);
       if (error) throw error;
+
+      function runJob(): ReturnType<Runner> {
+        return RUNNERS[name](getServices(), job);
+      }
     };
     tasks[jobIdentifier(name)] = task;
   }
   return tasks;
+}
+
+/**
+ * The target a job of `task` runs on, read back from its payload (queue.ts's jobPayload); null for a payload without
+ * the argument its task needs (the runner then says why).
+ */
+function targetOf(task: TaskName, payload: unknown): TaskTarget | null {
+  const bare = parseTaskTarget(task);
+  if (bare) return bare;
+  const { invoiceUuid } = (payload ?? {}) as { invoiceUuid?: unknown };
+  return typeof invoiceUuid === 'string' ? parseTaskTarget(`${task}:${invoiceUuid}`) : null;
 }
 
 /** The schedule. Without a DigitalOcean token there is nothing to sync, so nothing is scheduled. Cron jobs carry `{ trigger: 'cron' }`. */

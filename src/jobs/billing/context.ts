@@ -25,6 +25,8 @@ export interface BillingContext {
   redact?: (text: string) => string;
   /** Also gets every event of every run, in this process (the CLI's progress display). */
   onEvent?: (event: SyncEvent) => void;
+  /** The lease id of this process, written into each run's row (../lease.ts). */
+  owner?: string;
   /** Invoices with more JSON items than this are matched by name only (see reconcile.ts). Default 10,000. */
   maxJsonItems?: number;
 }
@@ -33,8 +35,8 @@ export const DEFAULT_MAX_JSON_ITEMS = 10_000;
 
 /** Where a billing job's runs are recorded. */
 export function runEnvironment(context: BillingContext): RunEnvironment {
-  const { pool, accountId, redact, onEvent } = context;
-  return { db: pool, accountId, logger: loggerOf(context), redact, onEvent };
+  const { pool, accountId, redact, onEvent, owner } = context;
+  return { db: pool, accountId, logger: loggerOf(context), redact, onEvent, owner };
 }
 
 export function loggerOf(context: BillingContext): Logger {

@@ -32,6 +32,8 @@ export interface SyncEngineOptions {
   logger?: Logger;
   /** Sees every event the engine publishes, in process (the CLI's progress display). */
   onEvent?: (event: SyncEvent) => void;
+  /** The lease id of this process, written into each run's row (lease.ts). */
+  owner?: string;
   /** Fetch the next page while the current one is written. Default true. */
   pipeline?: boolean;
 }
@@ -53,7 +55,7 @@ export function createSyncEngine(options: SyncEngineOptions): SyncEngine {
   const db = retryingDeadlocks(options.db, log);
   const client = transport && digitalOceanClientOn(transport);
   const redact = (text: string): string => (transport ? transport.redact(text) : text);
-  const env: RunEnvironment = { db, accountId, logger: log, redact, onEvent: options.onEvent };
+  const env: RunEnvironment = { db, accountId, logger: log, redact, onEvent: options.onEvent, owner: options.owner };
   const pipeline = options.pipeline ?? true;
 
   return {
