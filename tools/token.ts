@@ -7,12 +7,15 @@ import { ConfigError, loadConfig, loadEnvFile } from '../src/config.js';
 
 const USAGE = 'usage: npm run token -- [--admin] [--tenant <id>] [--sub <subject>] [--ttl <30m|12h|7d|seconds>]';
 
-export function parseTtl(value: string): number {
+/** The lifetime asked for, at most what the server accepts (JWT_MAX_LIFETIME_SECONDS): a longer token is refused. */
+function parseTtl(value: string, maxSeconds: number): number {
   const match = /^(\d+)\s*([smhd]?)$/.exec(value.trim());
   if (!match) throw new Error(`--ttl must look like 900, 30m, 12h or 7d (got "${value}")`);
   const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
   const seconds = Number(match[1]) * unit;
-  if (seconds < 1 || seconds > 30 * 86400) throw new Error('--ttl must be between 1 second and 30 days');
+  if (seconds < 1 || seconds > maxSeconds) {
+    throw new Error(`--ttl must be between 1 second and ${maxSeconds} seconds (JWT_MAX_LIFETIME_SECONDS)`);
+  }
   return seconds;
 }
 
@@ -43,7 +46,7 @@ async function main(): Promise<void> {
     subject: values.sub ?? (values.admin ? 'local-admin' : `local-user${values.tenant ? `@${values.tenant}` : ''}`),
     admin: values.admin,
     tenantId: values.tenant,
-    ttlSeconds: parseTtl(values.ttl),
+    ttlSeconds: parseTtl(values.ttl, config.jwt.maxLifetimeSeconds),
   });
   process.stdout.write(`${token}\n`);
 }

@@ -55,7 +55,11 @@ const BILLING_RUNNERS: { [K in Exclude<TaskName, InventoryTaskName>]: Runner } =
     const { invoiceUuid } = (payload ?? {}) as { invoiceUuid?: unknown };
     const target = typeof invoiceUuid === 'string' ? parseTaskTarget(`invoice:${invoiceUuid}`) : null;
     if (!target?.argument) throw new Error('billing:invoice needs { invoiceUuid }');
-    const outcome = await ingestInvoice(services.billing, target.argument, { trigger, jobId: helpers.job.id });
+    const outcome = await ingestInvoice(services.billing, target.argument, {
+      trigger,
+      jobId: helpers.job.id,
+      signal: helpers.abortSignal,
+    });
     if (outcome.status !== 'busy')
       return outcome.status === 'failed' ? outcome : { status: 'succeeded', runId: outcome.runId };
     // Another ingest of this invoice holds the lock: come back once it is done (the data may be newer).

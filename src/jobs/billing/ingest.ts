@@ -52,6 +52,8 @@ import { JsonItemIndex, jsonItemToLine, type ReconciliationStats, type SourceLin
 export interface IngestOptions {
   trigger: RunTrigger;
   jobId?: string | null;
+  /** The job's abort signal (shutdown): a download in progress is interrupted. */
+  signal?: AbortSignal | undefined;
   /** Lines between two progress events. Default 10,000. */
   progressEvery?: number;
 }
@@ -315,7 +317,7 @@ async function openLineSource(
   run: ActiveRun,
 ): Promise<LineSourcePlan> {
   try {
-    const csv = await withPreviewKey(header, (key) => api.getInvoiceCsv(key));
+    const csv = await withPreviewKey(header, (key) => api.getInvoiceCsv(key, run.signal ? { signal: run.signal } : {}));
     run.counts.apiCalls += 1;
     return { lineSource: 'csv', batches: parseInvoiceCsvBatches(csv.stream), close: () => csv.stream.destroy() };
   } catch (error) {
@@ -622,7 +624,7 @@ export async function ingestInvoice(
 
     const result = await withRun(
       runEnvironment(context),
-      { task: 'invoice', trigger: options.trigger, jobId: options.jobId },
+      { task: 'invoice', trigger: options.trigger, jobId: options.jobId, signal: options.signal },
       async (run) => {
         run.details.invoiceUuid = invoiceUuid;
         run.details.period = header.period;
