@@ -5,8 +5,12 @@
 import type { Runner } from 'graphile-worker';
 import type pg from 'pg';
 import { isReachable } from './db/client.js';
-import { closeInterruptedRuns, unlockWorkerPools } from './db/recovery.js';
+import { closeRunningRuns, forceUnlockWorkers } from './jobs/run-sql.js';
 import type { Logger } from './logger.js';
+
+/** The error an interrupted run is closed with. */
+export const INTERRUPTED_BY_DATABASE =
+  'interrupted: the database connection was lost while this sync ran; the next run starts afresh';
 
 export interface WorkerSupervisor {
   /** A runner is up (false while one is being restarted, and after stop). */
@@ -44,9 +48,11 @@ export async function superviseWorker(options: SuperviseOptions): Promise<Worker
 
   const closeRuns = async (): Promise<void> => {
     const ids = [...interrupted];
-    const closed = await closeInterruptedRuns(pool, ids);
+    const closed = ids.length === 0 ? [] : await closeRunningRuns(pool, { jobIds: ids }, INTERRUPTED_BY_DATABASE);
     for (const id of ids) interrupted.delete(id);
-    if (closed > 0) logger.warn({ runs: closed }, 'closed runs interrupted by a lost database connection as failed');
+    if (closed.length > 0) {
+      logger.warn({ runs: closed.length }, 'closed runs interrupted by a lost database connection as failed');
+    }
   };
 
   const watch = (current: Runner): void => {
@@ -94,7 +100,7 @@ export async function superviseWorker(options: SuperviseOptions): Promise<Worker
       try {
         // Runs first, locks second: once a job is unlocked another process may start it, with a run of its own.
         await closeRuns();
-        await unlockWorkerPools(pool, [...deadPools]);
+        await forceUnlockWorkers(pool, [...deadPools]);
         deadPools.clear();
         const next = await options.start();
         if (stopped) {

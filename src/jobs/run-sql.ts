@@ -19,6 +19,9 @@ export interface RunCounts {
   markedStale: number;
 }
 
+/** A run's duration so far, on the database's clock. */
+const DURATION_SO_FAR = 'GREATEST(0, round(extract(epoch FROM (now() - started_at)) * 1000))::int';
+
 /** Makes sure the account row exists (sync rows reference it). */
 export async function ensureAccount(db: Queryable, accountId: string): Promise<void> {
   await db.query(
@@ -40,7 +43,7 @@ export async function insertRun(
   const { rows } = await db.query(
     `WITH abandoned AS (
        UPDATE sync_runs SET status = 'failed', complete = false, finished_at = now(),
-         duration_ms = GREATEST(0, round(extract(epoch FROM (now() - started_at)) * 1000))::int,
+         duration_ms = ${DURATION_SO_FAR},
          error = CASE WHEN owner IS NULL
            THEN 'interrupted: the process running this sync stopped before it finished' ELSE $6 END
        WHERE account_id = $1 AND task = $2 AND status = 'running'
@@ -67,7 +70,7 @@ export async function finishRun(
        status = $2, complete = $3, pages = $4, api_calls = $5, listed = $6, created = $7, updated = $8,
        unchanged = $9, marked_stale = $10, error = $11, details = $12::jsonb,
        finished_at = now(),
-       duration_ms = GREATEST(0, round(extract(epoch FROM (now() - started_at)) * 1000))::int
+       duration_ms = ${DURATION_SO_FAR}
      WHERE id = $1
      RETURNING duration_ms`,
     [
@@ -111,4 +114,34 @@ export async function selectRuns(db: Queryable, runIds: readonly number[]): Prom
     [runIds],
   );
   return rows as RunRow[];
+}
+
+/** Which `running` runs to close: those of these graphile-worker jobs, or those whose owner's lease is gone. */
+export type RunningRunsSelector = { jobIds: readonly string[] } | { ownerGone: true };
+
+/**
+ * Closes as failed, with `error`, the runs still `running` that `which` selects; returns them. A process that died
+ * (or lost its database) mid-run cannot close its own runs; another one, or itself later, does it here.
+ */
+export async function closeRunningRuns(
+  db: Queryable,
+  which: RunningRunsSelector,
+  error: string,
+): Promise<Array<{ id: number; task: string; owner: string | null }>> {
+  const condition =
+    'jobIds' in which ? 'job_id = ANY($2::text[])' : `owner IS NOT NULL AND NOT ${ownerAliveSql('owner')}`;
+  const { rows } = await db.query(
+    `UPDATE sync_runs SET status = 'failed', complete = false, finished_at = now(), duration_ms = ${DURATION_SO_FAR},
+       error = $1
+     WHERE status = 'running' AND ${condition}
+     RETURNING id, task, owner`,
+    'jobIds' in which ? [error, which.jobIds] : [error],
+  );
+  return rows as Array<{ id: number; task: string; owner: string | null }>;
+}
+
+/** Frees the jobs and queues graphile-worker pools that are gone still lock (graphile-worker's own function). */
+export async function forceUnlockWorkers(db: Queryable, workerPoolIds: readonly string[]): Promise<void> {
+  if (workerPoolIds.length === 0) return;
+  await db.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [workerPoolIds]);
 }

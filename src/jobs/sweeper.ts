@@ -11,7 +11,7 @@
 import { publishEvent } from '../events.js';
 import type { Logger } from '../logger.js';
 import { ABANDONED_ERROR, ownerAliveSql } from './lease.js';
-import type { Queryable } from './run-sql.js';
+import { closeRunningRuns, forceUnlockWorkers, type Queryable } from './run-sql.js';
 
 export const SWEEP_INTERVAL_MS = 15_000;
 
@@ -24,14 +24,7 @@ export interface SweepResult {
 
 /** One sweep (see the module comment). */
 export async function sweepAbandoned(db: Queryable, logger: Logger): Promise<SweepResult> {
-  const closed = await db.query(
-    `UPDATE sync_runs SET status = 'failed', complete = false, finished_at = now(), error = $1,
-       duration_ms = GREATEST(0, round(extract(epoch FROM (now() - started_at)) * 1000))::int
-     WHERE status = 'running' AND owner IS NOT NULL AND NOT ${ownerAliveSql('owner')}
-     RETURNING id, task, owner`,
-    [ABANDONED_ERROR],
-  );
-  const runs = closed.rows as Array<{ id: number; task: string; owner: string }>;
+  const runs = await closeRunningRuns(db, { ownerGone: true }, ABANDONED_ERROR);
   const dead = await db.query(
     `SELECT DISTINCT locked_by AS id FROM (
        SELECT locked_by FROM graphile_worker._private_jobs WHERE locked_by IS NOT NULL
@@ -39,7 +32,7 @@ export async function sweepAbandoned(db: Queryable, logger: Logger): Promise<Swe
      ) locks WHERE NOT ${ownerAliveSql('locked_by')}`,
   );
   const workers = (dead.rows as Array<{ id: string }>).map((row) => row.id);
-  if (workers.length > 0) await db.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [workers]);
+  await forceUnlockWorkers(db, workers);
 
   for (const run of runs) {
     logger.warn({ task: run.task, runId: run.id, owner: run.owner }, 'closed a run its process abandoned');
