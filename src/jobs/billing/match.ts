@@ -30,6 +30,7 @@ import { decimalToMicros, microsToDecimal, ratio } from './decimal.js';
 import { classifyLine, type LineKind } from './derive-kind.js';
 import { extractResourceName } from './extract-name.js';
 import { UNMATCHED_REASONS, type UnmatchedReason } from '../../domain/billing.js';
+import { RESOURCE_KINDS } from '../inventory/resource-kinds.js';
 
 export type MatchMethod = 'id' | 'name' | 'parent';
 
@@ -69,22 +70,9 @@ export interface LineMatch {
   unmatchedReason: UnmatchedReason | null;
 }
 
-/** Kinds the inventory sync lists. spaces_bucket is absent on purpose: buckets are known only through
- *  project membership, so they count as synced only when the index actually holds some. */
-export const DEFAULT_SYNCED_KINDS: readonly string[] = [
-  'droplet',
-  'volume',
-  'snapshot',
-  'floating_ip',
-  'reserved_ipv6',
-  'firewall',
-  'load_balancer',
-  'dns_zone',
-  'managed_db',
-  'kubernetes_cluster',
-  'app',
-  'vpc',
-];
+/** Kinds the inventory sync mirrors. spaces_bucket is left out on purpose: buckets are known only through project
+ *  membership, so they count as synced only when the index actually holds some. */
+export const DEFAULT_SYNCED_KINDS: readonly string[] = RESOURCE_KINDS.filter((kind) => kind !== 'spaces_bucket');
 
 /** Billing kinds that are matched to another kind's resource. */
 const PARENT_KIND: Readonly<Record<string, string>> = { droplet_backup: 'droplet' };
