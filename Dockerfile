@@ -1,6 +1,6 @@
 # cloud-ops service image. Build context: the repository root.
 #
-# Three stages: `build` compiles src/ to dist/ (with dev dependencies and the generated Prisma client),
+# Three stages: `build` bundles src/ into dist/ (with dev dependencies and the generated Prisma client),
 # `deps` installs production dependencies only, and the runtime stage holds just those, dist/, the
 # migrations the server applies at start and package.json (the version /api/health reports).
 # Developer tools (tools/), tests and benchmarks are not in the image.
@@ -12,7 +12,7 @@ COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build
 

@@ -11,10 +11,8 @@ import { StartupError, explainConnectionError } from './db/errors.js';
 import { applyMigrations } from './db/migrate.js';
 import { EventListener } from './events.js';
 import { createHealthServer } from './http/health.js';
-import { createHttpServer } from './http/server.js';
-import { startWorker } from './jobs/runner.js';
 import type { Logger } from './logger.js';
-import { superviseWorker, type WorkerSupervisor } from './worker-supervisor.js';
+import type { WorkerSupervisor } from './worker-supervisor.js';
 
 export interface App {
   config: Config;
@@ -46,23 +44,35 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
   };
 
   try {
-    let databaseUrl: string;
-    if (config.databaseUrl) {
-      databaseUrl = config.databaseUrl;
-      await assertReachable(databaseUrl);
-    } else {
-      const embedded: EmbeddedDatabase = await startEmbeddedPostgres({ ...config.embedded, logger });
-      cleanup.push(() => embedded.stop());
-      databaseUrl = embedded.url;
-    }
-
-    const { applied } = await applyMigrations(databaseUrl).catch((error: unknown) => {
-      if (error instanceof StartupError) throw error;
-      const code = (error as { code?: string } | null)?.code;
-      if (code && /^(E[A-Z]+|28|3D)/.test(code)) throw explainConnectionError(databaseUrl, error);
-      throw new StartupError(`Database migration failed: ${error instanceof Error ? error.message : String(error)}`);
-    });
-    if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
+    const openDatabase = async (): Promise<string> => {
+      let url: string;
+      if (config.databaseUrl) {
+        url = config.databaseUrl;
+        await assertReachable(url);
+      } else {
+        const embedded: EmbeddedDatabase = await startEmbeddedPostgres({ ...config.embedded, logger });
+        cleanup.push(() => embedded.stop());
+        url = embedded.url;
+      }
+      const { applied } = await applyMigrations(url).catch((error: unknown) => {
+        if (error instanceof StartupError) throw error;
+        const code = (error as { code?: string } | null)?.code;
+        if (code && /^(E[A-Z]+|28|3D)/.test(code)) throw explainConnectionError(url, error);
+        throw new StartupError(`Database migration failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
+      return url;
+    };
+    // Loading the HTTP layer and the worker is most of a cold start: it happens while the database starts and
+    // migrates (both settle before anything else, so a failed start leaves nothing half-open).
+    const [database, httpModule, workerModules] = await Promise.allSettled([
+      openDatabase(),
+      options.http ? import('./http/server.js') : undefined,
+      options.worker ? Promise.all([import('./jobs/runner.js'), import('./worker-supervisor.js')]) : undefined,
+    ]);
+    for (const settled of [database, httpModule, workerModules])
+      if (settled.status === 'rejected') throw settled.reason;
+    const databaseUrl = (database as PromiseFulfilledResult<string>).value;
 
     // The main pool serves Prisma and the API; a process that runs a worker gives it a pool of its own, so neither
     // can starve the other. A worker-only process has only the worker's. See README "Connection budget".
@@ -76,7 +86,8 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
     cleanup.push(() => prisma.$disconnect());
 
     let worker: WorkerSupervisor | undefined;
-    if (options.worker) {
+    if (workerModules.status === 'fulfilled' && workerModules.value) {
+      const [{ startWorker }, { superviseWorker }] = workerModules.value;
       let workerPool = pool;
       if (!workerOnly) {
         workerPool = createPool(databaseUrl, {
@@ -116,7 +127,8 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
     }
 
     let port: number | undefined;
-    if (options.http) {
+    if (httpModule.status === 'fulfilled' && httpModule.value) {
+      const { createHttpServer } = httpModule.value;
       const jwtSecret = await resolveJwtSecret(config, { logger });
       // One LISTEN connection per server process, shared by every subscription in it (it reconnects by itself).
       const events = new EventListener(databaseUrl, logger);

@@ -11,8 +11,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { PACKAGE_ROOT } from '../version.js';
 
 export interface ApplyMigrationsOptions {
   /** Directory holding `<timestamp>_<name>/migration.sql` folders. Defaults to prisma/migrations. */
@@ -40,7 +40,7 @@ export class MigrationError extends Error {
 /** The lock id every Prisma engine takes while migrating, so this and `prisma migrate` exclude each other too. */
 export const PRISMA_ADVISORY_LOCK_ID = 72707369;
 
-export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations/', import.meta.url));
+export const DEFAULT_MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'prisma', 'migrations');
 
 // The native engine's DDL for its bookkeeping table, verbatim in effect.
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
