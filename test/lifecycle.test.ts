@@ -11,34 +11,21 @@ import { EventListener } from '../src/events.js';
 import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { spawnEntry, type ServiceProcess } from './helpers/process.js';
+import {
+  lockedJobsAndQueues,
+  markSynced as markSyncedIn,
+  MINUTE,
+  ownerOf,
+  runsOf,
+  waitFor,
+  type RunRow,
+} from './helpers/runs.js';
 import { TEST_TOKEN } from './helpers/sync.js';
 
-const MINUTE = 60_000;
 /** Each test waits for states within its own bounds; vitest's own limit stays out of the way. */
 const PROCESS_TEST = { timeout: 5 * MINUTE };
 /** Five pages of droplets at 1.5 s each: a droplet sync lasts well past graphile-worker's own 5 s drain. */
 const SLOW_DROPLETS = { latency: { path: '/v2/droplets', ms: 1500 } };
-
-interface RunRow {
-  id: number;
-  task: string;
-  trigger: string;
-  status: string;
-  owner: string | null;
-  error: string | null;
-  started_at: Date;
-  finished_at: Date | null;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = MINUTE): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 function harness() {
   const state = {} as { db: TestDatabase; pool: pg.Pool; sim: Simulator };
@@ -57,35 +44,9 @@ function harness() {
     await worker.waitForOutput(/looking for jobs/i);
     return worker;
   };
-  const runs = async (task: string): Promise<RunRow[]> =>
-    (
-      await state.pool.query<RunRow>(
-        `SELECT id, task, trigger, status, owner, error, started_at, finished_at FROM sync_runs WHERE task = $1 ORDER BY id`,
-        [task],
-      )
-    ).rows;
-  const locks = async (): Promise<number> => {
-    const { rows } = await state.pool.query<{ n: number }>(
-      `SELECT ((SELECT count(*) FROM graphile_worker._private_jobs WHERE locked_by IS NOT NULL)
-             + (SELECT count(*) FROM graphile_worker._private_job_queues WHERE locked_by IS NOT NULL))::int AS n`,
-    );
-    return rows[0]!.n;
-  };
-  /** The worker whose lease owns `run` (owner ids carry the process id). */
-  const ownerOf = (run: RunRow, among: ServiceProcess[]): ServiceProcess => {
-    const found = among.find((w) => run.owner?.includes(`-${w.child.pid}-`));
-    if (!found) throw new Error(`no worker owns run ${run.id} (${run.owner})`);
-    return found;
-  };
-  /** A mirror that was synced before: a start queues no first sync. */
-  const markSynced = async (): Promise<void> => {
-    await state.pool.query(
-      `INSERT INTO cloud_accounts (id, updated_at) VALUES ('default', now()) ON CONFLICT DO NOTHING`,
-    );
-    await state.pool.query(
-      `INSERT INTO sync_runs (account_id, task, trigger, status, finished_at) VALUES ('default', 'volume', 'cron', 'succeeded', now())`,
-    );
-  };
+  const runs = (task: string): Promise<RunRow[]> => runsOf(state.pool, task);
+  const locks = (): Promise<number> => lockedJobsAndQueues(state.pool);
+  const markSynced = (): Promise<void> => markSyncedIn(state.pool);
 
   beforeAll(async () => {
     state.db = await createTestDatabase();
@@ -103,7 +64,7 @@ function harness() {
   });
   const alive = (): ServiceProcess[] =>
     processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
-  return { state, env, startWorker, runs, locks, ownerOf, markSynced, alive, processes };
+  return { state, env, startWorker, runs, locks, markSynced, alive, processes };
 }
 
 describe('a worker that dies mid-sync', PROCESS_TEST, () => {
@@ -117,7 +78,7 @@ describe('a worker that dies mid-sync', PROCESS_TEST, () => {
     const running = await waitFor('a running droplet sync', async () =>
       (await h.runs('droplet')).find((r) => r.status === 'running'),
     );
-    const victim = h.ownerOf(running, workers);
+    const victim = ownerOf(running, workers);
     const survivor = workers.find((w) => w !== victim)!;
     victim.child.kill('SIGKILL');
     await victim.exited;
@@ -132,7 +93,7 @@ describe('a worker that dies mid-sync', PROCESS_TEST, () => {
     });
     expect(rows.old).toMatchObject({ status: 'failed', error: expect.stringMatching(/^abandoned: /) as string });
     expect(rows.old.finished_at).toBeInstanceOf(Date);
-    expect(h.ownerOf(rows.next, workers)).toBe(survivor);
+    expect(ownerOf(rows.next, workers)).toBe(survivor);
     expect(await h.locks()).toBe(0);
   });
 
@@ -145,7 +106,7 @@ describe('a worker that dies mid-sync', PROCESS_TEST, () => {
     const running = await waitFor('a running droplet sync', async () =>
       (await h.runs('droplet')).slice(before).find((r) => r.status === 'running'),
     );
-    const stopping = h.ownerOf(running, workers);
+    const stopping = ownerOf(running, workers);
     stopping.child.kill('SIGTERM');
     expect(await stopping.exited, stopping.output()).toBe(0);
 
@@ -274,7 +235,7 @@ describe('a worker without a DigitalOcean token', PROCESS_TEST, () => {
         (await h.runs('droplet')).find((r) => r.status !== 'running'),
       );
       expect(run.status).toBe('succeeded');
-      expect(h.ownerOf(run, [withToken])).toBe(withToken);
+      expect(ownerOf(run, [withToken])).toBe(withToken);
     } finally {
       await listener.stop();
     }
