@@ -3,7 +3,7 @@
 // that are printed at the end and must all be 0. Each behaviour has its own focused test (lifecycle, database-outage,
 // production-defaults, graphql-hardening, ingest-integrity); this runs one quick instance of each, end to end, and
 // counts what went wrong instead of stopping at the first failure. No timed assertions: states within bounds, and
-// "minutes lost" is reported, bounded by the issue's minute.
+// "minutes lost" is reported, bounded by a minute (a dead process may hold a task up to a minute).
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import WebSocket from 'ws';
@@ -30,7 +30,7 @@ const DO_TOKEN = `dop_v1_fault_suite_${randomBytes(8).toString('hex')}`;
 const DB_PASSWORD = `pw-fault-suite-${randomBytes(8).toString('hex')}`;
 /** Health must answer within this while an attack runs (generous: two busy cores). */
 const HEALTH_BOUND_MS = 5_000;
-/** The issue's minute for a blocked task or a run left `running`, plus the run's own time on a busy machine. */
+/** A minute for a blocked task or a run left `running`, plus the run's own time on a busy machine. */
 const TASK_BOUND_MS = MINUTE + 15_000;
 /** Two pages of droplets at 1.5 s each: a droplet sync is mid-run when the signal comes. */
 const SLOW_DROPLETS: Faults = { latency: { path: '/v2/droplets', ms: 1500 } };
