@@ -2,7 +2,6 @@
 // `npm run sync` alongside a worker's run of the same task, two workers starting on an empty mirror, a worker
 // without a token. The simulator answers slowly so that a sync is mid-run when the signal comes. Nothing is timed:
 // each step waits for a state, within a generous bound (the issue's minute, where it states one).
-import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueTask } from '../src/domain/queue.js';
@@ -10,7 +9,7 @@ import { SCHEDULED_TASKS } from '../src/domain/tasks.js';
 import { EventListener } from '../src/events.js';
 import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-import { spawnEntry, type ServiceProcess } from './helpers/process.js';
+import { runSyncCli, spawnEntry, type ServiceProcess } from './helpers/process.js';
 import {
   lockedJobsAndQueues,
   markSynced as markSyncedIn,
@@ -125,26 +124,7 @@ describe('a worker that dies mid-sync', PROCESS_TEST, () => {
 describe('npm run sync alongside a worker', PROCESS_TEST, () => {
   const h = harness();
 
-  /** `npm run sync -- <args>` as a child process (tsx, like the npm script). */
-  const runCli = (args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const childEnv: Record<string, string> = {};
-      for (const [k, v] of Object.entries({ ...process.env, ...h.env({ LOG_LEVEL: 'warn' }) }))
-        if (
-          v !== undefined &&
-          !['TEST_DATABASE_URL', 'NODE_ENV', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID'].includes(k)
-        )
-          childEnv[k] = v;
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sync.ts', ...args], {
-        env: childEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+  const runCli = (args: string[]) => runSyncCli(args, h.env({ LOG_LEVEL: 'warn' }));
 
   it('never lists a task twice at once: the CLI waits for the running sync, then runs its own', async () => {
     await h.markSynced();

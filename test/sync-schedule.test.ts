@@ -1,7 +1,6 @@
 // The sync as graphile-worker runs it: the crontab (parsed by graphile-worker itself, checked by pattern and
 // identifier, not by the clock), next scheduled runs, enqueueing (validation, one pending job per task), a job run
 // end to end through the worker, and the foreground CLI with its progress output and summary.
-import { spawn } from 'node:child_process';
 import { Logger, parseCronItems, runOnce } from 'graphile-worker';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { silentLogger } from '../src/logger.js';
 import type { RunResult as SyncRunResult } from '../src/jobs/run.js';
 import { createCrontab, createTaskList } from '../src/jobs/tasks.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { runSyncCli } from './helpers/process.js';
 import { TEST_TOKEN } from './helpers/sync.js';
 
 const KIND_TASKS = [
@@ -270,27 +270,7 @@ describe('sync CLI', () => {
     LOG_LEVEL: 'warn',
   });
 
-  /** `npm run sync -- <args>` as a child process (tsx, like the npm script). */
-  const runCli = (args: string[], extraEnv: Record<string, string> = {}) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const childEnv: Record<string, string> = {};
-      for (const [k, v] of Object.entries({ ...process.env, ...env(), ...extraEnv })) {
-        if (
-          v !== undefined &&
-          !['TEST_DATABASE_URL', 'NODE_ENV', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID'].includes(k)
-        )
-          childEnv[k] = v;
-      }
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sync.ts', ...args], {
-        env: childEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+  const runCli = (args: string[], extraEnv: Record<string, string> = {}) => runSyncCli(args, { ...env(), ...extraEnv });
 
   it('runs the named syncs in the foreground with progress lines and a summary table', async () => {
     const { code, stdout, stderr } = await runCli(['--', 'volume', 'droplet', 'projects']);

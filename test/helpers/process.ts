@@ -13,6 +13,9 @@ export interface ServiceProcess {
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
+/** The test runner's own variables, which would otherwise leak into a child process. */
+const RUNNER_VARIABLES = ['TEST_DATABASE_URL', 'NODE_ENV', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID'];
+
 /**
  * `detached`: the child leads a process group of its own, so a test can signal the group as a terminal's Ctrl-C does.
  * `cwd`: the working directory (default: the repository); inside the repository, so that `tsx` still resolves.
@@ -27,7 +30,7 @@ export function spawnEntry(
     if (value !== undefined) cleanEnv[key] = value;
   }
   // These would otherwise leak from the test runner's own environment into the service.
-  for (const key of ['DATABASE_URL', 'TEST_DATABASE_URL', 'NODE_ENV', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID']) {
+  for (const key of ['DATABASE_URL', ...RUNNER_VARIABLES]) {
     if (!(key in env)) delete cleanEnv[key];
   }
   const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(REPO_ROOT, entry)], {
@@ -59,6 +62,27 @@ export function spawnEntry(
       return exited;
     },
   };
+}
+
+/** `npm run sync -- <args>` as a child process (tsx, like the npm script), run to its exit. */
+export function runSyncCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const childEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...process.env, ...env })) {
+    if (value !== undefined && !RUNNER_VARIABLES.includes(key)) childEnv[key] = value;
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(REPO_ROOT, 'src/cli/sync.ts'), ...args], {
+    cwd: REPO_ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
 export async function freePort(): Promise<number> {
