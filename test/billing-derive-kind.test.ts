@@ -80,7 +80,7 @@ describe('deriveKind', () => {
   });
 
   it('returns null for unknown products (the caller keeps the product text)', () => {
-    expect(deriveKindDetailed('Functions', 'GB-seconds', null)).toEqual({
+    expect(deriveKindDetailed('Gizmos', 'GB-seconds', null)).toEqual({
       kind: null,
       isTax: false,
       productKnown: false,
@@ -96,11 +96,13 @@ describe('classifyLine', () => {
       kind: 'droplet',
       isTax: false,
       isCredit: true,
+      isAccountLevel: false,
     });
     expect(classifyLine({ product: 'Credits', description: 'Account credit', amount: '0.00' })).toEqual({
       kind: null,
       isTax: false,
       isCredit: true,
+      isAccountLevel: false,
     });
     expect(classifyLine({ product: 'Promotional Credit', description: 'x', amount: '1.00' }).isCredit).toBe(true);
     expect(classifyLine({ product: 'Discounts', description: 'x', amount: '1.00' }).isCredit).toBe(true);
@@ -115,6 +117,7 @@ describe('classifyLine', () => {
       kind: 'droplet',
       isTax: false,
       isCredit: false,
+      isAccountLevel: false,
     });
   });
 
@@ -123,11 +126,13 @@ describe('classifyLine', () => {
       kind: 'volume',
       isTax: false,
       isCredit: false,
+      isAccountLevel: false,
     });
     expect(classifyLine({ product: 'Taxes', description: 'VAT', amount: '0.16' })).toEqual({
       kind: null,
       isTax: true,
       isCredit: false,
+      isAccountLevel: false,
     });
     expect(classifyLine({ product: 'Droplets', description: 'x (s)', amount: '0.00' }).isCredit).toBe(false);
     expect(classifyLine({ product: 'Droplets', description: 'x (s)', amount: '-0.00' }).isCredit).toBe(false);

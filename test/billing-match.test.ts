@@ -120,7 +120,11 @@ describe('matchLine', () => {
       matchMethod: null,
       unmatchedReason: 'credit',
     });
-    expect(matchLine(line(null, 'Functions'), index).unmatchedReason).toBe('unknown_product');
+    expect(matchLine(line(null, 'Gizmos'), index).unmatchedReason).toBe('unknown_product');
+    expect(matchLine(line('functions', 'x'), index).unmatchedReason).toBe('kind_not_synced');
+    expect(matchLine(line('spaces_bucket', null, { isAccountLevel: true }), index).unmatchedReason).toBe(
+      'account_level',
+    );
     expect(matchLine(line('bandwidth', 'x'), index).unmatchedReason).toBe('kind_not_synced');
     expect(matchLine(line('container_registry', 'x'), index).unmatchedReason).toBe('kind_not_synced');
     expect(matchLine(line('spaces_bucket', 'assets'), index).unmatchedReason).toBe('kind_not_synced');
@@ -225,6 +229,7 @@ describe('prepareLine + matchLines', () => {
       { product: 'Credits', description: 'Promo', groupDescription: null, amount: '-2.00' },
       { product: 'Bandwidth', description: 'Outbound', groupDescription: null, amount: '0.10' },
       { product: 'Functions', description: 'GB-seconds', groupDescription: null, amount: '0.01' },
+      { product: 'Gizmos', description: 'Something new', groupDescription: null, amount: '0.02' },
     ];
     const results = [
       ...matchLines(
@@ -239,16 +244,17 @@ describe('prepareLine + matchLines', () => {
       [null, null, null, null, 'tax'],
       [null, null, null, null, 'credit'],
       ['bandwidth', 'Outbound', null, null, 'kind_not_synced'],
+      ['functions', 'GB-seconds', null, null, 'kind_not_synced'],
       [null, null, null, null, 'unknown_product'],
     ]);
     const summary = summarizeMatches(results);
     expect(summary).toMatchObject({
-      lineCount: 7,
+      lineCount: 8,
       matchedCount: 3,
-      linesAmount: '5.81',
+      linesAmount: '5.83',
       matchedAmount: '7.25',
-      chargesAmount: '7.36',
-      matchRate: '0.428571',
+      chargesAmount: '7.38',
+      matchRate: '0.375000',
     });
     expect(summary.byReason.tax).toEqual({ count: 1, amount: '0.45' });
     expect(summary.byReason.credit).toEqual({ count: 1, amount: '-2.00' });

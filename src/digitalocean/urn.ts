@@ -2,8 +2,8 @@
  * DigitalOcean URNs, as returned by the Projects API (`/v2/projects/{id}/resources`): `do:<type>:<id>`.
  *
  * The spec's pattern is `^do:(dbaas|domain|droplet|floatingip|loadbalancer|space|volume|kubernetes|vpc):.*`, but
- * real responses and the docs also show `app`, `task`, `reservedip` (Terraform's spelling) and `floatingipv6`
- * (doctl). Reserved IPs keep the `floatingip` spelling in the Projects API. So the parser accepts any well-formed
+ * real responses and the docs also show `app`, `task`, `reservedip` (Terraform's spelling), `floatingipv6`
+ * (doctl) and `database` (doctl takes `do:database:<uuid>` and `do:dbaas:<uuid>` for the same cluster). Reserved IPs keep the `floatingip` spelling in the Projects API. So the parser accepts any well-formed
  * type and leaves its meaning to the caller (the inventory maps types to its own kinds).
  */
 export interface ParsedUrn {

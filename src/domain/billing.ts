@@ -34,6 +34,7 @@ export const UNMATCHED_REASONS = [
   'tax',
   'credit',
   'unknown_product',
+  'account_level',
 ] as const;
 export type UnmatchedReason = (typeof UNMATCHED_REASONS)[number];
 

@@ -20,11 +20,15 @@ export const UnmatchedReason = builder.enumType('UnmatchedReason', {
     AMBIGUOUS: { value: 'ambiguous', description: 'Several resources could have produced the line; none is guessed.' },
     KIND_NOT_SYNCED: {
       value: 'kind_not_synced',
-      description: 'The line’s kind is not mirrored (bandwidth, container registry, ...).',
+      description: 'The line’s kind is not mirrored (bandwidth, container registry, functions, NFS, ...).',
     },
     TAX: { value: 'tax' },
     CREDIT: { value: 'credit', description: 'A credit, promotion or negative adjustment.' },
     UNKNOWN_PRODUCT: { value: 'unknown_product', description: 'A product cloud-ops does not know.' },
+    ACCOUNT_LEVEL: {
+      value: 'account_level',
+      description: 'A charge of the account as a whole (the Spaces subscription), never of one resource.',
+    },
   } as const satisfies Record<string, { value: UnmatchedReasonValue; description?: string }>,
 });
 

@@ -11,7 +11,8 @@
 import { decimalToMicros } from './decimal.js';
 
 /** Kinds an invoice line can carry. Inventory kinds (cloud_resources.kind) plus billing-only ones:
- *  `droplet_backup` (matched to its droplet), `bandwidth`, `container_registry`. */
+ *  `droplet_backup` (matched to its droplet), and products the inventory does not mirror (their lines are
+ *  unmatched `kind_not_synced` unless a JSON item's resource id finds the resource). */
 export type LineKind =
   | 'droplet'
   | 'droplet_backup'
@@ -28,7 +29,18 @@ export type LineKind =
   | 'dns_zone'
   | 'vpc'
   | 'bandwidth'
-  | 'container_registry';
+  | 'container_registry'
+  | 'functions'
+  | 'monitoring'
+  | 'uptime'
+  | 'nfs'
+  | 'genai'
+  | 'serverless_inference'
+  | 'bare_metal_gpu'
+  | 'partner_network_connect'
+  | 'vpc_nat_gateway'
+  | 'vpc_peering'
+  | 'dedicated_egress_ip';
 
 const WORD_TAX = /\btax(es)?\b/;
 // Tax words that are safe to read in a description: acronyms as whole words, and "sales tax" etc.
@@ -43,11 +55,28 @@ const PRODUCT_RULES: ReadonlyArray<readonly [RegExp, LineKind | null]> = [
   [/\bsnapshots?\b/, 'snapshot'],
   // Backups of something other than a droplet are not droplet backups; keep them as unknown products
   // rather than bucket them under the wrong parent.
-  [/^(?=.*\bbackups?\b).*\b(volumes?|block storage|databases?|db|kubernetes|doks|app platform|apps?)\b/, null],
+  [
+    /^(?=.*\bbackups?\b).*\b(volumes?|block storage|databases?|db|kubernetes|doks|app platform|apps?|nfs|network file storage)\b/,
+    null,
+  ],
   // "Backups", "Droplet Backups": not in /v2/snapshots; matched to the droplet they back up.
   [/\bbackups?\b/, 'droplet_backup'],
+  // App Platform's dedicated egress IPs are a flat charge per IP, not transfer: before the `egress` of bandwidth.
+  [/\bdedicated egress ips?\b|\begress ips?\b/, 'dedicated_egress_ip'],
   [/\bbandwidth\b|\bdata transfer\b|\begress\b/, 'bandwidth'],
   [/\bcontainer registr(y|ies)\b|\bregistr(y|ies)\b|\bdocr\b/, 'container_registry'],
+  // Products of their own that contain a generic word of a later rule: a NAT gateway or a peering is not a VPC
+  // (matching it by name to a VPC would bill the wrong resource), NFS is not Block Storage.
+  [/\bnat gateways?\b/, 'vpc_nat_gateway'],
+  [/\bvpc peerings?\b|\bpeerings?\b/, 'vpc_peering'],
+  [/\bnetwork file storage\b|\bnfs\b/, 'nfs'],
+  [/\bpartner network connect\b|\bpartner attachments?\b/, 'partner_network_connect'],
+  [/\bbare ?metal\b/, 'bare_metal_gpu'],
+  [/\bserverless inference\b/, 'serverless_inference'],
+  [/\bgen ?ai\b/, 'genai'],
+  [/\bfunctions?\b/, 'functions'],
+  [/\buptime\b/, 'uptime'],
+  [/\bmonitoring\b/, 'monitoring'],
   [/\b(reserved|floating) ?ipv6s?\b|\bipv6\b/, 'reserved_ipv6'],
   [/\b(reserved|floating) ?ips?\b|\b(reserved|floating) ip addresses\b/, 'floating_ip'],
   [/\bload ?balancers?\b/, 'load_balancer'],
@@ -64,6 +93,11 @@ const PRODUCT_RULES: ReadonlyArray<readonly [RegExp, LineKind | null]> = [
   [/\bdomains?\b|\bdns\b/, 'dns_zone'],
   [/\bvpcs?\b/, 'vpc'],
 ];
+
+/** Products billed to the account as a whole, never to one resource: the Spaces subscription covers the storage
+ *  and transfer of every bucket. Their lines keep their kind (costs per kind still add up) and are unmatched
+ *  `account_level`. */
+const ACCOUNT_LEVEL_PRODUCTS: readonly RegExp[] = [/^spaces subscriptions?$/];
 
 function normalize(text: string | null | undefined): string {
   return (text ?? '').toLowerCase().replace(/\s+/g, ' ').trim();
@@ -105,6 +139,8 @@ export function deriveKind(
 export interface LineClassification {
   kind: LineKind | null;
   isTax: boolean;
+  /** A charge of the account as a whole (ACCOUNT_LEVEL_PRODUCTS): no resource produced it. */
+  isAccountLevel: boolean;
   /** A negative amount, or a product (or, for unknown products, a description) naming a credit,
    *  promotion or discount. */
   isCredit: boolean;
@@ -129,5 +165,7 @@ export function classifyLine(line: ClassifiableLine): LineClassification {
     CREDIT_WORDS.test(normalize(line.product)) ||
     (!productKnown &&
       (CREDIT_WORDS.test(normalize(line.description)) || CREDIT_WORDS.test(normalize(line.groupDescription))));
-  return { kind, isTax, isCredit: negative || creditWords };
+  const productText = normalize(line.product);
+  const isAccountLevel = ACCOUNT_LEVEL_PRODUCTS.some((pattern) => pattern.test(productText));
+  return { kind, isTax, isAccountLevel, isCredit: negative || creditWords };
 }

@@ -17,10 +17,9 @@ import type { BillingHistoryEntry, InvoiceListItem } from '../../digitalocean/ty
 import type { RunTrigger } from '../../domain/tasks.js';
 import { withRun, type RunResult } from '../run.js';
 import { requireApi, runEnvironment, type BillingContext } from './context.js';
-import { normalizeDecimal } from './decimal.js';
-import { billingHistoryNaturalKey } from './history-key.js';
+import { billingHistoryNaturalKey, type BillingHistoryEntryLike } from './history-key.js';
 import { releaseAbandonedIngests } from './ingest.js';
-import { parseTimestamp } from './values.js';
+import { parseJsonDecimal, parseJsonId, parseTimestamp, ValueFormatError } from './values.js';
 
 export interface HistoryOptions {
   trigger: RunTrigger;
@@ -80,7 +79,7 @@ interface HistoryRow {
 export class HistoryKeyer {
   private readonly seen = new Map<string, number>();
 
-  key(entry: BillingHistoryEntry): string {
+  key(entry: BillingHistoryEntryLike): string {
     const base = billingHistoryNaturalKey(entry);
     const n = (this.seen.get(base) ?? 0) + 1;
     this.seen.set(base, n);
@@ -88,18 +87,52 @@ export class HistoryKeyer {
   }
 }
 
-function historyRow(entry: BillingHistoryEntry, keyer: HistoryKeyer): HistoryRow {
-  const date = parseTimestamp(String(entry.date ?? ''));
-  if (!date) throw new Error(`billing history entry "${entry.description}" has no date`);
-  return {
-    natural_key: keyer.key(entry),
-    date: date.toISOString(),
-    type: String(entry.type),
-    description: String(entry.description ?? ''),
-    amount: normalizeDecimal(String(entry.amount)),
-    invoice_id: entry.invoice_id ?? null,
-    invoice_uuid: entry.invoice_uuid ?? null,
-  };
+/** A history entry DigitalOcean sent in a shape that cannot be stored as it is; the entry is skipped. */
+export class HistoryEntryError extends Error {
+  override readonly name = 'HistoryEntryError';
+}
+
+function requiredText(value: unknown, what: string): string {
+  if (typeof value === 'string' && value.trim() !== '') return value;
+  if (typeof value === 'string') throw new ValueFormatError(`${what} is empty`);
+  const shown = value === undefined ? 'missing' : String(JSON.stringify(value)).slice(0, 40);
+  throw new ValueFormatError(`${what} is not text (${shown})`);
+}
+
+/**
+ * One entry as a row. Amounts and invoice ids may come as JSON numbers (DigitalOcean's Ansible collection documents
+ * `amount: 12.34, invoice_id: 123`): they are read exactly (values.ts). Anything that cannot be read is a
+ * HistoryEntryError naming the entry, never a TypeError.
+ */
+export function historyRow(entry: BillingHistoryEntry, keyer: HistoryKeyer): HistoryRow {
+  const raw = entry as unknown as Record<string, unknown>;
+  const label = typeof raw.description === 'string' ? `"${raw.description.slice(0, 80)}"` : 'without a description';
+  try {
+    const date = parseTimestamp(requiredText(raw.date, 'date'));
+    if (!date) throw new ValueFormatError('date is empty');
+    const clean = {
+      date,
+      type: requiredText(raw.type, 'type').trim(),
+      amount: parseJsonDecimal(raw.amount),
+      description:
+        raw.description === undefined || raw.description === null ? '' : requiredText(raw.description, 'description'),
+      invoice_id: parseJsonId(raw.invoice_id, 'invoice_id'),
+      invoice_uuid: parseJsonId(raw.invoice_uuid, 'invoice_uuid'),
+    };
+    return {
+      natural_key: keyer.key(clean),
+      date: date.toISOString(),
+      type: clean.type,
+      description: clean.description,
+      amount: clean.amount,
+      invoice_id: clean.invoice_id,
+      invoice_uuid: clean.invoice_uuid,
+    };
+  } catch (error) {
+    if (error instanceof ValueFormatError || error instanceof RangeError)
+      throw new HistoryEntryError(`billing history entry ${label} skipped: ${error.message}`);
+    throw error;
+  }
 }
 
 function invoiceRow(item: InvoiceListItem, provisional: boolean): Record<string, unknown> {
@@ -109,9 +142,9 @@ function invoiceRow(item: InvoiceListItem, provisional: boolean): Record<string,
   const updatedAt = item.updated_at ? parseTimestamp(item.updated_at) : null;
   return {
     invoice_uuid: item.invoice_uuid,
-    invoice_id: item.invoice_id ?? null,
+    invoice_id: parseJsonId(item.invoice_id, `invoice ${item.invoice_uuid}: invoice_id`),
     period: item.invoice_period,
-    amount: normalizeDecimal(String(item.amount)),
+    amount: parseJsonDecimal(item.amount, `invoice ${item.invoice_uuid}: amount`),
     provisional,
     updated_at: updatedAt ? updatedAt.toISOString() : null,
   };
@@ -130,19 +163,35 @@ export async function syncBillingHistory(context: BillingContext, options: Histo
       // 1. History entries, page by page.
       const keyer = new HistoryKeyer();
       let historyListed = 0;
+      const skipped: string[] = [];
       const history = await api.listBillingHistory({
         collect: false,
         onPage: async (entries) => {
           if (entries.length === 0) return;
-          const rows = entries.map((entry) => historyRow(entry, keyer));
-          const inserted = await pool.query(UPSERT_HISTORY, [accountId, JSON.stringify(rows)]);
+          const rows: HistoryRow[] = [];
+          for (const entry of entries) {
+            try {
+              rows.push(historyRow(entry, keyer));
+            } catch (error) {
+              if (!(error instanceof HistoryEntryError)) throw error;
+              skipped.push(error.message);
+            }
+          }
+          if (rows.length === 0) return;
           historyListed += rows.length;
+          const inserted = await pool.query(UPSERT_HISTORY, [accountId, JSON.stringify(rows)]);
           outcome.historyCreated += inserted.rowCount ?? 0;
         },
       });
       run.counts.apiCalls += history.apiCalls;
       run.counts.pages += history.pages;
       if (!history.complete) incomplete.push(`billing history: ${history.incompleteReason ?? 'incomplete'}`);
+      // A skipped entry is not stored: the run says which and is incomplete, the other entries are kept.
+      if (skipped.length > 0)
+        incomplete.push(
+          `${skipped.length} billing history ${skipped.length === 1 ? 'entry' : 'entries'} skipped: ${skipped[0]!}` +
+            (skipped.length > 1 ? ' (the run details list more)' : ''),
+        );
 
       // 2. Invoice headers (final ones, then the preview).
       const invoices = await api.listInvoices();
@@ -202,7 +251,11 @@ export async function syncBillingHistory(context: BillingContext, options: Histo
       run.counts.updated = invoicesUpdated;
       run.counts.unchanged = listed - run.counts.created - invoicesUpdated;
       Object.assign(run.details, {
-        history: { listed: historyListed, created: outcome.historyCreated },
+        history: {
+          listed: historyListed,
+          created: outcome.historyCreated,
+          ...(skipped.length > 0 ? { skipped: skipped.length, skippedEntries: skipped.slice(0, 5) } : {}),
+        },
         invoices: { listed: invoices.items.length, created: outcome.invoicesCreated, updated: invoicesUpdated },
         preview: outcome.previewUuid ?? null,
         ...(previewSkipped ? { previewSkipped } : {}),

@@ -47,7 +47,13 @@ import {
   type MatchCandidate,
   type MatchMethod,
 } from './match.js';
-import { JsonItemIndex, jsonItemToLine, type ReconciliationStats, type SourceLine } from './reconcile.js';
+import {
+  InvoiceItemError,
+  JsonItemIndex,
+  jsonItemToLine,
+  type ReconciliationStats,
+  type SourceLine,
+} from './reconcile.js';
 
 export interface IngestOptions {
   trigger: RunTrigger;
@@ -70,6 +76,8 @@ export type IngestOutcome =
       matchedCount: number;
       matchRate: string | null;
       lineSource: 'csv' | 'json';
+      /** What the ingest set aside without failing (malformed JSON items beside a CSV); empty when nothing. */
+      warnings: string[];
       durationMs: number;
     };
 
@@ -182,7 +190,7 @@ async function withPreviewKey<T>(header: InvoiceHeader, fetch: (key: string) => 
 }
 
 type JsonPlan =
-  | { kind: 'index'; index: JsonItemIndex; items: SourceLine[] }
+  | { kind: 'index'; index: JsonItemIndex; items: SourceLine[]; rejected: InvoiceItemError[] }
   | { kind: 'over_budget'; total: number }
   | { kind: 'unavailable' };
 
@@ -192,7 +200,14 @@ class OverBudget extends Error {
   }
 }
 
-/** The invoice's JSON items if they fit the budget (the first page's meta.total tells before the rest is read). */
+/** The messages of rejected JSON items kept in the run's details and the invoice summary (the count is exact). */
+const REJECTED_MESSAGES_KEPT = 5;
+
+/**
+ * The invoice's JSON items if they fit the budget (the first page's meta.total tells before the rest is read).
+ * An item with a malformed value is set aside, not fatal: beside a CSV it only loses its resource ids (the CSV line
+ * is matched by name instead); without a CSV, openLineSource refuses the invoice.
+ */
 async function loadJsonItems(
   api: BillingApi,
   header: InvoiceHeader,
@@ -201,13 +216,23 @@ async function loadJsonItems(
 ): Promise<JsonPlan> {
   if (budget <= 0) return { kind: 'over_budget', total: -1 };
   const items: SourceLine[] = [];
+  const rejected: InvoiceItemError[] = [];
+  let position = 0;
   try {
     const listing = await withPreviewKey(header, (key) =>
       api.listInvoiceItems(key, {
         collect: false,
         onPage: (page, info) => {
           if ((info.total ?? info.count) > budget) throw new OverBudget(info.total ?? info.count);
-          for (const item of page) items.push(jsonItemToLine(item, items.length + 1));
+          for (const item of page) {
+            position += 1;
+            try {
+              items.push(jsonItemToLine(item, position));
+            } catch (error) {
+              if (!(error instanceof InvoiceItemError)) throw error;
+              rejected.push(error);
+            }
+          }
         },
       }),
     );
@@ -220,7 +245,7 @@ async function loadJsonItems(
     if (isNotOffered(error)) return { kind: 'unavailable' };
     throw error;
   }
-  return { kind: 'index', index: new JsonItemIndex(items), items };
+  return { kind: 'index', index: new JsonItemIndex(items), items, rejected };
 }
 
 /** The JSON items of an invoice as a stream of lines, page by page (used when there is no CSV). */
@@ -326,6 +351,15 @@ async function openLineSource(
   }
   if (json.kind === 'unavailable')
     throw new Error('DigitalOcean offers neither the CSV nor the JSON items of this invoice');
+  // Without a CSV the JSON items are the line set: dropping a malformed one would lose its money.
+  const firstRejected = json.kind === 'index' ? json.rejected[0] : undefined;
+  if (firstRejected) {
+    const others = json.kind === 'index' ? json.rejected.length - 1 : 0;
+    throw new Error(
+      `${firstRejected.message}${others > 0 ? ` (and ${others} more malformed items)` : ''}; without a CSV the ` +
+        'JSON items are the line set, so the invoice is not ingested',
+    );
+  }
   const batches = json.kind === 'index' ? inBatches(json.items, 1000) : streamJsonItems(api, header, run);
   return { lineSource: 'json', batches, close: () => undefined };
 }
@@ -413,6 +447,7 @@ async function* copyRows(
           name: prepared.name,
           isTax: prepared.isTax,
           isCredit: prepared.isCredit,
+          isAccountLevel: prepared.isAccountLevel,
           resourceUuid,
           resourceProviderId,
           startAt: line.startAt,
@@ -692,7 +727,13 @@ async function ingestLines(
   run: ActiveRun,
   options: IngestOptions,
   transaction: { open: boolean },
-): Promise<{ lineCount: number; matchedCount: number; matchRate: string | null; lineSource: 'csv' | 'json' }> {
+): Promise<{
+  lineCount: number;
+  matchedCount: number;
+  matchRate: string | null;
+  lineSource: 'csv' | 'json';
+  warnings: string[];
+}> {
   const { pool, accountId } = context;
   const api = requireApi(context);
   const progressEvery = options.progressEvery ?? 10_000;
@@ -789,7 +830,21 @@ async function ingestLines(
       json: json.kind === 'index' ? 'used' : json.kind === 'over_budget' ? 'skipped_over_budget' : 'unavailable',
       ...(json.kind === 'over_budget' && json.total >= 0 ? { jsonItemCount: json.total } : {}),
       ...(enrichment ? enrichment.stats() : {}),
+      ...(json.kind === 'index' && json.rejected.length > 0
+        ? {
+            jsonItemsRejected: json.rejected.length,
+            jsonItemErrors: json.rejected.slice(0, REJECTED_MESSAGES_KEPT).map((error) => error.message),
+          }
+        : {}),
     };
+    const warnings =
+      json.kind === 'index' && json.rejected.length > 0
+        ? [
+            `${json.rejected.length} malformed JSON invoice item${json.rejected.length === 1 ? '' : 's'} lost ` +
+              `${json.rejected.length === 1 ? 'its' : 'their'} resource ids (the CSV lines are kept and matched by ` +
+              `name): ${json.rejected[0]!.message}`,
+          ]
+        : [];
     const stored = {
       provider: providerSummary,
       reconciliation,
@@ -833,7 +888,9 @@ async function ingestLines(
       supersededProvisional: superseded,
       reconciliation,
       totalsAgree: totals.agrees,
+      ...(warnings.length > 0 ? { warnings } : {}),
     });
+    for (const warning of warnings) loggerOf(context).warn({ invoiceUuid: header.invoice_uuid }, `billing: ${warning}`);
     if (!totals.agrees) {
       loggerOf(context).warn(
         { invoiceUuid: header.invoice_uuid, ...totals },
@@ -845,6 +902,7 @@ async function ingestLines(
       matchedCount: summary.matchedCount,
       matchRate: summary.matchRate,
       lineSource: source.lineSource,
+      warnings,
     };
   } finally {
     source.close();

@@ -9,7 +9,8 @@
 //                                within the line's kind (a backup's parent kind, droplet), then across
 //                                all kinds if exactly one resource has that id (numeric ids can repeat
 //                                across kinds: droplet 123 vs droplet snapshot 123)
-//   4. no kind        → unmatched 'unknown_product'
+//   4. account level  → unmatched 'account_level' (the Spaces subscription: billed to the account, no resource)
+//   4b. no kind       → unmatched 'unknown_product'
 //   5. kind not synced→ unmatched 'kind_not_synced'
 //   6. (kind, name)   → 'name', case-insensitive; a droplet_backup looks up its droplet → 'parent'
 //   7. nothing found  → unmatched 'historic' (a resource deleted before it was ever synced, or a line
@@ -56,6 +57,8 @@ export interface MatchableLine {
   name: string | null;
   isTax: boolean;
   isCredit: boolean;
+  /** A charge of the whole account (classifyLine), never attributed to a resource. */
+  isAccountLevel?: boolean;
   /** resource_uuid from the JSON items. */
   resourceUuid?: string | null;
   /** resource_id from the JSON items (a droplet's numeric id), i.e. cloud_cost_lines.resource_provider_id. */
@@ -188,6 +191,7 @@ export function matchLine(line: MatchableLine, index: CandidateIndex): LineMatch
     if (candidate) return matched(candidate, 'id');
   }
 
+  if (line.isAccountLevel) return unmatched('account_level');
   if (line.kind === null) return unmatched('unknown_product');
   if (!index.isSynced(line.kind)) return unmatched('kind_not_synced');
   if (!line.name?.trim()) return unmatched('historic');
@@ -220,10 +224,11 @@ export function prepareLine(line: PreparableLine): {
   name: string | null;
   isTax: boolean;
   isCredit: boolean;
+  isAccountLevel: boolean;
 } {
-  const { kind, isTax, isCredit } = classifyLine(line);
+  const { kind, isTax, isCredit, isAccountLevel } = classifyLine(line);
   const name = extractResourceName(kind, line.product, line.description, line.groupDescription ?? null);
-  return { kind, name, isTax, isCredit };
+  return { kind, name, isTax, isCredit, isAccountLevel };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -243,12 +248,12 @@ export interface MatchSummary {
   linesAmount: string;
   /** Sum of the matched lines. */
   matchedAmount: string;
-  /** Sum of the lines that could be attributed at all: everything but taxes and credits. */
+  /** Sum of the lines that could be attributed at all: everything but taxes, credits and account-level charges. */
   chargesAmount: string;
   /** matchedCount / lineCount, 6 decimals (cloud_invoices.match_rate numeric(7,6)); null for no lines. */
   matchRate: string | null;
   /** matchedAmount / chargesAmount, 6 decimals; null when there are no positive charges. Taxes and
-   *  credits are left out of the denominator because they can never match. */
+   *  credits (and account-level charges) are left out of the denominator because they can never match. */
   amountMatchRate: string | null;
   byReason: Record<UnmatchedReason, { count: number; amount: string }>;
 }
@@ -279,7 +284,10 @@ export class MatchSummaryBuilder {
   }
 
   result(): MatchSummary {
-    const excluded = this.reasonCounts.get('tax')!.micros + this.reasonCounts.get('credit')!.micros;
+    const excluded =
+      this.reasonCounts.get('tax')!.micros +
+      this.reasonCounts.get('credit')!.micros +
+      this.reasonCounts.get('account_level')!.micros;
     const chargesMicros = this.linesMicros - excluded;
     const byReason = Object.fromEntries(
       [...this.reasonCounts].map(([reason, { count, micros }]) => [reason, { count, amount: microsToDecimal(micros) }]),

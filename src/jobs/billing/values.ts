@@ -115,3 +115,54 @@ export function parseTimestamp(raw: string): Date | null {
   timestampCache.set(text, time);
   return new Date(time);
 }
+
+/** What a JSON value is, for an error message: "null", "missing", "an object", "a boolean"... */
+function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'missing';
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** Beyond this magnitude a JSON number may already have lost cents when it was parsed into a double. */
+const EXACT_JSON_NUMBER_LIMIT = 1e15;
+
+/**
+ * A money value from a JSON body, to a canonical decimal string. The spec sends decimal strings ("12.34"), but
+ * DigitalOcean's own clients document numbers too (12.34). A number is taken by its shortest spelling, which is
+ * the literal the body held (12.34 → "12.34", never 12.339999...); a number too large to have come through a
+ * double exactly, or with more than six decimals, is an error. Anything else (an object, a boolean, empty) is an
+ * error, never a guess.
+ */
+export function parseJsonDecimal(value: unknown, what = 'amount'): string {
+  let text: string;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || Math.abs(value) >= EXACT_JSON_NUMBER_LIMIT)
+      throw new ValueFormatError(`${what} ${String(value)} is not a number that can be read exactly`);
+    text = String(value);
+    // Tiny magnitudes print in exponent form (1e-7); they are finer than a micro-dollar anyway.
+    if (/e/i.test(text)) throw new ValueFormatError(`${what} ${text} has more than six decimal places`);
+  } else if (typeof value === 'string') {
+    text = value.trim();
+  } else {
+    throw new ValueFormatError(`${what} is ${describeJson(value)}, not a decimal`);
+  }
+  try {
+    return microsToDecimal(decimalToMicros(text));
+  } catch (error) {
+    if (error instanceof DecimalFormatError) throw new ValueFormatError(`${what}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * An identifier from a JSON body (`invoice_id`: "123" in the spec, 123 in DigitalOcean's Ansible collection): a
+ * string trimmed, a non-negative safe integer in decimal; missing, null or empty → null; anything else an error.
+ */
+export function parseJsonId(value: unknown, what: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value.trim() === '' ? null : value.trim();
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  throw new ValueFormatError(`${what} ${typeof value === 'number' ? String(value) : describeJson(value)} is not an id`);
+}

@@ -44,6 +44,9 @@ export const URN_TYPE_TO_KIND: Readonly<Record<string, ResourceKind>> = Object.f
   reserved_ipv6: 'reserved_ipv6',
   loadbalancer: 'load_balancer',
   dbaas: 'managed_db',
+  // doctl accepts `do:database:<uuid>` as the same cluster; a row of kind "database" would leave the real one
+  // unattributed.
+  database: 'managed_db',
   domain: 'dns_zone',
   space: 'spaces_bucket',
   kubernetes: 'kubernetes_cluster',
