@@ -16,6 +16,8 @@
 //
 // Without a CSV (404: not offered, e.g. for a preview), the JSON items ARE the line set (source `json`). Over
 // the budget, the JSON items are skipped and lines are matched by name alone (recorded in the summary).
+// A JSON item whose values cannot be read (jsonItemToLine throws) is set aside by the ingest: beside a CSV it only
+// loses its ids, without a CSV it fails the invoice (dropping it would lose its money).
 import type { InvoiceItem } from '../../digitalocean/types.js';
 import type { InvoiceCsvLine } from './csv.js';
 import { decimalToMicros, microsToDecimal } from './decimal.js';
