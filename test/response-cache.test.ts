@@ -203,6 +203,48 @@ describe('response cache (one process)', () => {
     }
   });
 
+  it('does not store an answer whose execution began before a change event', async () => {
+    // The query reads resources at once but waits for sync_runs, locked here; meanwhile a resource changes and its
+    // event clears the cache. The answer, computed partly before the change, must not be stored after the clear.
+    const query = `{ resources(filter: { unattributed: true }) { totalCount } syncRuns(first: 1) { totalCount } }`;
+    const lock = await api.pool.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE sync_runs IN ACCESS EXCLUSIVE MODE');
+      const before = (
+        await api.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM cloud_resources WHERE cloud_project_id IS NULL AND tenant_id IS NULL`,
+        )
+      ).rows[0]!.n;
+      const pending = gql<{ resources: { totalCount: number } }>(api.url, query, { token: admin });
+      await waitFor('the query to wait for the lock', async () =>
+        (
+          await api.pool.query(
+            `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%sync_runs%' AND datname = current_database()`,
+          )
+        ).rowCount
+          ? true
+          : undefined,
+      );
+      const cleared = new Promise<void>((resolve) =>
+        api.events.on('event', (event) => event.message === 'mid-flight' && resolve()),
+      );
+      await api.pool.query(
+        `UPDATE cloud_resources SET tenant_id = 'acme' WHERE id = (SELECT id FROM cloud_resources WHERE cloud_project_id IS NULL AND tenant_id IS NULL ORDER BY id LIMIT 1)`,
+      );
+      await publishEvent(api.pool, { type: 'changed', task: 'mutation', message: 'mid-flight' });
+      await cleared;
+      await lock.query('COMMIT');
+      expect((await pending).body.data!.resources.totalCount).toBe(before);
+      const next = await ask<{ resources: { totalCount: number } }>(query, admin);
+      expect(next.statements).toBeGreaterThan(0);
+      expect(next.data.resources.totalCount).toBe(before - 1);
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      lock.release();
+    }
+  });
+
   it('is cleared by every event but ping: a run’s progress, finish or failure, a mutation elsewhere', async () => {
     for (const type of ['started', 'progress', 'finished', 'failed', 'changed'] as const) {
       await ask(RESOURCES, admin);
