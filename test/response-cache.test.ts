@@ -1,7 +1,8 @@
 // The response cache in one process, over real HTTP with real JWTs: answers are kept per viewer scope and never
 // cross scopes, mutations and subscriptions are never cached, a mutation's commit clears the cache, the switch
 // and the TTL work, and while the LISTEN connection is down nothing is served from (or stored in) the cache.
-// Whether an answer came from the cache is read from the SQL statements the request sent (none: a hit).
+// Whether an answer came from the cache is read from the SQL statements the request sent (none: a hit), and
+// from the outcomes the cache reports (hit, miss, bypass).
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -328,11 +329,13 @@ describe('response cache while the LISTEN connection is down', () => {
     // Only the LISTEN connection goes through the proxy: cutting it leaves the API's own pool working.
     const events = new EventListener(proxy.rewrite(db.url));
     await events.start();
+    const outcomes: string[] = [];
     const service = createHttpServer({
       config,
       pool,
       prisma,
       events,
+      onCacheOutcome: (outcome) => outcomes.push(outcome),
       jwtSecret: new TextEncoder().encode(TEST_JWT_SECRET),
       workerRunning: () => false,
       logger: silentLogger,
@@ -349,6 +352,7 @@ describe('response cache while the LISTEN connection is down', () => {
       };
       await ask();
       expect((await ask()).statements).toBe(0);
+      expect(outcomes.splice(0)).toEqual(['miss', 'hit']);
 
       proxy.cut();
       await waitFor(
@@ -363,11 +367,13 @@ describe('response cache while the LISTEN connection is down', () => {
         expect(answer.statements).toBeGreaterThan(0);
         expect(answer.count).toBe(fx.total - 1);
       }
+      expect(outcomes.splice(0)).toEqual(['bypass', 'bypass', 'bypass']);
 
       proxy.restore();
       await waitFor('the listener to reconnect', () => Promise.resolve(events.connected ? true : undefined), 30_000);
       expect((await ask()).count).toBe(fx.total - 1);
       expect((await ask()).statements).toBe(0);
+      expect(outcomes.splice(0)).toEqual(['miss', 'hit']);
     } finally {
       await service.close(100);
       await events.stop();

@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import { EventHub, type EventSource } from '../schema/event-hub.js';
 import { ConnectionTracker } from './connections.js';
 import { createGraphQLHandler, GRAPHQL_PATH, type GraphQLHandler } from './graphql.js';
-import type { ChangeEvents } from './response-cache.js';
+import type { CacheOutcome, ChangeEvents } from './response-cache.js';
 import { handleHealth, type HealthSources } from './health.js';
 import { sendJson } from './respond.js';
 import { securityHeaders } from './security.js';
@@ -25,6 +25,8 @@ export interface HttpServerOptions {
   workerRunning: () => boolean;
   /** The process's one LISTEN connection (src/events.ts EventListener); readiness asks whether it is up. */
   events: EventSource & ChangeEvents;
+  /** Each HTTP query's response cache outcome: hit, miss or bypass (metrics). */
+  onCacheOutcome?: ((outcome: CacheOutcome) => void) | undefined;
   /** The JWT secret (src/auth.ts resolveJwtSecret). */
   jwtSecret: Uint8Array;
   logger: Logger;
@@ -63,6 +65,7 @@ export function createHttpServer(options: HttpServerOptions): HttpService {
     hub,
     logger,
     events: options.events,
+    onCacheOutcome: options.onCacheOutcome,
   });
   const connections = new ConnectionTracker();
   const healthSources: HealthSources = {
