@@ -68,6 +68,14 @@ export interface Config {
     /** Live subscriptions (SSE and WebSocket) one viewer (token subject) may hold in one process. */
     maxSubscriptionsPerViewer: number;
   };
+  /** The in-memory cache of GraphQL query answers per viewer scope (src/http/response-cache.ts). */
+  responseCache: {
+    enabled: boolean;
+    /** How long an answer may be served without a change event having cleared it. */
+    ttlMs: number;
+    /** Answers kept per process (least recently used go first). */
+    maxEntries: number;
+  };
   http: {
     /** Origins allowed cross-origin requests to /graphql: a list, or 'any' (any origin, never with credentials). */
     corsOrigins: readonly string[] | 'any';
@@ -174,6 +182,13 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
   const workerHealthPort =
     read('WORKER_HEALTH_PORT') === undefined ? undefined : int('WORKER_HEALTH_PORT', 0, 0, 65535);
   const introspection = bool('GRAPHQL_INTROSPECTION', nodeEnv !== 'production');
+  // RESPONSE_CACHE=false (or off) or a TTL of 0 turns the response cache off.
+  const responseCacheTtlMs = int('RESPONSE_CACHE_TTL_MS', 60_000, 0, 86_400_000);
+  const responseCache = {
+    enabled: bool('RESPONSE_CACHE', true) && responseCacheTtlMs > 0,
+    ttlMs: responseCacheTtlMs,
+    maxEntries: int('RESPONSE_CACHE_MAX_ENTRIES', 1000, 1, 1_000_000),
+  };
   const graphiql = bool('GRAPHIQL', introspection && nodeEnv !== 'production');
   if (graphiql && !introspection)
     problems.push('GRAPHIQL=true needs GRAPHQL_INTROSPECTION=true (GraphiQL reads the schema by introspection)');
@@ -233,6 +248,7 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
       wsInitTimeoutMs: int('GRAPHQL_WS_INIT_TIMEOUT_MS', 5000, 100, 60_000),
       maxSubscriptionsPerViewer: int('GRAPHQL_MAX_SUBSCRIPTIONS_PER_VIEWER', 20, 1, 10_000),
     },
+    responseCache,
     http: {
       // Production allows no cross-origin caller unless listed; development keeps any origin (local tools).
       corsOrigins: corsOrigins(read('CORS_ORIGINS'), nodeEnv === 'production' ? [] : 'any', problems),

@@ -6,7 +6,12 @@ import { silentLogger, type Logger } from './logger.js';
 
 export const EVENTS_CHANNEL = 'cloud_ops_events';
 
-export type SyncEventType = 'started' | 'progress' | 'finished' | 'failed' | 'ping';
+/**
+ * A run's lifecycle (started, progress, finished, failed: each follows a commit of the run's writes), `ping` (a
+ * diagnostic, changes nothing), and `changed`: a GraphQL mutation committed (task: `mutation`, message: its
+ * fields), so that every process drops what it cached from before.
+ */
+export type SyncEventType = 'started' | 'progress' | 'finished' | 'failed' | 'ping' | 'changed';
 
 export interface SyncEvent {
   type: SyncEventType;
@@ -21,6 +26,11 @@ export interface SyncEvent {
   /** failed: a message safe to show (no secrets) */
   message?: string;
   at: string;
+}
+
+/** Whether an event follows a commit that may have changed what the API reads (everything but `ping`). */
+export function changesData(event: Pick<SyncEvent, 'type'>): boolean {
+  return event.type !== 'ping';
 }
 
 interface Queryable {

@@ -23,6 +23,8 @@ import type { EventHub } from '../schema/event-hub.js';
 import { schema } from '../schema/index.js';
 import { createLoaders } from '../schema/loaders.js';
 import { SERVICE_NAME } from '../version.js';
+import { publishEvent } from '../events.js';
+import { createResponseCache, requestViewers, type CacheOutcome, type ChangeEvents } from './response-cache.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -45,6 +47,10 @@ export interface GraphQLOptions {
   authenticator: Authenticator;
   hub: EventHub;
   logger: Logger;
+  /** The LISTEN connection's events: the response cache is cleared by them (without it, no response cache). */
+  events?: ChangeEvents | undefined;
+  /** Each HTTP query's response cache outcome (metrics). */
+  onCacheOutcome?: ((outcome: CacheOutcome) => void) | undefined;
 }
 
 export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
@@ -68,6 +74,19 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
   ];
   if (config.nodeEnv === 'production') plugins.push(blockFieldSuggestionsPlugin());
   if (!limits.introspection) plugins.push(validationRule(NoSchemaIntrospectionCustomRule));
+  const viewerOf = requestViewers(authenticator);
+  if (config.responseCache.enabled && options.events) {
+    const cache = createResponseCache({
+      config: config.responseCache,
+      viewerOf,
+      events: options.events,
+      publishChange: (fields) =>
+        publishEvent(options.pool, { type: 'changed', task: 'mutation', message: fields.join(',').slice(0, 500) }),
+      logger,
+      onOutcome: options.onCacheOutcome,
+    });
+    plugins.push(...cache.plugins);
+  }
 
   return createYoga<ServerContext, GraphQLContext>({
     schema,
@@ -103,7 +122,7 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
       const viewer =
         'socketViewer' in initial
           ? socketViewer(initial as unknown as SocketContext, config)
-          : await authenticator.authenticate(initial.request.headers.get('authorization'));
+          : await viewerOf(initial.request);
       return {
         config,
         prisma: options.prisma,

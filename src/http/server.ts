@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { EventHub, type EventSource } from '../schema/event-hub.js';
 import { ConnectionTracker } from './connections.js';
 import { createGraphQLHandler, GRAPHQL_PATH, type GraphQLHandler } from './graphql.js';
+import type { CacheOutcome, ChangeEvents } from './response-cache.js';
 import { handleHealth, type HealthSources } from './health.js';
 import { sendJson } from './respond.js';
 import { securityHeaders } from './security.js';
@@ -23,7 +24,9 @@ export interface HttpServerOptions {
   prisma: PrismaClient;
   workerRunning: () => boolean;
   /** The process's one LISTEN connection (src/events.ts EventListener); readiness asks whether it is up. */
-  events: EventSource & { readonly connected: boolean };
+  events: EventSource & ChangeEvents;
+  /** Each HTTP query's response cache outcome: hit, miss or bypass (metrics). */
+  onCacheOutcome?: ((outcome: CacheOutcome) => void) | undefined;
   /** The JWT secret (src/auth.ts resolveJwtSecret). */
   jwtSecret: Uint8Array;
   logger: Logger;
@@ -54,7 +57,16 @@ export function createHttpServer(options: HttpServerOptions): HttpService {
   const authenticator = createAuthenticator(config.jwt, options.jwtSecret, logger);
   const secure = securityHeaders(config);
   const hub = new EventHub(options.events, config.graphql.maxSubscriptionsPerViewer);
-  const yoga = createGraphQLHandler({ config, pool: options.pool, prisma: options.prisma, authenticator, hub, logger });
+  const yoga = createGraphQLHandler({
+    config,
+    pool: options.pool,
+    prisma: options.prisma,
+    authenticator,
+    hub,
+    logger,
+    events: options.events,
+    onCacheOutcome: options.onCacheOutcome,
+  });
   const connections = new ConnectionTracker();
   const healthSources: HealthSources = {
     databaseReachable: () => isReachable(options.pool),
