@@ -90,11 +90,13 @@ export async function costBy<K extends keyof CostRows>(
   period: string,
   key: K,
 ): Promise<Array<CostRows[K]>> {
-  const { rows } = await pool.query(
-    `SELECT $1::text AS period, ${key}, ${COST_COLUMNS} FROM (${LINE_ATTRIBUTION}) lines GROUP BY ${key} ORDER BY sum(amount) DESC, ${key} NULLS LAST`,
-    [period],
-  );
+  const { rows } = await pool.query(costBySql(key), [period]);
   return rows as Array<CostRows[K]>;
+}
+
+/** The statement costBy runs (the period is $1); the read-path benchmark serves the same SQL to its peers. */
+export function costBySql(key: keyof CostRows): string {
+  return `SELECT $1::text AS period, ${key}, ${COST_COLUMNS} FROM (${LINE_ATTRIBUTION}) lines GROUP BY ${key} ORDER BY sum(amount) DESC, ${key} NULLS LAST`;
 }
 
 /** Project costs by period, each period computed once (for one request, where many projects ask for theirs). */
