@@ -16,9 +16,24 @@ const require = createRequire(process.env.BENCH_PG_FROM ?? import.meta.url);
 const pg = require('pg');
 let statements = 0;
 const query = pg.Client.prototype.query;
+// BENCH_SQL_LOG=1: every statement's text and time on stderr (to see what a peer sends; not while measuring).
+const log = process.env.BENCH_SQL_LOG === '1';
 pg.Client.prototype.query = function countedQuery(...args) {
   statements += 1;
-  return query.apply(this, args);
+  if (!log) return query.apply(this, args);
+  const started = performance.now();
+  const text = typeof args[0] === 'string' ? args[0] : args[0]?.text;
+  const done = () => console.error(`[sql ${(performance.now() - started).toFixed(2)} ms] ${text}`);
+  const last = args.length - 1;
+  // pg.Pool queries its clients with a callback, everyone else awaits the promise.
+  if (typeof args[last] === 'function') {
+    const callback = args[last];
+    args[last] = (...results) => (done(), callback(...results));
+    return query.apply(this, args);
+  }
+  const result = query.apply(this, args);
+  result?.then?.(done, done);
+  return result;
 };
 
 let rssMax = 0;
