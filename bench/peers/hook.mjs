@@ -49,7 +49,7 @@ process.on('message', (message) => {
     statements,
     cpuMicros: cpu.user + cpu.system,
     rssMax,
-    rss: process.memoryUsage.rss(),
+    ...process.memoryUsage(),
   });
   if (message.resetRss) rssMax = 0;
 });

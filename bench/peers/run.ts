@@ -22,7 +22,8 @@
 // (default 2) with BENCH_CONCURRENCY keep-alive connections (default 16). Printed per query and peer: medians over
 // the rounds, with the spread (min–max) of req/s; p50/p99 latency; server CPU ms per request; SQL statements per
 // request; and cloud-ops ÷ PostGraphile req/s (median of the per-round ratios). Then the servers' peak RSS.
-// BENCH_ONLY=A,B limits the queries; BENCH_PROFILE=cloudops writes that server's CPU profile to /tmp/bench-profile.
+// BENCH_ONLY=A,B limits the queries; BENCH_PROFILE=cloudops writes that server's CPU profile to /tmp/bench-profile;
+// BENCH_SERVER_FLAGS='--max-semi-space-size=4' adds node flags to cloud-ops' server (to try one).
 //
 // Exit status 1 when an answer differs or a request fails, or a target is missed: A ≥ 0.8 × PostGraphile, every
 // other query ≥ 1.0 ×, statements per request ≤ PostGraphile's, cloud-ops' RSS < 300 MB.
@@ -83,6 +84,9 @@ interface Stats {
   cpuMicros: number;
   rssMax: number;
   rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
 }
 
 interface Server {
@@ -131,7 +135,12 @@ async function start(peer: Peer, dbUrl: string): Promise<Server> {
     port = await freePort();
     child = fork(join(root, 'dist/server.js'), [], {
       cwd: root,
-      execArgv: ['--enable-source-maps', ...hook, ...profile],
+      execArgv: [
+        '--enable-source-maps',
+        ...(process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? []),
+        ...hook,
+        ...profile,
+      ],
       env: {
         ...env,
         DATABASE_URL: dbUrl,
@@ -374,7 +383,11 @@ async function main(): Promise<void> {
         fail(`${query.name}: ${f(ourSql, 2)} statements per request, PostGraphile ${f(theirSql, 2)}`);
     }
     console.log('\npeak RSS under the read load (sampled every 100 ms after the warm-up):');
-    for (const [peer, s] of rss) console.log(`  ${peer.padEnd(14)} ${f(s.rssMax / MB)} MB (now ${f(s.rss / MB)} MB)`);
+    for (const [peer, s] of rss) {
+      console.log(
+        `  ${peer.padEnd(14)} ${f(s.rssMax / MB)} MB (at the end: RSS ${f(s.rss / MB)} MB, V8 heap ${f(s.heapUsed / MB)} of ${f(s.heapTotal / MB)} MB, external ${f(s.external / MB)} MB)`,
+      );
+    }
     const ourRss = rss.get('cloudops')!.rssMax / MB;
     if (ourRss >= RSS_LIMIT_MB) fail(`cloud-ops peak RSS ${f(ourRss)} MB (limit ${RSS_LIMIT_MB} MB)`);
   } finally {
