@@ -150,10 +150,7 @@ try {
   );
   const concurrentMs = performance.now() - t1;
   clearInterval(sampler);
-  const concurrentLines = concurrent.value.reduce(
-    (n, o) => n + (o.status === 'ingested' ? (o).lineCount : 0),
-    0,
-  );
+  const concurrentLines = concurrent.value.reduce((n, o) => n + (o.status === 'ingested' ? o.lineCount : 0), 0);
   const concurrentFailed = concurrent.value.filter((o) => o.status !== 'ingested').length;
 
   // The floor: the same rows, rendered to COPY text up front, COPYed into a scratch table.
