@@ -24,6 +24,7 @@ import { signToken } from '../src/auth.js';
 import { loadConfig } from '../src/config.js';
 import { createPool, createPrisma } from '../src/db/client.js';
 import { createBenchDatabase } from './lib/database.js';
+import { load, type RequestSpec } from './lib/load.js';
 import { EventListener } from '../src/events.js';
 import { createHttpServer } from '../src/http/server.js';
 
@@ -329,57 +330,4 @@ async function countStatements(dbUrl: string, token: string): Promise<{ statemen
   await events.stop();
   await pool.end();
   return { statements: counted };
-}
-
-interface RequestSpec {
-  port: number;
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string | undefined;
-}
-
-/** Closed-loop load: `concurrency` keep-alive connections, each sending its next request when the last answered. */
-async function load(
-  spec: RequestSpec,
-  concurrency: number,
-  seconds: number,
-): Promise<{ requests: number; errors: number; latencies: number[]; seconds: number; lastBody: string }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  const latencies: number[] = [];
-  let errors = 0;
-  let lastBody = '';
-  const one = (): Promise<void> =>
-    new Promise((resolve) => {
-      const started = performance.now();
-      const req = http.request(
-        { host: '127.0.0.1', port: spec.port, method: spec.method, path: spec.path, headers: spec.headers, agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            if (res.statusCode === 200) {
-              latencies.push(performance.now() - started);
-              lastBody = Buffer.concat(chunks).toString();
-            } else errors += 1;
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        errors += 1;
-        resolve();
-      });
-      req.end(spec.body);
-    });
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) await one();
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
-  return { requests: latencies.length, errors, latencies, seconds: elapsed, lastBody };
 }

@@ -6,11 +6,12 @@
 // The database: a new `cloudops_bench_sync_<pid>` on DATABASE_URL's server (default 127.0.0.1:5432), migrated, and
 // dropped at the end.
 //
-// The floor is the same pages fetched (plain fetch + JSON.parse, page numbers only) plus ONE raw bulk upsert per page
-// (`jsonb_to_recordset` → INSERT … ON CONFLICT DO UPDATE of id, name and the raw item as attrs): no normalizing, no
-// fingerprints, no created/updated/unchanged counting, no staleness, no run row, no events, no guards. It writes what
-// the engine writes: pages whose items were all written already (droplets are walked twice, /v2/droplets and
-// /v2/droplets?type=gpus) are fetched but not written, by either side.
+// The floor is the same pages fetched (plain fetch + JSON.parse, page numbers only) plus ONE bulk upsert per page
+// (`jsonb_to_recordset` → INSERT … ON CONFLICT DO UPDATE) of the very rows the engine writes: each item through the
+// kind's own normalizer and fingerprint, every column the engine sets (checked after the runs: the floor's table
+// equals the engine's, row for row). What it leaves out: created/updated/unchanged counting, staleness, the run row,
+// events, guards, pipelining. It writes what the engine writes: pages whose items were all written already (droplets
+// are walked twice, /v2/droplets and /v2/droplets?type=gpus) are fetched but not written, by either side.
 //
 // Checks (exit status 1 when one fails): every run complete; rows per kind equal the simulator's count; API calls per
 // listing exactly ceil(N/200); engine time / floor time ≤ 1.5 (the target), for a first sync and for a re-sync.
@@ -21,6 +22,7 @@ import { createTransport } from '../src/digitalocean/transport.js';
 import { createSyncEngine, type SqlClient, type SyncRunResult } from '../src/jobs/inventory/engine.js';
 import type { KindTaskName } from '../src/domain/tasks.js';
 import { kindSpec, type KindSpec } from '../src/jobs/inventory/kinds.js';
+import { fingerprint } from '../src/jobs/inventory/normalize.js';
 
 const SCALE = { droplets: 10_000, snapshots: 20_000 };
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -95,9 +97,16 @@ async function main(): Promise<void> {
   }
 
   const FLOOR_UPSERT = `
-  INSERT INTO cloud_resources (account_id, kind, provider_id, name, attrs, last_seen_at, updated_at)
-  SELECT $1, $2, x.id, x.name, x.item, now(), now() FROM jsonb_to_recordset($3::jsonb) AS x(id text, name text, item jsonb)
-  ON CONFLICT (account_id, kind, provider_id) DO UPDATE SET name = excluded.name, attrs = excluded.attrs, last_seen_at = excluded.last_seen_at`;
+  INSERT INTO cloud_resources (account_id, kind, provider_id, name, region, status, size, tags, attrs, fingerprint,
+                               provider_created_at, last_seen_at, updated_at)
+  SELECT $1, $2, i.provider_id, i.name, i.region, i.status, i.size, coalesce(i.tags, '{}'), coalesce(i.attrs, '{}'),
+         i.fingerprint, i.provider_created_at, now(), now()
+  FROM jsonb_to_recordset($3::jsonb) AS i(provider_id text, name text, region text, status text, size text, tags text[],
+                                          attrs jsonb, fingerprint text, provider_created_at timestamptz)
+  ON CONFLICT (account_id, kind, provider_id) DO UPDATE SET
+    name = excluded.name, region = excluded.region, status = excluded.status, size = excluded.size, tags = excluded.tags,
+    attrs = excluded.attrs, fingerprint = excluded.fingerprint, provider_created_at = excluded.provider_created_at,
+    last_seen_at = excluded.last_seen_at`;
 
   /** The floor for one kind: every page of every listing of the kind, one raw upsert per page with new items. */
   async function floor(spec: KindSpec): Promise<{ pages: number; items: number }> {
@@ -115,12 +124,18 @@ async function main(): Promise<void> {
         };
         pages++;
         const items = (body[listing.key] ?? []) as Array<Record<string, unknown>>;
-        const rows: Array<{ id: string; name: unknown; item: unknown }> = [];
+        const rows: Array<Record<string, unknown>> = [];
         for (const item of items) {
-          const id = String(item.id);
-          if (written.has(id)) continue;
-          written.add(id);
-          rows.push({ id, name: item.name ?? null, item });
+          const normalized = listing.map!(item);
+          if (written.has(normalized.providerId)) continue;
+          written.add(normalized.providerId);
+          const { kind: _kind, providerId, providerCreatedAt, cleanedValues: _cleaned, ...fields } = normalized;
+          rows.push({
+            provider_id: providerId,
+            ...fields,
+            fingerprint: fingerprint(normalized),
+            provider_created_at: providerCreatedAt?.toISOString() ?? null,
+          });
         }
         if (rows.length > 0) await pool.query(FLOOR_UPSERT, [ACCOUNT, spec.kind, JSON.stringify(rows)]);
         if (!body.links?.pages?.next) break;
@@ -139,6 +154,17 @@ async function main(): Promise<void> {
     if (result.status !== 'succeeded') fail(`${task}: run ${result.status}: ${result.error}`);
     return { result, statements: db.statements };
   }
+
+  /** A digest of every column either side writes, over the kind's rows. */
+  const digest = async (kind: string): Promise<string> =>
+    (
+      await pool.query<{ d: string }>(
+        `SELECT md5(string_agg(concat_ws('|', provider_id, name, region, status, size, tags::text, attrs::text,
+                fingerprint, provider_created_at::text), ',' ORDER BY provider_id)) AS d
+         FROM cloud_resources WHERE kind = $1`,
+        [kind],
+      )
+    ).rows[0]!.d;
 
   const reset = async (): Promise<void> => {
     await pool.query('TRUNCATE cloud_resources, sync_runs CASCADE');
@@ -205,6 +231,11 @@ async function main(): Promise<void> {
     ]);
     const expected = sim.account.count(SIM_KIND[task]);
     if (rows[0]?.n !== expected) fail(`${task}: ${rows[0]?.n} rows, simulator holds ${expected}`);
+    // The floor writes the engine's rows: the same columns, byte for byte.
+    const engineRows = await digest(task);
+    await reset();
+    await floor(spec);
+    if ((await digest(task)) !== engineRows) fail(`${task}: the floor's rows differ from the engine's`);
   }
 
   // ---- report ------------------------------------------------------------------------------------------------------

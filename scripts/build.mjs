@@ -29,6 +29,9 @@ await build({
   target: 'node20.19',
   sourcemap: true,
   external: EXTERNAL,
+  // ES modules first: graphql (main: CommonJS, module: ESM, no exports map) would otherwise be bundled as CommonJS,
+  // and every call into it from ES code would go through an interop getter (measurable on a page of 100 rows).
+  mainFields: ['module', 'main'],
   // Bundled CommonJS modules call require(); an ES module has none of its own.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

@@ -325,6 +325,49 @@ describe('billing API', () => {
     expect(periods).toEqual([...periods].sort().reverse());
   });
 
+  it('costByProject reads its projects in the same statement; fields beyond those load through Prisma, correctly', async () => {
+    const period = (await api.pool.query<{ period: string }>(`SELECT max(period) AS period FROM cloud_cost_lines`))
+      .rows[0]!.period;
+    api.resetStatements();
+    const narrow = await adminQuery<{
+      costByProject: Array<{ amount: string; project: { id: string; name: string; tenantId: string | null } | null }>;
+    }>('query($period: String!) { costByProject(period: $period) { amount project { id name tenantId } } }', {
+      period,
+    });
+    expect(api.statements).toHaveLength(1);
+    const named = narrow.costByProject.filter((row) => row.project !== null);
+    expect(named.length).toBeGreaterThan(0);
+    const projects = await api.pool.query<{ id: number; name: string; tenant_id: string | null; provider_id: string }>(
+      `SELECT id, name, tenant_id, provider_id FROM cloud_projects`,
+    );
+    const byId = new Map(projects.rows.map((p) => [String(p.id), p]));
+    for (const row of named) {
+      expect(row.project).toEqual({
+        id: row.project!.id,
+        name: byId.get(row.project!.id)!.name,
+        tenantId: byId.get(row.project!.id)!.tenant_id,
+      });
+    }
+
+    api.resetStatements();
+    const wide = await adminQuery<{
+      costByProject: Array<{ project: { id: string; providerId: string; resources: { totalCount: number } } | null }>;
+    }>(
+      'query($period: String!) { costByProject(period: $period) { project { id providerId resources { totalCount } } } }',
+      {
+        period,
+      },
+    );
+    for (const row of wide.costByProject.filter((r) => r.project !== null)) {
+      expect(row.project!.providerId).toBe(byId.get(row.project!.id)!.provider_id);
+      const count = await api.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM cloud_resources WHERE cloud_project_id = $1`,
+        [Number(row.project!.id)],
+      );
+      expect(row.project!.resources.totalCount).toBe(count.rows[0]!.n);
+    }
+  });
+
   it('REST: GET /api/v1/billing/balance and /api/v1/billing/cost-lines, platform admin only', async () => {
     const get = (path: string, bearer?: string) =>
       fetch(`${rest}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });

@@ -70,6 +70,8 @@ export interface CostRow {
 }
 export interface ProjectCostRow extends CostRow {
   project_id: number | null;
+  /** The project's columns every read of it needs (the rest is loaded by the fields that ask for more). */
+  project: { id: number; name: string; tenantId: string | null } | null;
 }
 export interface TenantCostRow extends CostRow {
   tenant_id: string | null;
@@ -79,7 +81,7 @@ export interface KindCostRow extends CostRow {
 }
 
 interface CostRows {
-  project_id: ProjectCostRow;
+  project_id: Omit<ProjectCostRow, 'project'>;
   tenant_id: TenantCostRow;
   kind: KindCostRow;
 }
@@ -90,22 +92,33 @@ export async function costBy<K extends keyof CostRows>(
   period: string,
   key: K,
 ): Promise<Array<CostRows[K]>> {
-  const { rows } = await pool.query(
-    `SELECT $1::text AS period, ${key}, ${COST_COLUMNS} FROM (${LINE_ATTRIBUTION}) lines GROUP BY ${key} ORDER BY sum(amount) DESC, ${key} NULLS LAST`,
-    [period],
-  );
+  const { rows } = await pool.query(costBySql(key), [period]);
   return rows as Array<CostRows[K]>;
+}
+
+/** The statement costBy runs (the period is $1); the read-path benchmark serves the same SQL to its peers. */
+export function costBySql(key: keyof CostRows): string {
+  return `SELECT $1::text AS period, ${key}, ${COST_COLUMNS} FROM (${LINE_ATTRIBUTION}) lines GROUP BY ${key} ORDER BY sum(amount) DESC, ${key} NULLS LAST`;
 }
 
 /** Project costs by period, each period computed once (for one request, where many projects ask for theirs). */
 export type ProjectCosts = (period: string) => Promise<Map<number | null, ProjectCostRow>>;
+
+/** The period's cost per project with the project itself, in the same statement (largest first). */
+const PROJECT_COSTS = `
+  SELECT c.*, CASE WHEN p.id IS NULL THEN NULL
+                   ELSE json_build_object('id', p.id, 'name', p.name, 'tenantId', p.tenant_id) END AS project
+    FROM (${costBySql('project_id')}) c LEFT JOIN cloud_projects p ON p.id = c.project_id
+   ORDER BY c.amount::numeric DESC, c.project_id NULLS LAST`;
 
 export function createProjectCosts(pool: pg.Pool): ProjectCosts {
   const byPeriod = new Map<string, Promise<Map<number | null, ProjectCostRow>>>();
   return (period) => {
     let costs = byPeriod.get(period);
     if (!costs) {
-      costs = costBy(pool, period, 'project_id').then((rows) => new Map(rows.map((row) => [row.project_id, row])));
+      costs = pool
+        .query<ProjectCostRow>(PROJECT_COSTS, [period])
+        .then(({ rows }) => new Map(rows.map((row) => [row.project_id, row])));
       byPeriod.set(period, costs);
     }
     return costs;

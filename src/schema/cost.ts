@@ -37,14 +37,8 @@ const ProjectCost = builder.objectRef<ProjectCostRow>('ProjectCost').implement({
   description: 'What one project cost in a period; project null: lines attributed to no project.',
   fields: (t) => ({
     ...costFields(t),
-    project: t.prismaField({
-      type: ProjectRef,
-      nullable: true,
-      resolve: (query, row, _args, ctx) =>
-        row.project_id === null
-          ? null
-          : ctx.prisma.cloudProject.findUnique({ ...query, where: { id: row.project_id } }),
-    }),
+    // Read with the cost (the columns Project always selects); fields asking for more load it through Prisma.
+    project: t.field({ type: ProjectRef, nullable: true, resolve: (row) => row.project }),
   }),
 });
 

@@ -42,6 +42,8 @@ const UnmatchedReasonCount = builder.objectRef<ReasonCount>('UnmatchedReasonCoun
 const InvoiceRef = builder.prismaObject('CloudInvoice', {
   name: 'Invoice',
   description: 'An invoice header with its ingest state and how well its lines matched resources.',
+  // Select mode: the summary JSON (kilobytes per invoice) and the other columns are read only when asked for.
+  select: { id: true },
   fields: (t) => ({
     id: t.exposeID('id'),
     invoiceUuid: t.exposeString('invoiceUuid'),

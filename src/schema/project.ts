@@ -13,36 +13,24 @@ import { ResourceConnection, ResourceFilter, ResourceRef } from './resource.js';
 export const ProjectRef = builder.prismaObject('CloudProject', {
   name: 'Project',
   description: 'A DigitalOcean project; its tenant is set by an operator (setProjectTenant), never by a sync.',
-  // As for Resource: the columns nearly every query reads are selected for every row (no per-field planning).
-  select: {
-    id: true,
-    providerId: true,
-    name: true,
-    description: true,
-    purpose: true,
-    environment: true,
-    isDefault: true,
-    tenantId: true,
-    staleAt: true,
-  },
+  // Only what a nested project (Resource.project, on every row of a resource page) is nearly always asked for, and
+  // the tenant its visibility check needs: the rest is selected by the fields that read it, when asked for.
+  select: { id: true, name: true, tenantId: true },
   fields: (t) => ({
     id: t.id({ resolve: (project) => project.id }),
-    providerId: t.string({
-      description: 'The project uuid at DigitalOcean.',
-      resolve: (project) => project.providerId,
-    }),
+    providerId: t.exposeString('providerId', { description: 'The project uuid at DigitalOcean.' }),
     name: t.string({ resolve: (project) => project.name }),
-    description: t.string({ nullable: true, resolve: (project) => project.description }),
-    purpose: t.string({ nullable: true, resolve: (project) => project.purpose }),
-    environment: t.string({ nullable: true, resolve: (project) => project.environment }),
-    isDefault: t.boolean({ resolve: (project) => project.isDefault }),
+    description: t.exposeString('description', { nullable: true }),
+    purpose: t.exposeString('purpose', { nullable: true }),
+    environment: t.exposeString('environment', { nullable: true }),
+    isDefault: t.exposeBoolean('isDefault'),
     tenantId: t.string({ nullable: true, resolve: (project) => project.tenantId }),
     providerCreatedAt: t.expose('providerCreatedAt', { type: 'DateTime', nullable: true }),
     providerUpdatedAt: t.expose('providerUpdatedAt', { type: 'DateTime', nullable: true }),
     firstSeenAt: t.expose('firstSeenAt', { type: 'DateTime' }),
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime' }),
-    staleAt: t.field({ type: 'DateTime', nullable: true, resolve: (project) => project.staleAt }),
-    stale: t.boolean({ resolve: (project) => project.staleAt !== null }),
+    staleAt: t.expose('staleAt', { type: 'DateTime', nullable: true }),
+    stale: t.boolean({ select: { staleAt: true }, resolve: (project) => project.staleAt !== null }),
     resources: t.relatedConnection(
       'resources',
       {

@@ -2,46 +2,46 @@
 // the classifyResource mutation.
 import { parseId, parseOptionalId, parseTenantId } from '../domain/arguments.js';
 import { isRecordNotFound } from '../domain/errors.js';
-import { RESOURCE_COLUMNS, resourceOrder, resourceWhere } from '../domain/inventory.js';
+import { resourceOrder, resourceWhere } from '../domain/inventory.js';
 import { resourceVisibility } from '../domain/visibility.js';
 import { badInput, builder } from './builder.js';
 import { countedConnection } from './connection.js';
+
+/** The columns a page of resources shows (and what a nested resource is asked for), read with every row. */
+const RESOURCE_PAGE_COLUMNS = { id: true, kind: true, name: true, region: true, status: true, tags: true } as const;
 
 export const ResourceRef = builder.prismaObject('CloudResource', {
   name: 'Resource',
   description: 'A DigitalOcean resource as last listed: rows are kept when it disappears (then `stale`).',
   // Select mode, with the columns almost every query reads selected for every row: fields reading them need no
-  // selection of their own, which keeps plugin-prisma's per-field planning (measurable on a page of 100) off
-  // them. The rest (timestamps, attrs, the project) is read only when asked for.
-  select: { ...RESOURCE_COLUMNS, staleAt: true, missCount: true },
+  // selection of their own, which keeps plugin-prisma's per-row check off them. The rest (provider id, size, tenant,
+  // attribution, timestamps, attrs, the project) is read only when asked for: a resource nested in a page of
+  // projects or cost lines is mostly asked for its name, and every unread column costs Prisma a mapping per row.
+  select: RESOURCE_PAGE_COLUMNS,
   fields: (t) => ({
     id: t.id({ resolve: (resource) => resource.id }),
     kind: t.string({ resolve: (resource) => resource.kind }),
-    providerId: t.string({
+    providerId: t.exposeString('providerId', {
       description: 'The id DigitalOcean gives the resource (a number, uuid, IP, domain or bucket name).',
-      resolve: (resource) => resource.providerId,
     }),
     name: t.string({ nullable: true, resolve: (resource) => resource.name }),
     region: t.string({ nullable: true, resolve: (resource) => resource.region }),
     status: t.string({ nullable: true, resolve: (resource) => resource.status }),
-    size: t.string({ nullable: true, resolve: (resource) => resource.size }),
+    size: t.exposeString('size', { nullable: true }),
     tags: t.stringList({ resolve: (resource) => resource.tags }),
-    tenantId: t.string({ nullable: true, resolve: (resource) => resource.tenantId }),
-    attributionSource: t.string({
+    tenantId: t.exposeString('tenantId', { nullable: true }),
+    attributionSource: t.exposeString('attributionSource', {
       nullable: true,
       description: 'How project and tenant were decided: project (DigitalOcean membership), fallback, or manual.',
-      resolve: (resource) => resource.attributionSource,
     }),
     providerCreatedAt: t.expose('providerCreatedAt', { type: 'DateTime', nullable: true }),
     firstSeenAt: t.expose('firstSeenAt', { type: 'DateTime' }),
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime' }),
-    staleAt: t.field({ type: 'DateTime', nullable: true, resolve: (resource) => resource.staleAt }),
-    missCount: t.int({
-      description: 'Consecutive complete listings without this resource.',
-      resolve: (resource) => resource.missCount,
-    }),
+    staleAt: t.expose('staleAt', { type: 'DateTime', nullable: true }),
+    missCount: t.exposeInt('missCount', { description: 'Consecutive complete listings without this resource.' }),
     stale: t.boolean({
       description: 'Missing from three consecutive complete listings (the row is kept for invoices).',
+      select: { staleAt: true },
       resolve: (resource) => resource.staleAt !== null,
     }),
     attrs: t.expose('attrs', {
