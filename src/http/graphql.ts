@@ -23,6 +23,7 @@ import type { EventHub } from '../schema/event-hub.js';
 import { schema } from '../schema/index.js';
 import { createLoaders } from '../schema/loaders.js';
 import { SERVICE_NAME } from '../version.js';
+import { observabilityPlugin } from './graphql-observability.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -51,6 +52,8 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
   const { config, authenticator, logger } = options;
   const limits = config.graphql;
   const plugins: Array<Plugin<object>> = [
+    // First, so that its timing and span cover the others' work.
+    observabilityPlugin(),
     // Browsers may not send a "simple" (preflight-free) request: JSON content type or this header is required.
     useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
     maxTokensPlugin({ n: limits.maxTokens }),
