@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { observedStateSource } from '../src/domain/observed-state.js';
@@ -12,9 +13,12 @@ import { createMetricsServer, METRICS_PATH } from '../src/http/metrics-route.js'
 import { syncBillingHistory } from '../src/jobs/billing/history.js';
 import { ingestInvoice } from '../src/jobs/billing/ingest.js';
 import { renderMetrics, setObservedStateSource, trackPool } from '../src/metrics.js';
-import { startApi, TEST_JWT_SECRET } from './helpers/api.js';
+import { startApi, TEST_JWT_SECRET, token } from './helpers/api.js';
+import { gql } from './helpers/graphql.js';
 import { ACCOUNT, startBillingHarness, TEST_TOKEN, type BillingHarness } from './helpers/billing.js';
 import { parseScrape, sampleValue, type Sample } from './helpers/scrape.js';
+import { createTestDatabase } from './helpers/database.js';
+import { spawnEntry } from './helpers/process.js';
 import { simulatorCounts } from './helpers/sync.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
@@ -171,6 +175,32 @@ describe('a scrape after an invoice ingest', () => {
   });
 });
 
+describe('a scrape after GraphQL operations', () => {
+  it('counts operations by type and outcome, and times them', async () => {
+    const api = await startApi();
+    try {
+      const admin = await token({ admin: true });
+      const before = await scrape();
+      const count = (samples: Sample[], type: string, outcome: string): number =>
+        v(samples, 'cloud_ops_graphql_requests_total', { operation_type: type, outcome }) ?? 0;
+      expect((await gql(api.url, '{ resources(first: 2) { totalCount } }', { token: admin })).status).toBe(200);
+      expect((await gql(api.url, 'query Q { resources(first: 2) { totalCount } }', { token: admin })).status).toBe(200);
+      await gql(api.url, '{ noSuchField }', { token: admin });
+      await gql(api.url, 'mutation { triggerSync(task: "no-such-task") { queued } }', { token: admin });
+      const after = await scrape();
+      expect(count(after, 'query', 'ok') - count(before, 'query', 'ok')).toBe(2);
+      expect(count(after, 'query', 'error') - count(before, 'query', 'error')).toBe(1);
+      expect(count(after, 'mutation', 'error') + count(after, 'mutation', 'ok')).toBeGreaterThanOrEqual(1);
+      expect(
+        v(after, 'cloud_ops_graphql_request_duration_seconds_count', { operation_type: 'query' }),
+      ).toBeGreaterThanOrEqual(3);
+      expect(v(after, 'cloud_ops_graphql_subscriptions_active')).toBe(0);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 describe('what a scrape never shows', () => {
   it('no token (nor its hash), no tenant, no resource or project name; every label value is from a bounded set', async () => {
     await h.pool.query(`UPDATE cloud_projects SET tenant_id = $1`, [TENANT]);
@@ -267,6 +297,44 @@ describe('HEAD /metrics', () => {
       response.resume();
     } finally {
       server.close();
+    }
+  });
+});
+
+describe('npm run worker', () => {
+  it('serves /metrics on its health port, behind METRICS_TOKEN, with the queue read from graphile-worker', async () => {
+    const db = await createTestDatabase();
+    // No DigitalOcean token: this worker takes no DigitalOcean job, so one queued stays waiting.
+    const worker = spawnEntry('src/worker.ts', {
+      DATABASE_URL: db.url,
+      WORKER_HEALTH_PORT: '0',
+      HOST: '127.0.0.1',
+      METRICS_TOKEN,
+      NODE_ENV: 'production',
+      JWT_SECRET: TEST_JWT_SECRET,
+    });
+    try {
+      await worker.waitForOutput(/worker health listening/);
+      const port = /"url":"http:\/\/localhost:(\d+)\/api\/health\/ready"/.exec(worker.output())![1];
+      const url = `http://127.0.0.1:${port}${METRICS_PATH}`;
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      await client.query(
+        `SELECT graphile_worker.add_job('sync:droplet', '{}'::json, run_at => now() - interval '90 seconds')`,
+      );
+      await client.end();
+      expect((await fetch(url)).status).toBe(401);
+      const response = await fetch(url, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      expect(response.status).toBe(200);
+      const samples = parseScrape(await response.text());
+      expect(v(samples, 'cloud_ops_jobs_waiting', { task: 'droplet' })).toBe(1);
+      expect(v(samples, 'cloud_ops_jobs_oldest_waiting_age_seconds', { task: 'droplet' })).toBeGreaterThanOrEqual(89);
+      expect(v(samples, 'cloud_ops_db_pool_connections', { pool: 'worker', state: 'idle' })).toBeGreaterThanOrEqual(0);
+      expect(v(samples, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+      expect(v(samples, 'cloud_ops_metrics_database_up')).toBe(1);
+    } finally {
+      await worker.stop('SIGTERM');
+      await db.drop();
     }
   });
 });

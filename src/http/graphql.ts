@@ -52,8 +52,6 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
   const { config, authenticator, logger } = options;
   const limits = config.graphql;
   const plugins: Array<Plugin<object>> = [
-    // First, so that its timing and span cover the others' work.
-    observabilityPlugin(),
     // Browsers may not send a "simple" (preflight-free) request: JSON content type or this header is required.
     useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf'] }),
     maxTokensPlugin({ n: limits.maxTokens }),
@@ -69,6 +67,8 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
       }),
     ),
   ];
+  // First, so that its timing and span cover the others' work; absent when neither metrics nor tracing is on.
+  if (config.metrics.enabled || config.tracing.enabled) plugins.unshift(observabilityPlugin());
   if (config.nodeEnv === 'production') plugins.push(blockFieldSuggestionsPlugin());
   if (!limits.introspection) plugins.push(validationRule(NoSchemaIntrospectionCustomRule));
 
