@@ -127,6 +127,31 @@ describe('a scrape after a sync', () => {
   });
 });
 
+describe('a scrape while the database is stuck', () => {
+  it('answers without the database state (cloud_ops_metrics_database_up 0) once the statement timeout fires', async () => {
+    setObservedStateSource(observedStateSource(h.pool, { accountId: ACCOUNT, statementTimeoutMs: 300 }));
+    const locker = new pg.Client({ connectionString: h.db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN; LOCK TABLE cloud_invoices IN ACCESS EXCLUSIVE MODE');
+      const stuck = await scrape();
+      expect(v(stuck, 'cloud_ops_metrics_database_up')).toBe(0);
+      expect(v(stuck, 'cloud_ops_sync_seconds_since_last_success', { task: 'droplet' })).toBeUndefined();
+      // What this process counted is still there.
+      expect(v(stuck, 'cloud_ops_sync_runs_total', { task: 'droplet', outcome: 'succeeded' })).toBe(1);
+      await locker.query('ROLLBACK');
+      const again = await scrape();
+      expect(v(again, 'cloud_ops_metrics_database_up')).toBe(1);
+      expect(v(again, 'cloud_ops_sync_seconds_since_last_success', { task: 'droplet' })).toBeGreaterThanOrEqual(0);
+    } finally {
+      await locker.end();
+      setObservedStateSource(
+        observedStateSource(h.pool, { accountId: ACCOUNT, budget: { token: TEST_TOKEN, limit: 200 } }),
+      );
+    }
+  });
+});
+
 describe('a scrape after an invoice ingest', () => {
   it('counts the ingest, its lines and the latest match rate, from the run and from cloud_invoices', async () => {
     const uuids: string[] = [];
