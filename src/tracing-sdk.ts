@@ -3,8 +3,9 @@
 // (OTLP over HTTP reads OTEL_EXPORTER_OTLP_* itself), and two instrumentations:
 // - pg: a span per statement, its text as written (placeholders, never the values: enhancedDatabaseReporting stays
 //   off), and only inside a span of ours (graphile-worker's polling and LISTEN make no traces of their own);
-// - Prisma: a span per client operation, under which pg's statement spans nest (Prisma's own per-statement span is
-//   left out, as pg's already covers every statement, Prisma's and raw SQL alike).
+// - Prisma: a span per client operation, under which pg's statement spans nest. Prisma's other spans (serialize,
+//   compile, connect, its own per-statement span) are left out: they double the spans of a request, and pg's
+//   statement spans already cover every statement, Prisma's and raw SQL alike.
 // pg is already loaded when this runs (its importers are static), so its classes are patched directly rather than
 // through a require hook that would wait for a load that has happened.
 import { context, propagation, trace } from '@opentelemetry/api';
@@ -52,11 +53,12 @@ export async function startTracingSdk(
     enabled: false,
     requireParentSpan: true,
     enhancedDatabaseReporting: false,
+    ignoreConnectSpans: true,
   });
   pgInstrumentation.setTracerProvider(provider);
   for (const definition of pgInstrumentation.getModuleDefinitions())
     if (definition.name === 'pg') definition.patch?.(pg.default);
-  const prismaInstrumentation = new PrismaInstrumentation({ ignoreSpanTypes: ['prisma:client:db_query'] });
+  const prismaInstrumentation = new PrismaInstrumentation({ ignoreSpanTypes: [/^prisma:(?!client:operation$)/] });
   prismaInstrumentation.setTracerProvider(provider);
   prismaInstrumentation.enable();
 

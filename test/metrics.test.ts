@@ -18,7 +18,7 @@ import { gql } from './helpers/graphql.js';
 import { ACCOUNT, startBillingHarness, TEST_TOKEN, type BillingHarness } from './helpers/billing.js';
 import { parseScrape, sampleValue, type Sample } from './helpers/scrape.js';
 import { createTestDatabase } from './helpers/database.js';
-import { spawnEntry } from './helpers/process.js';
+import { freePort, spawnEntry } from './helpers/process.js';
 import { simulatorCounts } from './helpers/sync.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
@@ -359,6 +359,35 @@ describe('npm run worker', () => {
       expect(v(samples, 'cloud_ops_metrics_database_up')).toBe(1);
     } finally {
       await worker.stop('SIGTERM');
+      await db.drop();
+    }
+  });
+});
+
+describe('npm start with METRICS_LISTEN', () => {
+  it('serves /metrics on that address only, in production without a token', async () => {
+    const db = await createTestDatabase();
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const server = spawnEntry('src/server.ts', {
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      RUN_WORKER: 'false',
+      NODE_ENV: 'production',
+      JWT_SECRET: TEST_JWT_SECRET,
+      METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+    });
+    try {
+      await server.waitForOutput(/cloud-ops listening/);
+      expect((await fetch(`http://127.0.0.1:${port}${METRICS_PATH}`)).status).toBe(404);
+      const response = await fetch(`http://127.0.0.1:${metricsPort}${METRICS_PATH}`);
+      expect(response.status).toBe(200);
+      const samples = parseScrape(await response.text());
+      expect(v(samples, 'cloud_ops_metrics_database_up')).toBe(1);
+      expect(v(samples, 'cloud_ops_db_pool_connections', { pool: 'main', state: 'idle' })).toBeGreaterThanOrEqual(0);
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/graphql`)).status).toBe(404);
+    } finally {
+      await server.stop('SIGTERM');
       await db.drop();
     }
   });

@@ -120,6 +120,10 @@ describe('a GraphQL operation', () => {
       const statements = spans.filter((span) => span.attributes['db.system.name'] === 'postgresql');
       expect(statements.length).toBeGreaterThanOrEqual(2);
       for (const span of [...prisma, ...statements]) expect(descends(span, root, spans)).toBe(true);
+      // Prisma's operations (its internal steps are left out), each statement under one of them.
+      expect(new Set(prisma.map((span) => span.name))).toEqual(new Set(['prisma:client:operation']));
+      const operationIds = new Set(prisma.map((span) => span.spanContext().spanId));
+      for (const statement of statements) expect(operationIds.has(parentOf(statement)!)).toBe(true);
       expect(attributeText(spans)).not.toContain(needle);
       expect(attributeText(spans)).not.toContain(admin);
     } finally {
