@@ -27,7 +27,7 @@ export async function startTracingSdk(
 ): Promise<Tracing> {
   const [
     { NodeTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, ConsoleSpanExporter },
-    { resourceFromAttributes },
+    { detectResources, envDetector, resourceFromAttributes },
   ] = await Promise.all([import('@opentelemetry/sdk-trace-node'), import('@opentelemetry/resources')]);
   const processors: SpanProcessor[] = [];
   for (const name of options.exporters) {
@@ -39,7 +39,10 @@ export async function startTracingSdk(
   }
   if (extras.exporter) processors.push(new SimpleSpanProcessor(extras.exporter));
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': options.serviceName, 'service.version': SERVICE_VERSION }),
+    // OTEL_RESOURCE_ATTRIBUTES first, then the service's own name and version over it.
+    resource: detectResources({ detectors: [envDetector] }).merge(
+      resourceFromAttributes({ 'service.name': options.serviceName, 'service.version': SERVICE_VERSION }),
+    ),
     spanProcessors: processors,
   });
   provider.register();

@@ -60,6 +60,7 @@ describe('a sync run', () => {
     const root = roots[0]!;
     expect(root.attributes).toMatchObject({ 'cloud_ops.task': 'droplet', 'cloud_ops.outcome': 'succeeded' });
     expect(new Set(spans.map((span) => span.spanContext().traceId)).size).toBe(1);
+    expect(root.resource.attributes['service.name']).toBe('cloud-ops-test');
 
     const requests = spans.filter((span) => span.name.startsWith('digitalocean '));
     // 450 droplets in pages of 200, and the GPU listing.
