@@ -21,6 +21,9 @@ const SHARED = [
   './src/events.ts',
   './src/auth.ts',
   './src/version.ts',
+  './src/metrics.ts',
+  './src/tracing.ts',
+  './src/tracing-sdk.ts',
 ];
 const OUTSIDE_SRC = ['./tools', './bench', './test', './scripts'];
 

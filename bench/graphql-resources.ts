@@ -106,7 +106,14 @@ async function serve(kind: ServerKind, dbUrl: string): Promise<void> {
       }));
     });
   } else {
-    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: dbUrl, JWT_SECRET: SECRET, LOG_LEVEL: 'silent' });
+    // The response cache is off: every request executes, as the floor's does.
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: dbUrl,
+      JWT_SECRET: SECRET,
+      LOG_LEVEL: 'silent',
+      RESPONSE_CACHE: 'false',
+    });
     const events = new EventListener(dbUrl);
     await events.start();
     server = createHttpServer({

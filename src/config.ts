@@ -82,6 +82,28 @@ export interface Config {
     /** Strict-Transport-Security max-age; undefined: no header (TLS ends elsewhere or not at all). */
     hstsMaxAgeSeconds: number | undefined;
   };
+  metrics: MetricsOptions;
+  tracing: TracingOptions;
+}
+
+/** GET /metrics (README "Monitoring"). */
+export interface MetricsOptions {
+  /** Off only in production without a token or a listener of its own (a scrape must not be open to the internet). */
+  enabled: boolean;
+  /** METRICS_TOKEN: a scrape must send `Authorization: Bearer <token>`. */
+  token: string | undefined;
+  /** METRICS_LISTEN: /metrics is served on this address instead of the service's port. */
+  listen: { host: string; port: number } | undefined;
+}
+
+export type TraceExporterName = 'otlp' | 'console';
+
+/** OpenTelemetry tracing, from the standard OTEL_* variables; the SDK reads the rest of them itself. */
+export interface TracingOptions {
+  /** Off unless an exporter is named (OTEL_TRACES_EXPORTER) or an OTLP endpoint is set, and OTEL_SDK_DISABLED is not true. */
+  enabled: boolean;
+  exporters: TraceExporterName[];
+  serviceName: string;
 }
 
 export class ConfigError extends Error {
@@ -193,6 +215,8 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
   if (graphiql && !introspection)
     problems.push('GRAPHIQL=true needs GRAPHQL_INTROSPECTION=true (GraphiQL reads the schema by introspection)');
 
+  const metrics = readMetricsOptions(env, nodeEnv, problems);
+
   const config: Config = {
     nodeEnv,
     log,
@@ -255,6 +279,8 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
       hstsMaxAgeSeconds:
         read('HSTS_MAX_AGE_SECONDS') === undefined ? undefined : int('HSTS_MAX_AGE_SECONDS', 0, 0, 63_072_000),
     },
+    metrics,
+    tracing: readTracingOptions(env, problems),
   };
 
   // A simulator on this machine (npm run simulator) needs no credentials: `DIGITALOCEAN_API_URL=http://127.0.0.1:4010
@@ -301,6 +327,47 @@ function corsOrigins(
       );
   }
   return origins;
+}
+
+/**
+ * METRICS_TOKEN and METRICS_LISTEN. Outside production /metrics is open on the service's port (a developer's
+ * Prometheus); in production it needs a token or an address of its own, and is off without either.
+ */
+function readMetricsOptions(env: Env, nodeEnv: NodeEnv, problems: string[]): MetricsOptions {
+  const token = readVariable(env, 'METRICS_TOKEN');
+  if (token !== undefined && Buffer.byteLength(token) < 16)
+    problems.push('METRICS_TOKEN must be at least 16 bytes long');
+  const listenRaw = readVariable(env, 'METRICS_LISTEN');
+  let listen: MetricsOptions['listen'];
+  if (listenRaw !== undefined) {
+    const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(listenRaw);
+    const port = match ? Number(match[2]) : NaN;
+    if (!match || port > 65535)
+      problems.push(`METRICS_LISTEN must be [host:]port, e.g. 127.0.0.1:9464 (got "${listenRaw}")`);
+    else listen = { host: (match[1] ?? '0.0.0.0').replace(/^\[|\]$/g, ''), port };
+  }
+  const enabled = nodeEnv !== 'production' || token !== undefined || listen !== undefined;
+  return { enabled, token, listen };
+}
+
+const TRACE_EXPORTERS: readonly string[] = ['otlp', 'console', 'none'];
+
+function readTracingOptions(env: Env, problems: string[]): TracingOptions {
+  const serviceName = readVariable(env, 'OTEL_SERVICE_NAME') ?? 'cloud-ops';
+  const disabled = readVariable(env, 'OTEL_SDK_DISABLED')?.toLowerCase() === 'true';
+  const named = readVariable(env, 'OTEL_TRACES_EXPORTER')
+    ?.split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  for (const name of named ?? [])
+    if (!TRACE_EXPORTERS.includes(name))
+      problems.push(`OTEL_TRACES_EXPORTER may name otlp, console or none (got "${name}")`);
+  const endpoint =
+    readVariable(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? readVariable(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const exporters = (named ?? (endpoint !== undefined ? ['otlp'] : [])).filter(
+    (name): name is TraceExporterName => name === 'otlp' || name === 'console',
+  );
+  return { enabled: !disabled && exporters.length > 0, exporters: disabled ? [] : exporters, serviceName };
 }
 
 /** LOG_LEVEL and LOG_FORMAT alone, for a tool that logs but needs none of the service's other settings. */

@@ -6,8 +6,9 @@
 import type pg from 'pg';
 import { costBySql } from '../../src/domain/cost-attribution.js';
 
-export type Peer = 'floor' | 'postgraphile' | 'cloudops';
-export const PEERS: readonly Peer[] = ['floor', 'postgraphile', 'cloudops'];
+/** `cloudops` runs with its response cache off (every request executes); `cached` is the same build with it on. */
+export type Peer = 'floor' | 'postgraphile' | 'cloudops' | 'cached';
+export const PEERS: readonly Peer[] = ['floor', 'postgraphile', 'cloudops', 'cached'];
 
 export interface Variables {
   newestUuid: string;
@@ -26,7 +27,7 @@ export interface Query {
   variables(v: Variables): Record<string, string>;
   /** The floor: the fewest statements that read the canonical answer directly. */
   floor(client: pg.Pool, variables: Record<string, string>): Promise<Json>;
-  canon: Record<Exclude<Peer, 'floor'>, (data: Json) => Json>;
+  canon: Record<Exclude<Peer, 'floor' | 'cached'>, (data: Json) => Json>;
 }
 
 const money = (value: string | number | null): string | null => (value === null ? null : Number(value).toFixed(6));

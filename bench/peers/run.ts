@@ -1,7 +1,8 @@
 // The read path side by side with its peers, in one run:   npx tsx bench/peers/run.ts
 //
 // - cloud-ops as production runs it: `npm run build`, then `node --enable-source-maps dist/server.js`
-//   (NODE_ENV=production, RUN_WORKER=false), queried with an admin JWT.
+//   (NODE_ENV=production, RUN_WORKER=false), queried with an admin JWT: `cloudops` with RESPONSE_CACHE=false, so
+//   every request executes, and `cached`, the same build with the response cache on (what a polling dashboard sees).
 // - PostGraphile v5 (postgraphile@5.1.5, Amber preset, production mode) over the same database. It is installed on
 //   demand with `npm install` into bench/peers/.peers (gitignored, outside the project's dependencies; the first run
 //   takes about a minute), and given what its schema needs to answer the same questions: a computed column for the
@@ -26,7 +27,7 @@
 // BENCH_SERVER_FLAGS='--max-semi-space-size=4' adds node flags to cloud-ops' server (to try one).
 //
 // Exit status 1 when an answer differs or a request fails, or a target is missed: A ≥ 0.8 × PostGraphile, every
-// other query ≥ 1.0 ×, statements per request ≤ PostGraphile's, cloud-ops' RSS < 300 MB.
+// other query ≥ 1.0 × (uncached), the dashboards B and B2 cached ≥ 3 × PostGraphile, statements per request ≤ PostGraphile's, cloud-ops' RSS < 300 MB.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -131,7 +132,7 @@ async function start(peer: Peer, dbUrl: string): Promise<Server> {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
   let child: ChildProcess;
   let port: number;
-  if (peer === 'cloudops') {
+  if (peer === 'cloudops' || peer === 'cached') {
     port = await freePort();
     child = fork(join(root, 'dist/server.js'), [], {
       cwd: root,
@@ -148,6 +149,7 @@ async function start(peer: Peer, dbUrl: string): Promise<Server> {
         PORT: String(port),
         HOST: '127.0.0.1',
         RUN_WORKER: 'false',
+        RESPONSE_CACHE: peer === 'cached' ? 'true' : 'false',
         LOG_LEVEL: 'warn',
         DIGITALOCEAN_TOKEN: '',
       },
@@ -214,9 +216,9 @@ function requestFor(server: Server, query: Query, variables: Record<string, stri
     path: '/graphql',
     headers: {
       'content-type': 'application/json',
-      ...(server.peer === 'cloudops' ? { authorization: `Bearer ${token}` } : {}),
+      ...(server.peer === 'postgraphile' ? {} : { authorization: `Bearer ${token}` }),
     },
-    body: JSON.stringify({ query: server.peer === 'cloudops' ? query.cloudops : query.postgraphile, variables }),
+    body: JSON.stringify({ query: server.peer === 'postgraphile' ? query.postgraphile : query.cloudops, variables }),
   };
 }
 
@@ -293,7 +295,10 @@ async function main(): Promise<void> {
           fail(`${query.name} on ${server.peer}: HTTP ${status} ${body.slice(0, 400)}`);
           continue;
         }
-        const canon: unknown = server.peer === 'floor' ? parsed.data : query.canon[server.peer](parsed.data);
+        const canon: unknown =
+          server.peer === 'floor'
+            ? parsed.data
+            : query.canon[server.peer === 'cached' ? 'cloudops' : server.peer](parsed.data);
         answers.set(server.peer, JSON.stringify(canon));
       }
       const floor = answers.get('floor');
@@ -381,6 +386,22 @@ async function main(): Promise<void> {
       if (ratio < target) fail(`${query.name}: ${f(ratio, 2)}× PostGraphile (target ≥ ${target}×)`);
       if (ourSql > theirSql + 0.01)
         fail(`${query.name}: ${f(ourSql, 2)} statements per request, PostGraphile ${f(theirSql, 2)}`);
+    }
+    console.log(
+      `\ncloud-ops with its response cache (repeated queries) ÷ PostGraphile uncached; dashboards target ≥ 3×`,
+    );
+    for (const query of queries) {
+      const cached = turns.get(`${query.name}/cached`)!;
+      const theirs = turns.get(`${query.name}/postgraphile`)!;
+      const ratios = cached.map((t, i) => t.rps / theirs[i]!.rps);
+      const ratio = median(ratios);
+      const dashboard = query.name === 'B' || query.name === 'B2';
+      console.log(
+        `${query.name.padEnd(14)} ${f(ratio, 2)}× (${f(Math.min(...ratios), 2)}–${f(Math.max(...ratios), 2)}), ` +
+          `SQL/req ${f(median(cached.map((t) => t.statements)), 2)}` +
+          `${dashboard ? `; target ≥ 3×: ${ratio >= 3 ? 'met' : 'MISSED'}` : ''}`,
+      );
+      if (dashboard && ratio < 3) fail(`${query.name} cached: ${f(ratio, 2)}× PostGraphile (target ≥ 3×)`);
     }
     console.log('\npeak RSS under the read load (sampled every 100 ms after the warm-up):');
     for (const [peer, s] of rss) {

@@ -249,7 +249,7 @@ export function digitalOceanClientOn(transport: Transport): DigitalOceanClient {
   }
 
   return {
-    getAccount: (o) => getObject<Account>('/v2/account', 'account', o),
+    getAccount: (o) => getObject<Account>(ep.accountPath, 'account', o),
     listDroplets: (o) => walkList(transport, ep.droplets, o),
     listVolumes: (o) => walkList(transport, ep.volumes, o),
     listSnapshots: (o = {}) => {
@@ -267,7 +267,7 @@ export function digitalOceanClientOn(transport: Transport): DigitalOceanClient {
     listDatabases: (o) => walkList(transport, ep.databases, o),
     listKubernetesClusters: (o) => walkList(transport, ep.kubernetesClusters, o),
     listApps: (o) => walkList(transport, ep.apps, o),
-    getBalance: (o) => getObject<Balance>('/v2/customers/my/balance', undefined, o),
+    getBalance: (o) => getObject<Balance>(ep.balancePath, undefined, o),
     listBillingHistory: (o) => walkList(transport, ep.billingHistory, o),
     listInvoices,
     listInvoiceItems: (invoiceUuid, o) => walkList(transport, ep.invoiceItems(invoiceUuid), o),

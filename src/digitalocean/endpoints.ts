@@ -101,6 +101,9 @@ export function invoiceItems(invoiceUuid: string): ListSpec<InvoiceItem> {
   return { path: `/v2/customers/my/invoices/${encodeURIComponent(invoiceUuid)}`, key: 'invoice_items' };
 }
 
+export const accountPath = '/v2/account';
+export const balancePath = '/v2/customers/my/balance';
+
 export const invoiceSummaryPath = (invoiceUuid: string): string =>
   `/v2/customers/my/invoices/${encodeURIComponent(invoiceUuid)}/summary`;
 export const invoiceCsvPath = (invoiceUuid: string): string =>
@@ -146,4 +149,47 @@ function scrub(value: unknown): unknown {
  */
 export function stripDatabaseSecrets(raw: unknown): DatabaseCluster {
   return scrub(raw) as DatabaseCluster;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Endpoint classes: the bounded name of the endpoint a path belongs to, for metrics and span names (a path carries
+// ids: a project's uuid, an invoice's). Derived from the declarations above, with a placeholder for each argument.
+
+const ARGUMENT = 'ARGUMENT';
+const ENDPOINT_PATHS: ReadonlyArray<readonly [string, string]> = [
+  ['droplets', droplets.path],
+  ['volumes', volumes.path],
+  ['snapshots', snapshots().path],
+  ['reserved_ips', reservedIps.path],
+  ['floating_ips', floatingIps.path],
+  ['reserved_ipv6', reservedIpv6s.path],
+  ['firewalls', firewalls.path],
+  ['load_balancers', loadBalancers.path],
+  ['domains', domains.path],
+  ['projects', projects.path],
+  ['default_project', defaultProjectPath],
+  ['project_resources', projectResources(ARGUMENT).path],
+  ['databases', databases.path],
+  ['kubernetes_clusters', kubernetesClusters.path],
+  ['apps', apps.path],
+  ['billing_history', billingHistory.path],
+  ['invoices', invoices.path],
+  ['invoice_items', invoiceItems(ARGUMENT).path],
+  ['invoice_summary', invoiceSummaryPath(ARGUMENT)],
+  ['invoice_csv', invoiceCsvPath(ARGUMENT)],
+  ['balance', balancePath],
+  ['account', accountPath],
+];
+const ENDPOINT_PATTERNS = ENDPOINT_PATHS.map(
+  ([name, path]) => [name, new RegExp(`^${path.split(ARGUMENT).map(escapeRegExp).join('[^/]+')}$`)] as const,
+);
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The endpoint class of a request path (without its query): one of the names above, or `other`. */
+export function endpointClass(path: string): string {
+  for (const [name, pattern] of ENDPOINT_PATTERNS) if (pattern.test(path)) return name;
+  return 'other';
 }

@@ -23,6 +23,9 @@ import {
   type RateLimitSnapshot,
 } from './rate-limit.js';
 import { SERVICE_VERSION } from '../version.js';
+import { doRateLimited, doRateLimitRemaining, doRequestDuration, doRequests, doRetries } from '../metrics.js';
+import { inSpan, type Span } from '../tracing.js';
+import { endpointClass } from './endpoints.js';
 
 /** The subset of a pino logger the client uses (pino's `(object, message)` call style). */
 export interface LoggerLike {
@@ -291,7 +294,7 @@ export function createTransport(options: TransportOptions): Transport {
    * Runs the attempt loop. `onOk` turns a 2xx response into the result; it may throw a DigitalOceanError marked
    * retryable (body read failed, bad JSON) to get another attempt.
    */
-  async function execute<R>(
+  function execute<R>(
     path: string,
     req: RequestOptions,
     accept: string,
@@ -300,6 +303,24 @@ export function createTransport(options: TransportOptions): Transport {
     handsOffAttempt = false,
   ): Promise<R> {
     if (!path.startsWith('/')) throw new TypeError(`DigitalOcean client: path must start with "/": ${path}`);
+    // One span per request, its attempts included; the path without the query, and never a header (the token).
+    const endpointName = endpointClass(path);
+    return inSpan(
+      `digitalocean GET ${endpointName}`,
+      { 'http.request.method': 'GET', 'url.path': path, 'cloud_ops.endpoint': endpointName },
+      (span) => attempts(path, endpointName, span, req, accept, onOk, handsOffAttempt),
+    );
+  }
+
+  async function attempts<R>(
+    path: string,
+    endpointName: string,
+    span: Span,
+    req: RequestOptions,
+    accept: string,
+    onOk: (response: Response, attempt: Attempt, attempts: number) => R | Promise<R>,
+    handsOffAttempt: boolean,
+  ): Promise<R> {
     const endpoint = endpointOf(path, req.query);
     const method = 'GET';
     // The query goes into the input string (relative to prefixUrl): ky's `searchParams` would build the Request twice.
@@ -315,8 +336,13 @@ export function createTransport(options: TransportOptions): Transport {
         throw new DigitalOceanError({ kind: 'aborted', method, endpoint, attempts: attemptNo - 1, retryable: false });
       }
       stats.requests++;
-      if (attemptNo > 1) stats.retries++;
+      if (attemptNo > 1) {
+        stats.retries++;
+        doRetries.inc({ endpoint: endpointName });
+      }
       if (req.counter) req.counter.apiCalls++;
+      span.setAttribute('cloud_ops.attempts', attemptNo);
+      const timer = doRequestDuration.startTimer({ endpoint: endpointName });
 
       const attempt = newAttempt(timeoutMs, req.signal);
       let handedOff = false;
@@ -332,10 +358,14 @@ export function createTransport(options: TransportOptions): Transport {
           }),
           attempt.aborted,
         ]);
+        timer();
+        doRequests.inc({ endpoint: endpointName, status: String(response.status) });
+        span.setAttribute('http.response.status_code', response.status);
         const snapshot = readRateLimitHeaders(response.headers, clock.now());
         if (snapshot) {
           gate.observe(snapshot);
           stats.lastRateLimit = snapshot;
+          if (snapshot.remaining !== undefined) doRateLimitRemaining.set(snapshot.remaining);
         }
         const requestId = response.headers.get('x-request-id') ?? undefined;
         if (response.ok) {
@@ -373,6 +403,7 @@ export function createTransport(options: TransportOptions): Transport {
         });
         if (status === 429) {
           stats.rateLimited++;
+          doRateLimited.inc({ endpoint: endpointName });
           retryDelay = retryDelayFor429(response.headers, clock.now(), maxRetryAfterMs);
         } else if (status >= 500) {
           stats.serverErrors++;
@@ -393,6 +424,8 @@ export function createTransport(options: TransportOptions): Transport {
           }
           if (kind === 'timeout') stats.timeouts++;
           else stats.networkErrors++;
+          timer();
+          doRequests.inc({ endpoint: endpointName, status: kind });
           const code = kind === 'network' ? networkCode(error) : undefined;
           failure = new DigitalOceanError({
             kind,

@@ -24,6 +24,8 @@ import { schema } from '../schema/index.js';
 import { createLoaders } from '../schema/loaders.js';
 import { SERVICE_NAME } from '../version.js';
 import { publishEvent } from '../events.js';
+import { responseCacheRequests } from '../metrics.js';
+import { observabilityPlugin } from './graphql-observability.js';
 import { createResponseCache, requestViewers, type CacheOutcome, type ChangeEvents } from './response-cache.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -72,6 +74,8 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
       }),
     ),
   ];
+  // First, so that its timing and span cover the others' work; absent when neither metrics nor tracing is on.
+  if (config.metrics.enabled || config.tracing.enabled) plugins.unshift(observabilityPlugin());
   if (config.nodeEnv === 'production') plugins.push(blockFieldSuggestionsPlugin());
   if (!limits.introspection) plugins.push(validationRule(NoSchemaIntrospectionCustomRule));
   const viewerOf = requestViewers(authenticator);
@@ -83,7 +87,10 @@ export function createGraphQLHandler(options: GraphQLOptions): GraphQLHandler {
       publishChange: (fields) =>
         publishEvent(options.pool, { type: 'changed', task: 'mutation', message: fields.join(',').slice(0, 500) }),
       logger,
-      onOutcome: options.onCacheOutcome,
+      onOutcome: (outcome) => {
+        responseCacheRequests.inc({ result: outcome });
+        options.onCacheOutcome?.(outcome);
+      },
     });
     plugins.push(...cache.plugins);
   }

@@ -4,6 +4,7 @@
 // (when this process should run one); 503 otherwise, so traffic goes to a replica that can serve it.
 import http from 'node:http';
 import { SERVICE_NAME, SERVICE_VERSION } from '../version.js';
+import { handleMetrics, type MetricsAccess } from './metrics-route.js';
 import { sendJson } from './respond.js';
 
 export const HEALTH_PATHS = { live: '/api/health/live', ready: '/api/health/ready', legacy: '/api/health' } as const;
@@ -61,10 +62,12 @@ export function handleHealth(
   return false;
 }
 
-/** The worker's own listener (WORKER_HEALTH_PORT): the health routes and nothing else. */
-export function createHealthServer(sources: HealthSources): http.Server {
+/** The worker's own listener (WORKER_HEALTH_PORT): the health routes, and /metrics when `metrics` is given. */
+export function createHealthServer(sources: HealthSources, metrics?: MetricsAccess): http.Server {
   return http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (!handleHealth(path, req, res, sources)) sendJson(res, 404, { error: 'not_found', message: 'health only' });
+    if (handleHealth(path, req, res, sources)) return;
+    if (metrics && handleMetrics(path, req, res, metrics)) return;
+    sendJson(res, 404, { error: 'not_found', message: 'health only' });
   });
 }

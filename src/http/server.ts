@@ -12,6 +12,8 @@ import { ConnectionTracker } from './connections.js';
 import { createGraphQLHandler, GRAPHQL_PATH, type GraphQLHandler } from './graphql.js';
 import type { CacheOutcome, ChangeEvents } from './response-cache.js';
 import { handleHealth, type HealthSources } from './health.js';
+import { handleMetrics } from './metrics-route.js';
+import { trackSubscriptions } from '../metrics.js';
 import { sendJson } from './respond.js';
 import { securityHeaders } from './security.js';
 import { BILLING_REST_PATHS, handleBilling } from './rest/billing.js';
@@ -68,6 +70,9 @@ export function createHttpServer(options: HttpServerOptions): HttpService {
     onCacheOutcome: options.onCacheOutcome,
   });
   const connections = new ConnectionTracker();
+  const untrackSubscriptions = trackSubscriptions(() => hub.size);
+  // On this port unless METRICS_LISTEN gives the scrape a listener of its own (src/app.ts).
+  const metricsHere = config.metrics.enabled && config.metrics.listen === undefined;
   const healthSources: HealthSources = {
     databaseReachable: () => isReachable(options.pool),
     eventsConnected: () => options.events.connected,
@@ -79,6 +84,7 @@ export function createHttpServer(options: HttpServerOptions): HttpService {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     secure(req, res, path);
     if (handleHealth(path, req, res, healthSources)) return;
+    if (metricsHere && handleMetrics(path, req, res, config.metrics)) return;
     const rest = REST_ROUTES.get(path);
     if (rest) {
       void rest.handle(req, res, { prisma: options.prisma, authenticator }).catch((error: unknown) => {
@@ -104,6 +110,7 @@ export function createHttpServer(options: HttpServerOptions): HttpService {
     async close(graceMs) {
       // Subscriptions end first (SSE streams get their `complete`, WebSocket clients a 1001), then the listener.
       hub.close();
+      untrackSubscriptions();
       await webSockets.dispose();
       await connections.close(server, graceMs);
     },

@@ -8,6 +8,8 @@
 import type { RunTrigger, TaskName } from '../domain/tasks.js';
 import { publishEvent, type SyncEvent } from '../events.js';
 import type { Logger } from '../logger.js';
+import { syncApiCalls, syncItems, syncPages, syncRunDuration, syncRuns, syncRunsInFlight } from '../metrics.js';
+import { inSpan, markFailed } from '../tracing.js';
 import { cleanText } from './clean-text.js';
 import {
   ensureAccount,
@@ -95,7 +97,38 @@ function zeroCounts(): RunCounts {
   return { pages: 0, apiCalls: 0, listed: 0, created: 0, updated: 0, unchanged: 0, markedStale: 0 };
 }
 
-export async function withRun<T>(
+/**
+ * One span per run (the root of its trace when a job starts it: the run's DigitalOcean requests and SQL statements
+ * are its children), and the run's figures into the process's metrics when it closes.
+ */
+export function withRun<T>(
+  env: RunEnvironment,
+  request: RunRequest,
+  body: (run: ActiveRun) => Promise<T>,
+): Promise<RunOutcome<T>> {
+  const { task } = request;
+  return inSpan(`run ${task}`, { 'cloud_ops.task': task, 'cloud_ops.trigger': request.trigger }, async (span) => {
+    syncRunsInFlight.inc({ task });
+    try {
+      const result = await runLifecycle(env, request, body);
+      span.setAttributes({ 'cloud_ops.run_id': result.runId, 'cloud_ops.outcome': result.status });
+      if (result.status === 'failed') markFailed(span, 'run failed');
+      syncRuns.inc({ task, outcome: result.status });
+      syncRunDuration.observe({ task }, result.durationMs / 1000);
+      syncApiCalls.inc({ task }, result.apiCalls);
+      syncPages.inc({ task }, result.pages);
+      syncItems.listed.inc({ task }, result.listed);
+      syncItems.created.inc({ task }, result.created);
+      syncItems.updated.inc({ task }, result.updated);
+      syncItems.markedStale.inc({ task }, result.markedStale);
+      return result;
+    } finally {
+      syncRunsInFlight.dec({ task });
+    }
+  });
+}
+
+async function runLifecycle<T>(
   env: RunEnvironment,
   request: RunRequest,
   body: (run: ActiveRun) => Promise<T>,

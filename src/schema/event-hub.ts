@@ -2,6 +2,7 @@
 // at most maxPerViewer live subscriptions per viewer (token subject).
 import { GraphQLError } from 'graphql';
 import type { SyncEvent } from '../events.js';
+import { subscriptionEvents } from '../metrics.js';
 
 /** Where events come from: the EventListener (or anything emitting 'event'). */
 export interface EventSource {
@@ -36,6 +37,7 @@ class Subscription implements AsyncIterableIterator<SyncEvent> {
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = undefined;
+      subscriptionEvents.inc({ result: 'delivered' });
       resolve({ value: event, done: false });
       return;
     }
@@ -48,15 +50,22 @@ class Subscription implements AsyncIterableIterator<SyncEvent> {
       last.runId === event.runId
     ) {
       this.queue[this.queue.length - 1] = event;
+      subscriptionEvents.inc({ result: 'coalesced' });
       return;
     }
     this.queue.push(event);
-    if (this.queue.length > MAX_QUEUED) this.queue.shift();
+    if (this.queue.length > MAX_QUEUED) {
+      this.queue.shift();
+      subscriptionEvents.inc({ result: 'dropped' });
+    }
   }
 
   next(): Promise<IteratorResult<SyncEvent>> {
     const value = this.queue.shift();
-    if (value) return Promise.resolve({ value, done: false });
+    if (value) {
+      subscriptionEvents.inc({ result: 'delivered' });
+      return Promise.resolve({ value, done: false });
+    }
     if (this.finished) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => (this.waiting = resolve));
   }

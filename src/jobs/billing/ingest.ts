@@ -25,6 +25,7 @@ import type pg from 'pg';
 import { copyFrom, copyValue } from '../../db/copy.js';
 import type { InvoiceItem, InvoiceSummary } from '../../digitalocean/types.js';
 import type { RunTrigger } from '../../domain/tasks.js';
+import { invoiceIngestDuration, invoiceIngests, invoiceLines } from '../../metrics.js';
 import { TextCleaner } from '../clean-text.js';
 import { errorText, withRun, type ActiveRun } from '../run.js';
 import {
@@ -705,6 +706,11 @@ export async function ingestInvoice(
       },
     );
     const { runId, value } = result;
+    const outcome =
+      result.status === 'failed' || value === undefined ? 'failed' : value === 'superseded' ? 'superseded' : 'ingested';
+    invoiceIngests.inc({ outcome });
+    invoiceIngestDuration.observe({ outcome }, result.durationMs / 1000);
+    if (typeof value === 'object') invoiceLines.inc(value.lineCount);
     if (result.status === 'failed' || value === undefined)
       return { status: 'failed', invoiceUuid, runId, error: result.error ?? 'failed' };
     if (value === 'superseded') return { status: 'superseded', invoiceUuid, runId };
