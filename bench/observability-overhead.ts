@@ -83,7 +83,8 @@ async function main(): Promise<void> {
       ttlSeconds: 3600,
     });
 
-    const base = { NODE_ENV: 'production', JWT_SECRET: SECRET, LOG_LEVEL: 'warn' };
+    // The response cache is off so that every request executes (otherwise the cases would measure cache hits).
+    const base = { NODE_ENV: 'production', JWT_SECRET: SECRET, LOG_LEVEL: 'warn', RESPONSE_CACHE: 'false' };
     const envs: Record<Case, Record<string, string>> = {
       off: base,
       metrics: { ...base, METRICS_TOKEN },
