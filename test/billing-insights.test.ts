@@ -1,0 +1,265 @@
+// Live accrual, write path: billing:insights against the simulator and real PostgreSQL. Pagination by total_pages,
+// each fetched day replaced atomically (failures injected in the API and in the database), reruns, classification and
+// matching with reasons, project and tenant carried, and the points of a closed month against its invoice.
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decimalToMicros, microsToDecimal } from '../src/jobs/billing/decimal.js';
+import { syncBillingInsights } from '../src/jobs/billing/insights.js';
+import type { SyncEvent } from '../src/events.js';
+import { startBillingHarness, type BillingHarness } from './helpers/billing.js';
+
+const TODAY = new Date('2026-11-15T12:00:00Z'); // the simulator's clock
+const INSIGHTS_PATH = /^\/v2\/billing\/do:team:[0-9a-f]+\/insights\//;
+
+/** Every stored point without ids, as one digest (and the count). */
+async function pointsDigest(pool: pg.Pool): Promise<{ count: number; digest: string }> {
+  const { rows } = await pool.query(
+    `SELECT day::text, occurrence, usage_team_urn, sku, region, description, group_description, amount::text, kind,
+            resource_name, resource_id, project_id, tenant_id, match_method, unmatched_reason
+       FROM billing_insight_points
+      ORDER BY day, sku, region, description, group_description, usage_team_urn, occurrence`,
+  );
+  const rollups = await pool.query(
+    `SELECT day::text, project_id, tenant_id, kind, amount::text, matched_amount::text, point_count
+       FROM billing_insight_rollups ORDER BY day, project_id NULLS FIRST, tenant_id NULLS FIRST, kind NULLS FIRST`,
+  );
+  return {
+    count: rows.length,
+    digest: createHash('sha256')
+      .update(JSON.stringify([rows, rollups.rows]))
+      .digest('hex'),
+  };
+}
+
+async function lastRun(
+  pool: pg.Pool,
+): Promise<{ status: string; error: string | null; details: Record<string, unknown> }> {
+  const { rows } = await pool.query<{ status: string; error: string | null; details: Record<string, unknown> }>(
+    `SELECT status, error, details FROM sync_runs WHERE task = 'billing_insights' ORDER BY id DESC LIMIT 1`,
+  );
+  return rows[0]!;
+}
+
+describe('billing insights ingest', () => {
+  let h: BillingHarness;
+  const events: SyncEvent[] = [];
+
+  beforeAll(async () => {
+    h = await startBillingHarness({ seed: 11, scale: { months: 3 } });
+    // One project gets a tenant; the projects sync hands it to the project's resources.
+    const { rows } = await h.pool.query<{ id: number }>(
+      `SELECT p.id FROM cloud_projects p JOIN cloud_resources r ON r.cloud_project_id = p.id
+        WHERE r.kind = 'droplet' GROUP BY p.id ORDER BY count(*) DESC LIMIT 1`,
+    );
+    await h.pool.query(`UPDATE cloud_projects SET tenant_id = 'acme' WHERE id = $1`, [rows[0]!.id]);
+    await h.pool.query(
+      `UPDATE cloud_resources r SET tenant_id = p.tenant_id FROM cloud_projects p WHERE p.id = r.cloud_project_id AND p.tenant_id IS NOT NULL`,
+    );
+    h.billing.onEvent = (event) => events.push(event);
+  }, 120_000);
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('walks every page by total_pages, and refuses a truncated or repeated walk', async () => {
+    const expected = h.sim.billing.insights('2026-10-01', '2026-10-31').length;
+    expect(expected).toBeGreaterThan(400);
+    const urn = `do:team:${h.sim.account.teamUuid}`;
+    h.sim.requests.clear();
+    const listing = await h.api.listBillingInsights(urn, '2026-10-01', '2026-10-31');
+    expect(listing.complete).toBe(true);
+    expect(listing.count).toBe(expected);
+    expect(listing.total).toBe(expected);
+    expect(listing.pages).toBe(Math.ceil(expected / 200));
+    expect(h.sim.requests.count({ path: INSIGHTS_PATH })).toBe(Math.ceil(expected / 200));
+
+    h.sim.setFaults({ truncateListing: { path: '/v2/billing/*', atPage: 2 } });
+    const truncated = await h.api.listBillingInsights(urn, '2026-10-01', '2026-10-31');
+    expect(truncated.complete).toBe(false);
+    expect(truncated.incompleteReason).toMatch(/truncated/);
+    h.sim.setFaults({ repeatPage: { path: '/v2/billing/*', page: 1 } });
+    const repeated = await h.api.listBillingInsights(urn, '2026-10-01', '2026-10-31');
+    expect(repeated.complete).toBe(false);
+    expect(repeated.incompleteReason).toMatch(/repeated/);
+    h.sim.setFaults({});
+  });
+
+  it('stores the previous month and this month to yesterday, with a run row and progress events', async () => {
+    events.length = 0;
+    const outcome = await syncBillingInsights(h.billing, { trigger: 'manual', today: TODAY });
+    expect(outcome.status, outcome.error).toBe('succeeded');
+    const october = h.sim.billing.insights('2026-10-01', '2026-10-31').length;
+    const november = h.sim.billing.insights('2026-11-01', '2026-11-15').length;
+    expect(outcome.value?.points).toBe(october + november);
+    expect((await pointsDigest(h.pool)).count).toBe(october + november);
+    const days = await h.pool.query<{ max: string; min: string }>(
+      `SELECT min(day)::text, max(day)::text FROM billing_insight_points`,
+    );
+    expect(days.rows[0]).toEqual({ min: '2026-10-01', max: '2026-11-14' }); // today is not estimated yet
+    const { rows: team } = await h.pool.query<{ team_uuid: string }>(`SELECT team_uuid FROM cloud_accounts`);
+    expect(team[0]!.team_uuid).toBe(h.sim.account.teamUuid);
+    const run = await lastRun(h.pool);
+    expect(run.status).toBe('succeeded');
+    expect(run.details).toMatchObject({ accountUrn: `do:team:${h.sim.account.teamUuid}` });
+    const types = events.filter((e) => e.task === 'billing_insights').map((e) => e.type);
+    expect(types[0]).toBe('started');
+    expect(types).toContain('progress');
+    expect(types.at(-1)).toBe('finished');
+  });
+
+  it("adds up, for a closed month, to its invoice's charges to the cent; the difference is its taxes and credits", async () => {
+    const invoice = h.sim.billing.invoiceOf('2026-10')!;
+    let taxesAndCredits = 0;
+    for (let i = 0; i < invoice.lineCount; i++) {
+      const line = invoice.lineAt(i);
+      if (line.ref.type === 'tax' || line.ref.type === 'credit') taxesAndCredits += line.amountCents;
+    }
+    const { rows } = await h.pool.query<{ sum: string }>(
+      `SELECT sum(amount)::text FROM billing_insight_points WHERE day BETWEEN '2026-10-01' AND '2026-10-31'`,
+    );
+    expect(decimalToMicros(rows[0]!.sum)).toBe(BigInt(invoice.totalCents - taxesAndCredits) * 10_000n);
+    const rollup = await h.pool.query<{ sum: string }>(
+      `SELECT sum(amount)::text FROM billing_insight_rollups WHERE day BETWEEN '2026-10-01' AND '2026-10-31'`,
+    );
+    expect(rollup.rows[0]!.sum).toBe(rows[0]!.sum);
+  });
+
+  it('classifies and matches each point like an invoice line, with a reason when unmatched', async () => {
+    const resize = h.sim.billing.resize!;
+    expect(resize).toBeDefined();
+    const resized = await h.pool.query<{ sku: string; description: string; days: number; resource_id: number | null }>(
+      `SELECT p.sku, p.description, count(*)::int AS days, min(p.resource_id) AS resource_id
+         FROM billing_insight_points p
+        WHERE p.kind = 'droplet' AND p.resource_name = $1 AND p.day BETWEEN '2026-10-01' AND '2026-10-31'
+        GROUP BY p.sku, p.description ORDER BY min(p.day)`,
+      [resize.name],
+    );
+    // Two sizes, two SKUs, both days of the resize billed, both matched to the one droplet.
+    expect(resized.rows.map((r) => r.description)).toEqual([
+      `${resize.name} (${resize.fromSize})`,
+      `${resize.name} (${resize.toSize})`,
+    ]);
+    expect(resized.rows[0]!.sku).not.toBe(resized.rows[1]!.sku);
+    expect(resized.rows[0]!.days + resized.rows[1]!.days).toBe(32); // Oct 14 appears in both
+    const droplet = await h.pool.query<{ id: number }>(
+      `SELECT id FROM cloud_resources WHERE kind = 'droplet' AND provider_id = $1`,
+      [String(resize.dropletId)],
+    );
+    expect(resized.rows.every((r) => r.resource_id === droplet.rows[0]!.id)).toBe(true);
+
+    const reasons = await h.pool.query<{
+      kind: string | null;
+      reason: string | null;
+      method: string | null;
+      n: number;
+    }>(
+      `SELECT kind, unmatched_reason AS reason, match_method AS method, count(*)::int AS n
+         FROM billing_insight_points GROUP BY 1, 2, 3`,
+    );
+    const count = (where: (r: { kind: string | null; reason: string | null; method: string | null }) => boolean) =>
+      reasons.rows.filter(where).reduce((n, r) => n + r.n, 0);
+    // A droplet deleted before it was ever synced ("retired-*"), whose points stop when it went.
+    expect(count((r) => r.kind === 'droplet' && r.reason === 'historic')).toBeGreaterThan(0);
+    // Two live droplets share a name: never guessed.
+    expect(count((r) => r.kind === 'droplet' && r.reason === 'ambiguous')).toBeGreaterThan(0);
+    // Kubernetes nodes and databases by their group (the cluster's name).
+    expect(count((r) => r.kind === 'kubernetes_cluster' && r.method === 'name')).toBeGreaterThan(0);
+    expect(count((r) => r.kind === 'managed_db' && r.method === 'name')).toBeGreaterThan(0);
+    expect(count((r) => r.kind === 'snapshot' && r.method === 'name')).toBeGreaterThan(0);
+    // Nothing is taxed or credited in the nightly estimates, and every SKU of the simulator is known.
+    expect(count((r) => r.reason === 'tax' || r.reason === 'credit' || r.reason === 'unknown_product')).toBe(0);
+
+    const retired = await h.pool.query<{ last: string }>(
+      `SELECT max(day)::text AS last FROM billing_insight_points WHERE resource_name = 'retired-api-01'`,
+    );
+    const deletedAt = h.sim.billing.historicDeleted[0]!.deleted_at.slice(0, 10);
+    expect(retired.rows[0]!.last).toBe(deletedAt);
+
+    // Matched points carry the resource's project and tenant.
+    const attributed = await h.pool.query<{ mismatched: number; tenant: number }>(
+      `SELECT count(*) FILTER (WHERE p.project_id IS DISTINCT FROM r.cloud_project_id
+                                 OR p.tenant_id IS DISTINCT FROM COALESCE(r.tenant_id, pr.tenant_id))::int AS mismatched,
+              count(*) FILTER (WHERE p.tenant_id = 'acme')::int AS tenant
+         FROM billing_insight_points p JOIN cloud_resources r ON r.id = p.resource_id
+         LEFT JOIN cloud_projects pr ON pr.id = r.cloud_project_id`,
+    );
+    expect(attributed.rows[0]).toMatchObject({ mismatched: 0 });
+    expect(attributed.rows[0]!.tenant).toBeGreaterThan(0);
+  });
+
+  it('a rerun on the same answer writes the same rows', async () => {
+    const before = await pointsDigest(h.pool);
+    const outcome = await syncBillingInsights(h.billing, { trigger: 'manual', today: TODAY });
+    expect(outcome.status, outcome.error).toBe('succeeded');
+    expect(outcome.value?.replacedPoints).toBe(before.count);
+    expect(await pointsDigest(h.pool)).toEqual(before);
+  });
+
+  it('a request failing in the middle of the walk leaves every stored point as it was', async () => {
+    const before = await pointsDigest(h.pool);
+    h.sim.setFaults({ serverError: { path: '/v2/billing/*', query: { page: '2' } } });
+    const outcome = await syncBillingInsights(h.billing, {
+      trigger: 'manual',
+      today: new Date('2026-11-15T12:00:00Z'),
+    });
+    h.sim.setFaults({});
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(/500|server/i);
+    expect(await lastRun(h.pool)).toMatchObject({ status: 'failed' });
+    expect(await pointsDigest(h.pool)).toEqual(before);
+  });
+
+  it('a database failure in the middle of the replace rolls the whole replace back', async () => {
+    const before = await pointsDigest(h.pool);
+    // Fails the COPY on one SKU's row, after the DELETE of the days already ran in the same transaction.
+    await h.pool.query(`
+      CREATE FUNCTION refuse_point() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.sku LIKE '1-NW-LB-%' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_point BEFORE INSERT ON billing_insight_points FOR EACH ROW EXECUTE FUNCTION refuse_point();`);
+    try {
+      const outcome = await syncBillingInsights(h.billing, { trigger: 'manual', today: TODAY });
+      expect(outcome.status).toBe('failed');
+      expect(outcome.error).toMatch(/injected failure/);
+    } finally {
+      await h.pool.query(`DROP TRIGGER refuse_point ON billing_insight_points; DROP FUNCTION refuse_point();`);
+    }
+    expect(await pointsDigest(h.pool)).toEqual(before);
+  });
+
+  it('replaces a day whose answer changed, and keeps the days outside the fetched months', async () => {
+    // A droplet deleted through churn at 06:00 on the 14th bills that day's first six hours, then nothing.
+    const droplet = h.sim.account
+      .list('droplet')
+      .find((d) => !d.tags.some((t) => t.startsWith('k8s:')) && d.id !== h.sim.billing.resize!.dropletId)!;
+    const dayBefore = await h.pool.query<{ sum: string | null }>(
+      `SELECT sum(amount)::text FROM billing_insight_points WHERE day = '2026-11-14' AND description LIKE $1`,
+      [`${droplet.name} (%`],
+    );
+    // A point of September (outside both fetched months) stays.
+    await h.pool.query(
+      `INSERT INTO billing_insight_points (account_id, day, occurrence, usage_team_urn, sku, region, description, group_description, amount)
+       SELECT id, '2026-09-30', 1, '', '1-DO-DROP-0001', 'nyc3', 'kept (s-1vcpu-1gb)', '', 1.00 FROM cloud_accounts`,
+    );
+    const now = h.sim.account.now;
+    h.sim.account.now = new Date('2026-11-14T06:00:00Z');
+    h.sim.account.deleteDroplet(droplet.id);
+    h.sim.account.now = now;
+    const outcome = await syncBillingInsights(h.billing, { trigger: 'manual', today: TODAY });
+    expect(outcome.status, outcome.error).toBe('succeeded');
+    const dayAfter = await h.pool.query<{ sum: string | null }>(
+      `SELECT sum(amount)::text FROM billing_insight_points WHERE day = '2026-11-14' AND description LIKE $1`,
+      [`${droplet.name} (%`],
+    );
+    expect(decimalToMicros(dayAfter.rows[0]!.sum ?? '0')).toBeLessThan(decimalToMicros(dayBefore.rows[0]!.sum ?? '0'));
+    const kept = await h.pool.query(`SELECT 1 FROM billing_insight_points WHERE day = '2026-09-30'`);
+    expect(kept.rowCount).toBe(1);
+    const rollups = await h.pool.query<{ points: string; rollups: string }>(
+      `SELECT (SELECT sum(amount) FROM billing_insight_points WHERE day >= '2026-10-01')::text AS points,
+              (SELECT sum(amount) FROM billing_insight_rollups WHERE day >= '2026-10-01')::text AS rollups`,
+    );
+    expect(rollups.rows[0]!.rollups).toBe(rollups.rows[0]!.points);
+    void microsToDecimal;
+  });
+});
