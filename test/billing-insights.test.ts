@@ -7,7 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decimalToMicros, microsToDecimal } from '../src/jobs/billing/decimal.js';
 import { syncBillingInsights } from '../src/jobs/billing/insights.js';
 import type { SyncEvent } from '../src/events.js';
-import { startBillingHarness, type BillingHarness } from './helpers/billing.js';
+import { syncBalance } from '../src/jobs/billing/balance.js';
+import type { BillingContext } from '../src/jobs/billing/context.js';
+import { syncBillingHistory } from '../src/jobs/billing/history.js';
+import { ingestInvoice } from '../src/jobs/billing/ingest.js';
+import { INVENTORY_TASKS } from '../src/domain/tasks.js';
+import { createSyncEngine } from '../src/jobs/inventory/engine.js';
+import { startSimulator, type Simulator } from '../tools/simulator/index.js';
+import { startApi, token, type Api } from './helpers/api.js';
+import { ACCOUNT, billingClient, startBillingHarness, type BillingHarness } from './helpers/billing.js';
+import { gql } from './helpers/graphql.js';
+import { testTransport } from './helpers/sync.js';
 
 const TODAY = new Date('2026-11-15T12:00:00Z'); // the simulator's clock
 const INSIGHTS_PATH = /^\/v2\/billing\/do:team:[0-9a-f]+\/insights\//;
@@ -260,6 +270,223 @@ describe('billing insights ingest', () => {
               (SELECT sum(amount) FROM billing_insight_rollups WHERE day >= '2026-10-01')::text AS rollups`,
     );
     expect(rollups.rows[0]!.rollups).toBe(rollups.rows[0]!.points);
-    void microsToDecimal;
   });
 });
+
+describe('accrual API', () => {
+  let api: Api;
+  let sim: Simulator;
+  let admin: string;
+  let tenant: string;
+
+  beforeAll(async () => {
+    api = await startApi({ DIGITALOCEAN_ACCOUNT_ID: ACCOUNT });
+    sim = await startSimulator({ port: 0, seed: 21, scale: { months: 3 } });
+    const engine = createSyncEngine({ db: api.pool, accountId: ACCOUNT, transport: testTransport(sim.url) });
+    for (const task of INVENTORY_TASKS)
+      expect((await engine.run(task, { trigger: 'manual' })).status).not.toBe('failed');
+    const projects = await api.pool.query<{ id: number }>(`SELECT id FROM cloud_projects ORDER BY id LIMIT 2`);
+    await api.pool.query(`UPDATE cloud_projects SET tenant_id = 'acme' WHERE id = $1`, [projects.rows[0]!.id]);
+    await api.pool.query(`UPDATE cloud_projects SET tenant_id = 'globex' WHERE id = $1`, [projects.rows[1]!.id]);
+    await api.pool.query(
+      `UPDATE cloud_resources r SET tenant_id = p.tenant_id FROM cloud_projects p WHERE p.id = r.cloud_project_id AND p.tenant_id IS NOT NULL`,
+    );
+    const context: BillingContext = { pool: api.pool, api: billingClient(sim.url), accountId: ACCOUNT };
+    await syncBalance(context, { trigger: 'manual' });
+    const uuids: string[] = [];
+    await syncBillingHistory(context, {
+      trigger: 'manual',
+      enqueueInvoice: (uuid) => {
+        uuids.push(uuid);
+        return Promise.resolve();
+      },
+    });
+    for (const uuid of uuids)
+      expect((await ingestInvoice(context, uuid, { trigger: 'manual' })).status).toBe('ingested');
+    expect((await syncBillingInsights(context, { trigger: 'manual', today: TODAY })).status).toBe('succeeded');
+    admin = await token({ admin: true, sub: 'ops' });
+    tenant = await token({ tenant: 'acme' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await sim?.close();
+    await api?.close();
+  });
+
+  const query = async <T>(text: string, variables: Record<string, unknown> = {}): Promise<T> => {
+    const { body } = await gql<T>(api.url, text, { token: admin, variables });
+    expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+    return body.data!;
+  };
+  const same = (a: string, b: string): boolean => decimalToMicros(a) === decimalToMicros(b);
+  const total = (values: string[]): string => microsToDecimal(values.reduce((s, v) => s + decimalToMicros(v), 0n));
+
+  it('is platform admin only: a tenant gets FORBIDDEN, no token UNAUTHENTICATED', async () => {
+    for (const text of [
+      '{ accrual { monthToDate } }',
+      '{ accrual(month: "2026-10") { byTenant { tenantId amount } } }',
+      '{ resources(first: 1) { edges { node { accrual { amount } } } } }',
+      '{ projects(first: 1) { edges { node { accrual(month: "2026-10") { amount } } } } }',
+    ]) {
+      const forbidden = await gql(api.url, text, { token: tenant });
+      expect(forbidden.body.errors?.[0]?.extensions?.code, text).toBe('FORBIDDEN');
+      expect(JSON.stringify(forbidden.body.data ?? null)).not.toMatch(/"\d+\.\d+"/);
+      expect((await gql(api.url, text)).body.errors?.[0]?.extensions?.code, text).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('splits a month by day, project, tenant, kind and resource, every split adding up to the month', async () => {
+    const data = await query<{
+      accrual: {
+        month: string;
+        monthToDate: string;
+        lastObservedDay: string;
+        byDay: Array<{ day: string; amount: string }>;
+        byProject: Array<{ amount: string; project: { id: string; accrual: { amount: string } } | null }>;
+        byTenant: Array<{ tenantId: string | null; amount: string }>;
+        byKind: Array<{ kind: string | null; amount: string }>;
+        byResource: Array<{
+          amount: string;
+          days: number;
+          resource: { id: string; accrual: { amount: string } } | null;
+        }>;
+      };
+    }>(`{ accrual(month: "2026-10") { month monthToDate lastObservedDay byDay { day amount }
+          byProject { amount project { id accrual(month: "2026-10") { amount } } } byTenant { tenantId amount }
+          byKind { kind amount } byResource(first: 5) { amount days resource { id accrual(month: "2026-10") { amount } } } } }`);
+    const a = data.accrual;
+    expect(a.month).toBe('2026-10');
+    expect(a.lastObservedDay).toBe('2026-10-31');
+    expect(a.byDay).toHaveLength(31);
+    const { rows } = await api.pool.query<{ sum: string }>(
+      `SELECT sum(amount)::text FROM billing_insight_points WHERE day BETWEEN '2026-10-01' AND '2026-10-31'`,
+    );
+    expect(same(a.monthToDate, rows[0]!.sum)).toBe(true);
+    for (const split of [a.byDay, a.byProject, a.byTenant, a.byKind])
+      expect(same(total(split.map((s) => s.amount)), a.monthToDate)).toBe(true);
+    expect(a.byTenant.map((t) => t.tenantId)).toEqual(expect.arrayContaining(['acme', 'globex', null]));
+    expect(a.byKind.map((k) => k.kind)).toEqual(expect.arrayContaining(['droplet', 'volume', 'kubernetes_cluster']));
+    for (const p of a.byProject.filter((p) => p.project)) expect(same(p.project!.accrual.amount, p.amount)).toBe(true);
+    const top = a.byResource[0]!;
+    expect(top.resource).not.toBeNull();
+    expect(same(top.resource!.accrual.amount, top.amount)).toBe(true);
+    expect(decimalToMicros(a.byResource[0]!.amount)).toBeGreaterThanOrEqual(decimalToMicros(a.byResource[1]!.amount));
+  });
+
+  it('forecasts the month end from the last seven days, its inputs exposed', async () => {
+    const data = await query<{
+      accrual: {
+        monthToDate: string;
+        byDay: Array<{ day: string; amount: string }>;
+        forecast: Record<string, string | number>;
+        balance: { monthToDateUsage: string; accrual: string; difference: string; forecast: string };
+      };
+    }>(`{ accrual(month: "2026-11") { monthToDate byDay { day amount }
+          forecast { method monthToDate lastObservedDay daysObserved windowDays dailyRate daysRemaining forecast }
+          balance { monthToDateUsage accrual difference forecast } } }`);
+    const { forecast, byDay } = data.accrual;
+    expect(forecast).toMatchObject({
+      method: 'run_rate',
+      lastObservedDay: '2026-11-14',
+      daysObserved: 14,
+      windowDays: 7,
+      daysRemaining: 16,
+    });
+    const window = byDay.filter((d) => d.day >= '2026-11-08').map((d) => decimalToMicros(d.amount));
+    const rate = (window.reduce((s, v) => s + v, 0n) * 2n + 7n) / 14n;
+    expect(decimalToMicros(forecast.dailyRate as string)).toBe(rate);
+    expect(decimalToMicros(forecast.forecast as string)).toBe(decimalToMicros(data.accrual.monthToDate) + rate * 16n);
+    // Against the balance: the balance's month_to_date_usage counts today's hours and the taxes too.
+    const usage = h2Usage(sim);
+    expect(data.accrual.balance.monthToDateUsage).toBe(usage);
+    expect(
+      same(
+        data.accrual.balance.difference,
+        microsToDecimal(decimalToMicros(usage) - decimalToMicros(data.accrual.monthToDate)),
+      ),
+    ).toBe(true);
+    expect(decimalToMicros(data.accrual.balance.difference)).toBeGreaterThan(0n);
+  });
+
+  it('reports movers: the resize as one SKU vanishing and one appearing, a deleted resource dropping to zero', async () => {
+    const resize = sim.billing.resize!;
+    type Movers = {
+      accrual: {
+        movers: {
+          day: string;
+          previousDay: string;
+          resources: Array<{ resourceName: string | null; previousAmount: string; amount: string; change: string }>;
+          newSkus: Array<{ description: string; resource: { name: string } | null }>;
+          vanishedSkus: Array<{ description: string }>;
+        };
+      };
+    };
+    const fields = `day previousDay resources { resourceName previousAmount amount change }
+      newSkus { description resource { name } } vanishedSkus { description }`;
+    const onResize = await query<Movers>(`{ accrual(month: "2026-10") { movers(day: "2026-10-14") { ${fields} } } }`);
+    expect(onResize.accrual.movers.previousDay).toBe('2026-10-13');
+    expect(onResize.accrual.movers.newSkus).toContainEqual({
+      description: `${resize.name} (${resize.toSize})`,
+      resource: { name: resize.name },
+    });
+    const after = await query<Movers>(`{ accrual(month: "2026-10") { movers(day: "2026-10-15") { ${fields} } } }`);
+    expect(after.accrual.movers.vanishedSkus.map((s) => s.description)).toContain(
+      `${resize.name} (${resize.fromSize})`,
+    );
+    // The droplet deleted this month: the day after its last point, it moved to zero.
+    const retired = sim.billing.historicDeleted[0]!;
+    const gone = dayAfter(retired.deleted_at.slice(0, 10));
+    const deleted = await query<Movers>(`{ accrual(month: "2026-11") { movers(day: "${gone}") { ${fields} } } }`);
+    const move = deleted.accrual.movers.resources.find(
+      (r) => r.resourceName === (retired.record as { name: string }).name,
+    );
+    expect(move).toMatchObject({ amount: '0.00' });
+    expect(decimalToMicros(move!.change)).toBeLessThan(0n);
+    // A threshold above every change leaves no resource.
+    const none = await query<Movers>(
+      `{ accrual(month: "2026-10") { movers(day: "2026-10-20", ratio: 100, minChange: "1000") { ${fields} } } }`,
+    );
+    expect(none.accrual.movers.resources).toEqual([]);
+  });
+
+  it("sets the accrual against the month's invoice: the charges agree to the cent, taxes and credits are the difference", async () => {
+    const data = await query<{ accrual: { invoice: Record<string, string | boolean> } }>(
+      `{ accrual(month: "2026-10") { invoice { invoiceUuid provisional invoiceAmount chargesAmount taxesAndCredits accrual difference chargesDifference } } }`,
+    );
+    const invoice = sim.billing.invoiceOf('2026-10')!;
+    const r = data.accrual.invoice;
+    expect(r).toMatchObject({ invoiceUuid: invoice.uuid, provisional: false });
+    expect(same(r.invoiceAmount as string, microsToDecimal(BigInt(invoice.totalCents) * 10_000n))).toBe(true);
+    expect(same(r.chargesDifference as string, '0')).toBe(true);
+    expect(same(r.difference as string, r.taxesAndCredits as string)).toBe(true);
+    expect(decimalToMicros(r.taxesAndCredits as string)).not.toBe(0n);
+    // The current month is set against its preview, and the difference is not hidden.
+    const current = await query<{ accrual: { invoice: Record<string, string | boolean> } }>(
+      `{ accrual(month: "2026-11") { invoice { provisional chargesDifference } } }`,
+    );
+    expect(current.accrual.invoice.provisional).toBe(true);
+    expect(decimalToMicros(current.accrual.invoice.chargesDifference as string)).toBeGreaterThan(0n); // today's hours
+  });
+
+  it('answers an empty month with zeros and refuses a bad month or day', async () => {
+    const empty = await query<{
+      accrual: { monthToDate: string; byDay: unknown[]; forecast: { daysObserved: number } };
+    }>('{ accrual(month: "2025-01") { monthToDate byDay { day } forecast { daysObserved } } }');
+    expect(empty.accrual).toEqual({ monthToDate: '0.00', byDay: [], forecast: { daysObserved: 0 } });
+    for (const text of [
+      '{ accrual(month: "2026-13") { month } }',
+      '{ accrual(month: "2026-10") { movers(day: "2026-11-01") { day } } }',
+    ]) {
+      const { body } = await gql(api.url, text, { token: admin });
+      expect(body.errors?.[0]?.extensions?.code, text).toBe('BAD_USER_INPUT');
+    }
+  });
+});
+
+function dayAfter(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+function h2Usage(sim: Simulator): string {
+  return sim.billing.balance().month_to_date_usage;
+}
