@@ -325,7 +325,7 @@ export async function walkList<T>(
           : null;
     } else {
       nextPage = next ?? undefined;
-      if (nextPage === undefined) stop = `page ${page} offered a next page without a readable page number`;
+      if (nextPage === undefined) stop = `page ${page} offered a next link without a page number`;
       else if (nextPage !== page + 1) stop = `page ${page} offered next page ${nextPage}, expected ${page + 1}`;
       else if (pageItems.length === 0) stop = `page ${page} was empty but offered next page ${nextPage}`;
       else if (total !== undefined && count >= total) {
