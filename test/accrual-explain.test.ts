@@ -30,8 +30,9 @@ function scansOf(plan: unknown): Array<{ type: string; relation: string | undefi
     if (Array.isArray(node)) return node.forEach(walk);
     if (!node || typeof node !== 'object') return;
     const n = node as Record<string, unknown>;
-    if (typeof n['Node Type'] === 'string' && (n['Node Type'] as string).includes('Scan'))
-      out.push({ type: n['Node Type'] as string, relation: n['Relation Name'] as string | undefined });
+    const type = n['Node Type'];
+    if (typeof type === 'string' && type.includes('Scan'))
+      out.push({ type, relation: typeof n['Relation Name'] === 'string' ? n['Relation Name'] : undefined });
     for (const value of Object.values(n)) walk(value);
   };
   walk(plan);

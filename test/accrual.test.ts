@@ -18,7 +18,7 @@ const days = (month: string, amounts: string[]) =>
 describe('forecastMonth', () => {
   it('is month to date plus the mean of the last seven days times the days left', () => {
     // Ten days of 1.00, then four of 3.00: the window (days 8-14) holds 3 × 1.00 + 4 × 3.00 = 15.00.
-    const series = days('2026-11', [...Array(10).fill('1.00'), ...Array(4).fill('3.00')]);
+    const series = days('2026-11', [...Array<string>(10).fill('1.00'), ...Array<string>(4).fill('3.00')]);
     const f = forecastMonth('2026-11', series, '2026-11-14');
     expect(f).toEqual({
       method: 'run_rate',
@@ -39,7 +39,7 @@ describe('forecastMonth', () => {
   });
 
   it('forecasts a finished month as itself, and a month without points as zero', () => {
-    const full = forecastMonth('2026-10', days('2026-10', Array(31).fill('2.50')), '2026-10-31');
+    const full = forecastMonth('2026-10', days('2026-10', Array<string>(31).fill('2.50')), '2026-10-31');
     expect(full).toMatchObject({ daysRemaining: 0, forecast: '77.50', monthToDate: '77.50', dailyRate: '2.50' });
     expect(forecastMonth('2026-10', [], null)).toMatchObject({ daysObserved: 0, forecast: '0.00', daysRemaining: 31 });
     // A series whose last points are older than the account's last day keeps that rate low, not its old one.

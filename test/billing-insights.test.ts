@@ -85,12 +85,19 @@ describe('billing insights ingest', () => {
     expect(listing.pages).toBe(Math.ceil(expected / 200));
     expect(h.sim.requests.count({ path: INSIGHTS_PATH })).toBe(Math.ceil(expected / 200));
 
+    // Four pages in flight: the same items, in order, and not one request more.
+    h.sim.requests.clear();
+    const ahead = await h.api.listBillingInsights(urn, '2026-10-01', '2026-10-31', { concurrency: 4 });
+    expect(ahead.complete).toBe(true);
+    expect(ahead.items).toEqual(listing.items);
+    expect(h.sim.requests.count({ path: INSIGHTS_PATH })).toBe(Math.ceil(expected / 200));
+
     h.sim.setFaults({ truncateListing: { path: '/v2/billing/*', atPage: 2 } });
     const truncated = await h.api.listBillingInsights(urn, '2026-10-01', '2026-10-31');
     expect(truncated.complete).toBe(false);
     expect(truncated.incompleteReason).toMatch(/truncated/);
     h.sim.setFaults({ repeatPage: { path: '/v2/billing/*', page: 1 } });
-    const repeated = await h.api.listBillingInsights(urn, '2026-10-01', '2026-10-31');
+    const repeated = await h.api.listBillingInsights(urn, '2026-10-01', '2026-10-31', { concurrency: 4 });
     expect(repeated.complete).toBe(false);
     expect(repeated.incompleteReason).toMatch(/repeated/);
     h.sim.setFaults({});
@@ -203,7 +210,15 @@ describe('billing insights ingest', () => {
     const before = await pointsDigest(h.pool);
     const outcome = await syncBillingInsights(h.billing, { trigger: 'manual', today: TODAY });
     expect(outcome.status, outcome.error).toBe('succeeded');
-    expect(outcome.value?.replacedPoints).toBe(before.count);
+    // Every day was stored exactly so already: none is rewritten.
+    expect(outcome.value).toMatchObject({ daysWritten: [], replacedPoints: 0 });
+    expect(outcome.unchanged).toBe(before.count);
+    expect(await pointsDigest(h.pool)).toEqual(before);
+    // A day whose stored rows differ from the answer (here: its digest says so) is rewritten, to the same rows.
+    await h.pool.query(`UPDATE billing_insight_days SET digest = 'outdated' WHERE day = '2026-10-20'`);
+    const again = await syncBillingInsights(h.billing, { trigger: 'manual', today: TODAY });
+    expect(again.value?.daysWritten).toEqual(['2026-10-20']);
+    expect(again.value?.replacedPoints).toBeGreaterThan(0);
     expect(await pointsDigest(h.pool)).toEqual(before);
   });
 
@@ -222,6 +237,8 @@ describe('billing insights ingest', () => {
   });
 
   it('a database failure in the middle of the replace rolls the whole replace back', async () => {
+    // Every day has to be written again, so the COPY runs.
+    await h.pool.query(`UPDATE billing_insight_days SET digest = 'outdated'`);
     const before = await pointsDigest(h.pool);
     // Fails the COPY on one SKU's row, after the DELETE of the days already ran in the same transaction.
     await h.pool.query(`
@@ -239,6 +256,8 @@ describe('billing insights ingest', () => {
   });
 
   it('replaces a day whose answer changed, and keeps the days outside the fetched months', async () => {
+    // Settled first: the failed runs before left every day's digest outdated.
+    expect((await syncBillingInsights(h.billing, { trigger: 'manual', today: TODAY })).status).toBe('succeeded');
     // A droplet deleted through churn at 06:00 on the 14th bills that day's first six hours, then nothing.
     const droplet = h.sim.account
       .list('droplet')
@@ -258,6 +277,9 @@ describe('billing insights ingest', () => {
     h.sim.account.now = now;
     const outcome = await syncBillingInsights(h.billing, { trigger: 'manual', today: TODAY });
     expect(outcome.status, outcome.error).toBe('succeeded');
+    // Only November is rewritten (and all of its failed-before days); October stays as it was.
+    expect(outcome.value?.daysWritten).toContain('2026-11-14');
+    expect(outcome.value?.daysWritten.some((day) => day < '2026-11-01')).toBe(false);
     const dayAfter = await h.pool.query<{ sum: string | null }>(
       `SELECT sum(amount)::text FROM billing_insight_points WHERE day = '2026-11-14' AND description LIKE $1`,
       [`${droplet.name} (%`],

@@ -59,6 +59,11 @@ export interface ListOptions<T> {
   signal?: AbortSignal;
   /** Counts the listing's requests into it, also when the walk fails (a caller adding up several listings). */
   counter?: CallCounter;
+  /**
+   * Requests in flight at once, for endpoints paged by `total_pages` (their page count is known from the first page);
+   * pages are still checked and delivered in order. Default 1. Requests ahead of a walk that stops are wasted.
+   */
+  concurrency?: number;
 }
 
 /**
@@ -248,29 +253,50 @@ export async function walkList<T>(
     return listing;
   };
 
+  /** One page's body, checked to be a listing; a DigitalOceanError says how far the walk had got when it is awaited. */
+  const request = async (n: number): Promise<Record<string, unknown>> => {
+    const query: QueryParams = paginated ? { ...spec.query, page: n, per_page: PER_PAGE } : { ...spec.query };
+    const response = await transport.getJson(spec.path, {
+      query,
+      counter,
+      ...(options.signal && { signal: options.signal }),
+    });
+    const answer = response.body as Record<string, unknown>;
+    const rawItems = answer[spec.key];
+    // null is DigitalOcean's "no items"; a missing key or any other value means the body is not a listing.
+    if (rawItems === undefined || (rawItems !== null && !Array.isArray(rawItems))) {
+      throw new DigitalOceanError({
+        kind: 'invalid_response',
+        method: 'GET',
+        endpoint: spec.path,
+        attempts: response.attempts,
+        retryable: false,
+        status: response.status,
+        detail: rawItems === undefined ? `body has no "${spec.key}"` : `"${spec.key}" is not an array`,
+      });
+    }
+    return answer;
+  };
+  // Pages requested ahead (total_pages style only, where the page count is known from the first page on): they are
+  // still checked, and handed to onPage, one by one in order.
+  const ahead = new Map<number, Promise<Record<string, unknown>>>();
+  const concurrency = spec.pagination === 'total_pages' ? Math.max(1, options.concurrency ?? 1) : 1;
+  let knownPages: number | undefined;
+
   for (;;) {
-    const query: QueryParams = paginated ? { ...spec.query, page, per_page: PER_PAGE } : { ...spec.query };
     let body: Record<string, unknown>;
     try {
-      const response = await transport.getJson(spec.path, {
-        query,
-        counter,
-        ...(options.signal && { signal: options.signal }),
-      });
-      body = response.body as Record<string, unknown>;
-      const rawItems = body[spec.key];
-      // null is DigitalOcean's "no items"; a missing key or any other value means the body is not a listing.
-      if (rawItems === undefined || (rawItems !== null && !Array.isArray(rawItems))) {
-        throw new DigitalOceanError({
-          kind: 'invalid_response',
-          method: 'GET',
-          endpoint: spec.path,
-          attempts: response.attempts,
-          retryable: false,
-          status: response.status,
-          detail: rawItems === undefined ? `body has no "${spec.key}"` : `"${spec.key}" is not an array`,
-        });
+      const pending = ahead.get(page) ?? request(page);
+      ahead.delete(page);
+      if (knownPages !== undefined) {
+        for (let n = page + 1; n <= Math.min(knownPages, page + concurrency - 1, maxPages); n++) {
+          if (ahead.has(n)) continue;
+          const next = request(n);
+          next.catch(() => undefined); // awaited (or abandoned) later: never an unhandled rejection
+          ahead.set(n, next);
+        }
       }
+      body = await pending;
     } catch (error) {
       if (error instanceof DigitalOceanError) {
         const progress: ListingProgress = { path: spec.path, pages, apiCalls: counter.apiCalls, count };
@@ -278,6 +304,10 @@ export async function walkList<T>(
         error.listing = progress;
       }
       throw error;
+    }
+    if (concurrency > 1 && knownPages === undefined) {
+      const claimed = body.total_pages;
+      if (typeof claimed === 'number' && Number.isSafeInteger(claimed)) knownPages = claimed;
     }
     pages++;
     spec.inspectBody?.(body, page);

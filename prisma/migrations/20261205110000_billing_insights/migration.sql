@@ -36,6 +36,18 @@ CREATE TABLE "billing_insight_rollups" (
     CONSTRAINT "billing_insight_rollups_pkey" PRIMARY KEY ("id")
 );
 
+-- CreateTable
+CREATE TABLE "billing_insight_days" (
+    "account_id" TEXT NOT NULL,
+    "day" DATE NOT NULL,
+    "digest" TEXT NOT NULL,
+    "point_count" INTEGER NOT NULL,
+    "amount" DECIMAL(18,6) NOT NULL,
+    "written_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "billing_insight_days_pkey" PRIMARY KEY ("account_id","day")
+);
+
 -- CreateIndex
 CREATE INDEX "billing_insight_points_resource_id_day_idx" ON "billing_insight_points"("resource_id", "day");
 
@@ -56,5 +68,8 @@ ALTER TABLE "billing_insight_points" ADD CONSTRAINT "billing_insight_points_proj
 
 -- AddForeignKey
 ALTER TABLE "billing_insight_rollups" ADD CONSTRAINT "billing_insight_rollups_account_id_fkey" FOREIGN KEY ("account_id") REFERENCES "cloud_accounts"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "billing_insight_days" ADD CONSTRAINT "billing_insight_days_account_id_fkey" FOREIGN KEY ("account_id") REFERENCES "cloud_accounts"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 

@@ -9,10 +9,13 @@
  *    lines' rules), matched (the invoice matcher over every resource of the account, stale ones included), given its
  *    project and tenant (the resource's), and encoded as a COPY row. A failed request or an incomplete listing fails
  *    the run here, before anything was written: the stored points stay as they were.
- * 3. ONE transaction: delete the points and rollups of every day fetched, COPY the new points, insert the day's
- *    rollups (summed while encoding). Each fetched day is replaced as a whole or not at all; a day with no points left
- *    in the answer is left with none. A rerun on the same answer writes the same rows.
+ * 3. ONE transaction: for every fetched day whose rows differ from the stored ones (a digest per day,
+ *    billing_insight_days), delete its points, rollups and day row, COPY its new points, insert its rollups (summed
+ *    while encoding) and day row. Each fetched day is replaced as a whole or not at all; a day with no points left in
+ *    the answer is left with none; a day already stored exactly so is not touched (the daily run rewrites yesterday
+ *    and the corrected days, not two months). A rerun on the same answer writes the same rows.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { copyFrom, copyValue } from '../../db/copy.js';
@@ -44,6 +47,8 @@ export interface InsightsSummary {
   accountUrn: string;
   ranges: Array<DayRange & { points: number; amount: string }>;
   points: number;
+  /** Days rewritten; the other fetched days were stored exactly so already. */
+  daysWritten: string[];
   replacedPoints: number;
 }
 
@@ -69,6 +74,8 @@ const COPY_COLUMNS = [
 ] as const;
 const COPY_STATEMENT = `COPY billing_insight_points (${COPY_COLUMNS.join(', ')}) FROM STDIN`;
 const COPY_CHUNK_CHARS = 128 * 1024;
+/** Pages in flight at once: a month of a large account is thousands of pages, and each waits mostly on the network. */
+const FETCH_CONCURRENCY = 4;
 
 /** Where a matched resource's money goes: its project, and its tenant (else its project's). */
 interface Attribution {
@@ -111,14 +118,36 @@ interface RollupBucket {
   count: number;
 }
 
-/** Everything fetched, ready to write: COPY chunks, the rollups, the tallies. */
-class Encoded {
+/** One day's rows as COPY text, and their digest. */
+class DayRows {
   readonly chunks: Buffer[] = [];
+  private readonly hash = createHash('sha256');
+  buffer = '';
+  points = 0;
+  micros = 0n;
+  digest = '';
+
+  flush(): void {
+    if (!this.buffer) return;
+    const chunk = Buffer.from(this.buffer, 'utf8');
+    this.hash.update(chunk);
+    this.chunks.push(chunk);
+    this.buffer = '';
+  }
+
+  finish(): void {
+    this.flush();
+    this.digest = this.hash.digest('hex');
+  }
+}
+
+/** Everything fetched, ready to write: each day's COPY rows, the rollups, the tallies. */
+class Encoded {
+  readonly days = new Map<string, DayRows>();
   readonly rollups = new Map<string, RollupBucket>();
   readonly summary = new MatchSummaryBuilder();
   readonly byRange = new Map<string, { points: number; micros: bigint }>();
   readonly cleaner = new TextCleaner();
-  private buffer = '';
   points = 0;
 
   constructor(
@@ -156,7 +185,14 @@ class Encoded {
     tally.micros += micros;
     this.byRange.set(range.month, tally);
 
-    this.buffer +=
+    let rows = this.days.get(point.day);
+    if (!rows) {
+      rows = new DayRows();
+      this.days.set(point.day, rows);
+    }
+    rows.points++;
+    rows.micros += micros;
+    rows.buffer +=
       this.accountId +
       '\t' +
       point.day +
@@ -190,12 +226,11 @@ class Encoded {
       copyValue(match.unmatchedReason) +
       '\n';
     this.points++;
-    if (this.buffer.length >= COPY_CHUNK_CHARS) this.flush();
+    if (rows.buffer.length >= COPY_CHUNK_CHARS) rows.flush();
   }
 
-  flush(): void {
-    if (this.buffer) this.chunks.push(Buffer.from(this.buffer, 'utf8'));
-    this.buffer = '';
+  finish(): void {
+    for (const rows of this.days.values()) rows.finish();
   }
 }
 
@@ -203,6 +238,7 @@ async function fetchRange(context: BillingContext, run: ActiveRun, urn: string, 
   const api = requireApi(context);
   const listing = await api.listBillingInsights(urn, range.start, range.end, {
     collect: false,
+    concurrency: FETCH_CONCURRENCY,
     ...(run.signal && { signal: run.signal }),
     onPage: (points, info) => {
       for (const raw of points) encoded.add(raw, range);
@@ -227,58 +263,110 @@ function chunksOf(chunks: readonly Buffer[]): AsyncIterable<Buffer> {
   return Readable.from(chunks, { objectMode: true });
 }
 
-/** Replaces the points and rollups of every day in `ranges` with `encoded`, in one transaction. */
+/** Every day of the ranges, YYYY-MM-DD. */
+function daysOf(ranges: readonly DayRange[]): string[] {
+  const out: string[] = [];
+  for (const range of ranges) {
+    for (let t = Date.parse(`${range.start}T00:00:00Z`); t <= Date.parse(`${range.end}T00:00:00Z`); t += 86_400_000)
+      out.push(new Date(t).toISOString().slice(0, 10));
+  }
+  return out;
+}
+
+export interface ReplaceResult {
+  /** Days whose rows were rewritten (their answer or its matching changed, or they are new or now empty). */
+  daysWritten: string[];
+  /** Days whose rows were already exactly these. */
+  daysUnchanged: number;
+  /** Stored points deleted (and, for the days that still have points, written again). */
+  replacedPoints: number;
+}
+
+/**
+ * Replaces every day of `ranges` with what `encoded` holds for it, in ONE transaction: the points, rollups and day
+ * row of each day whose digest differs from the stored one are deleted and written again (a day without points in the
+ * answer keeps none); days already stored exactly so are left alone, which is what makes the daily run cheap.
+ */
 async function replaceDays(
   pool: pg.Pool,
   accountId: string,
   ranges: readonly DayRange[],
   encoded: Encoded,
-): Promise<number> {
+): Promise<ReplaceResult> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
-    let removed = 0;
     try {
-      for (const range of ranges) {
+      const days = daysOf(ranges);
+      // The stored digests, read under the lock of the rows this transaction replaces.
+      const stored = await client.query<{ day: string; digest: string }>(
+        `SELECT day::text AS day, digest FROM billing_insight_days WHERE account_id = $1 AND day = ANY($2::date[]) FOR UPDATE`,
+        [accountId, days],
+      );
+      const storedDigest = new Map(stored.rows.map((r) => [r.day, r.digest]));
+      const written = days.filter((day) => (encoded.days.get(day)?.digest ?? null) !== (storedDigest.get(day) ?? null));
+      let removed = 0;
+      if (written.length > 0) {
         const deleted = await client.query(
-          'DELETE FROM billing_insight_points WHERE account_id = $1 AND day BETWEEN $2::date AND $3::date',
-          [accountId, range.start, range.end],
+          'DELETE FROM billing_insight_points WHERE account_id = $1 AND day = ANY($2::date[])',
+          [accountId, written],
         );
-        removed += deleted.rowCount ?? 0;
-        await client.query(
-          'DELETE FROM billing_insight_rollups WHERE account_id = $1 AND day BETWEEN $2::date AND $3::date',
-          [accountId, range.start, range.end],
-        );
-      }
-      if (encoded.chunks.length > 0) await copyFrom(client, COPY_STATEMENT, chunksOf(encoded.chunks));
-      const buckets = [...encoded.rollups.values()];
-      if (buckets.length > 0) {
-        await client.query(
-          `INSERT INTO billing_insight_rollups (account_id, day, project_id, tenant_id, kind, amount, matched_amount, point_count)
-           SELECT $1, t.day, t.project_id, t.tenant_id, t.kind, t.amount, t.matched_amount, t.point_count
-             FROM unnest($2::date[], $3::int[], $4::text[], $5::text[], $6::numeric[], $7::numeric[], $8::int[])
-                  AS t(day, project_id, tenant_id, kind, amount, matched_amount, point_count)`,
-          [
-            accountId,
-            buckets.map((b) => b.day),
-            buckets.map((b) => b.projectId),
-            buckets.map((b) => b.tenantId),
-            buckets.map((b) => b.kind),
-            buckets.map((b) => microsToDecimal(b.micros)),
-            buckets.map((b) => microsToDecimal(b.matchedMicros)),
-            buckets.map((b) => b.count),
-          ],
-        );
+        removed = deleted.rowCount ?? 0;
+        await client.query('DELETE FROM billing_insight_rollups WHERE account_id = $1 AND day = ANY($2::date[])', [
+          accountId,
+          written,
+        ]);
+        await client.query('DELETE FROM billing_insight_days WHERE account_id = $1 AND day = ANY($2::date[])', [
+          accountId,
+          written,
+        ]);
+        const writtenSet = new Set(written);
+        const chunks = written.flatMap((day) => encoded.days.get(day)?.chunks ?? []);
+        if (chunks.length > 0) await copyFrom(client, COPY_STATEMENT, chunksOf(chunks));
+        const buckets = [...encoded.rollups.values()].filter((b) => writtenSet.has(b.day));
+        if (buckets.length > 0) {
+          await client.query(
+            `INSERT INTO billing_insight_rollups (account_id, day, project_id, tenant_id, kind, amount, matched_amount, point_count)
+             SELECT $1, t.day, t.project_id, t.tenant_id, t.kind, t.amount, t.matched_amount, t.point_count
+               FROM unnest($2::date[], $3::int[], $4::text[], $5::text[], $6::numeric[], $7::numeric[], $8::int[])
+                    AS t(day, project_id, tenant_id, kind, amount, matched_amount, point_count)`,
+            [
+              accountId,
+              buckets.map((b) => b.day),
+              buckets.map((b) => b.projectId),
+              buckets.map((b) => b.tenantId),
+              buckets.map((b) => b.kind),
+              buckets.map((b) => microsToDecimal(b.micros)),
+              buckets.map((b) => microsToDecimal(b.matchedMicros)),
+              buckets.map((b) => b.count),
+            ],
+          );
+        }
+        const filled = written.filter((day) => encoded.days.has(day));
+        if (filled.length > 0) {
+          await client.query(
+            `INSERT INTO billing_insight_days (account_id, day, digest, point_count, amount)
+             SELECT $1, t.day, t.digest, t.point_count, t.amount
+               FROM unnest($2::date[], $3::text[], $4::int[], $5::numeric[]) AS t(day, digest, point_count, amount)`,
+            [
+              accountId,
+              filled,
+              filled.map((day) => encoded.days.get(day)!.digest),
+              filled.map((day) => encoded.days.get(day)!.points),
+              filled.map((day) => microsToDecimal(encoded.days.get(day)!.micros)),
+            ],
+          );
+        }
       }
       await client.query('COMMIT');
+      return { daysWritten: written, daysUnchanged: days.length - written.length, replacedPoints: removed };
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
       });
       throw error;
     }
-    return removed;
   } finally {
     client.release(broken);
   }
@@ -299,28 +387,38 @@ export async function syncBillingInsights(context: BillingContext, options: Insi
       ]);
       const encoded = new Encoded(accountId, candidates, attributions);
       for (const range of ranges) await fetchRange(context, run, urn, range, encoded);
-      encoded.flush();
+      encoded.finish();
       run.progress({ done: encoded.points, total: encoded.points, message: 'writing' });
-      const replacedPoints = await replaceDays(pool, accountId, ranges, encoded);
+      const replaced = await replaceDays(pool, accountId, ranges, encoded);
 
       const summary = encoded.summary.result();
       const perRange = ranges.map((range) => {
         const tally = encoded.byRange.get(range.month) ?? { points: 0, micros: 0n };
         return { ...range, points: tally.points, amount: microsToDecimal(tally.micros) };
       });
+      const writtenPoints = replaced.daysWritten.reduce((n, day) => n + (encoded.days.get(day)?.points ?? 0), 0);
       run.counts.listed = encoded.points;
-      run.counts.created = encoded.points;
+      run.counts.created = writtenPoints;
+      run.counts.unchanged = encoded.points - writtenPoints;
       Object.assign(run.details, {
         accountUrn: urn,
         ranges: perRange,
-        replacedPoints,
+        daysWritten: replaced.daysWritten,
+        daysUnchanged: replaced.daysUnchanged,
+        replacedPoints: replaced.replacedPoints,
         matchedCount: summary.matchedCount,
         matchRate: summary.matchRate,
         amountMatchRate: summary.amountMatchRate,
         byReason: summary.byReason,
         ...encoded.cleaner.counts(),
       });
-      return { accountUrn: urn, ranges: perRange, points: encoded.points, replacedPoints };
+      return {
+        accountUrn: urn,
+        ranges: perRange,
+        points: encoded.points,
+        daysWritten: replaced.daysWritten,
+        replacedPoints: replaced.replacedPoints,
+      };
     },
   );
 }
