@@ -165,7 +165,10 @@ try {
   );
   console.log(`  ingest into an empty month:   ${figure(runs.ingest)}`);
   console.log(
-    `  ingest replacing the month:   ${figure(runs.replace)} = ${(median(runs.replace) / median(runs.floor)).toFixed(2)} × floor`,
+    `  replacing every day:          ${figure(runs.replace)} = ${(median(runs.replace) / median(runs.floor)).toFixed(2)} × floor`,
+  );
+  console.log(
+    `  rerun, every day unchanged:   ${figure(runs.rerun)} = ${(median(runs.rerun) / median(runs.floor)).toFixed(2)} × floor`,
   );
   console.log(`  of which fetching (HTTP+JSON): ${figure(runs.fetch)}`);
   console.log(`  floor: COPY of the same rows into billing_insight_points: ${figure(runs.floor)}`);
