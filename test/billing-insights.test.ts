@@ -31,8 +31,9 @@ async function pointsDigest(pool: pg.Pool): Promise<{ count: number; digest: str
       ORDER BY day, sku, region, description, group_description, usage_team_urn, occurrence`,
   );
   const rollups = await pool.query(
-    `SELECT day::text, project_id, tenant_id, kind, amount::text, matched_amount::text, point_count
-       FROM billing_insight_rollups ORDER BY day, project_id NULLS FIRST, tenant_id NULLS FIRST, kind NULLS FIRST`,
+    `SELECT day::text, project_id, tenant_id, kind, unmatched_reason, amount::text, matched_amount::text, point_count
+       FROM billing_insight_rollups
+      ORDER BY day, project_id NULLS FIRST, tenant_id NULLS FIRST, kind NULLS FIRST, unmatched_reason NULLS FIRST`,
   );
   return {
     count: rows.length,
@@ -367,6 +368,8 @@ describe('accrual API', () => {
         byProject: Array<{ amount: string; project: { id: string; accrual: { amount: string } } | null }>;
         byTenant: Array<{ tenantId: string | null; amount: string }>;
         byKind: Array<{ kind: string | null; amount: string }>;
+        matchedAmount: string;
+        unmatched: Array<{ reason: string; amount: string }>;
         byResource: Array<{
           amount: string;
           days: number;
@@ -375,7 +378,7 @@ describe('accrual API', () => {
       };
     }>(`{ accrual(month: "2026-10") { month monthToDate lastObservedDay byDay { day amount }
           byProject { amount project { id accrual(month: "2026-10") { amount } } } byTenant { tenantId amount }
-          byKind { kind amount } byResource(first: 5) { amount days resource { id accrual(month: "2026-10") { amount } } } } }`);
+          byKind { kind amount } matchedAmount unmatched { reason amount } byResource(first: 5) { amount days resource { id accrual(month: "2026-10") { amount } } } } }`);
     const a = data.accrual;
     expect(a.month).toBe('2026-10');
     expect(a.lastObservedDay).toBe('2026-10-31');
@@ -388,6 +391,9 @@ describe('accrual API', () => {
       expect(same(total(split.map((s) => s.amount)), a.monthToDate)).toBe(true);
     expect(a.byTenant.map((t) => t.tenantId)).toEqual(expect.arrayContaining(['acme', 'globex', null]));
     expect(a.byKind.map((k) => k.kind)).toEqual(expect.arrayContaining(['droplet', 'volume', 'kubernetes_cluster']));
+    // What matched nothing, per reason: with the matched part, the whole month.
+    expect(a.unmatched.map((u) => u.reason)).toEqual(expect.arrayContaining(['HISTORIC', 'AMBIGUOUS']));
+    expect(same(total([a.matchedAmount, ...a.unmatched.map((u) => u.amount)]), a.monthToDate)).toBe(true);
     for (const p of a.byProject.filter((p) => p.project)) expect(same(p.project!.accrual.amount, p.amount)).toBe(true);
     const top = a.byResource[0]!;
     expect(top.resource).not.toBeNull();

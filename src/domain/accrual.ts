@@ -242,7 +242,7 @@ export function findMovers(
 // ---------------------------------------------------------------------------------------------------------------
 // Reads
 
-export type AccrualGroup = 'project_id' | 'tenant_id' | 'kind';
+export type AccrualGroup = 'project_id' | 'tenant_id' | 'kind' | 'unmatched_reason';
 
 export interface GroupDayRow {
   key: string | number | null;

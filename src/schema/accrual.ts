@@ -26,10 +26,11 @@ import {
   type ResourceMove,
   type SkuChange,
 } from '../domain/accrual.js';
-import { parsePeriod } from '../domain/billing.js';
+import { parsePeriod, type UnmatchedReason as UnmatchedReasonValue } from '../domain/billing.js';
 import { InvalidArgumentError } from '../domain/errors.js';
 import { badInput, builder, MAX_PAGE_SIZE } from './builder.js';
 import type { GraphQLContext } from './context.js';
+import { UnmatchedReason } from './cost-line.js';
 import { ProjectRef } from './project.js';
 import { ResourceRef } from './resource.js';
 
@@ -113,6 +114,14 @@ const TenantAccrual = builder.objectRef<GroupAccrual>('TenantAccrual').implement
   fields: (t) => ({
     ...groupFields(t),
     tenantId: t.string({ nullable: true, resolve: (g) => (g.key === null ? null : String(g.key)) }),
+  }),
+});
+
+const UnmatchedAccrual = builder.objectRef<GroupAccrual>('UnmatchedAccrual').implement({
+  description: 'The points matched to no resource, for one reason (as for invoice lines).',
+  fields: (t) => ({
+    ...groupFields(t),
+    reason: t.field({ type: UnmatchedReason, resolve: (g) => g.key as UnmatchedReasonValue }),
   }),
 });
 
@@ -380,6 +389,11 @@ const AccrualType = builder.objectRef<AccrualRoot>('Accrual').implement({
       type: [TenantAccrual],
       description: 'Largest first.',
       resolve: (a) => a.data.groups('tenant_id'),
+    }),
+    unmatched: t.field({
+      type: [UnmatchedAccrual],
+      description: 'What matched no resource, per reason, largest first (from the rollups).',
+      resolve: async (a) => (await a.data.groups('unmatched_reason')).filter((g) => g.key !== null),
     }),
     byKind: t.field({ type: [KindAccrual], description: 'Largest first.', resolve: (a) => a.data.groups('kind') }),
     byResource: t.field({

@@ -29,6 +29,7 @@ CREATE TABLE "billing_insight_rollups" (
     "project_id" INTEGER,
     "tenant_id" TEXT,
     "kind" TEXT,
+    "unmatched_reason" TEXT,
     "amount" DECIMAL(18,6) NOT NULL,
     "matched_amount" DECIMAL(18,6) NOT NULL,
     "point_count" INTEGER NOT NULL,

@@ -113,6 +113,7 @@ interface RollupBucket {
   projectId: number | null;
   tenantId: string | null;
   kind: string | null;
+  unmatchedReason: string | null;
   micros: bigint;
   matchedMicros: bigint;
   count: number;
@@ -171,10 +172,20 @@ class Encoded {
     const micros = decimalToMicros(point.amount);
     this.summary.add({ amount: point.amount, resourceId: match.resourceId, unmatchedReason: match.unmatchedReason });
 
-    const rollupKey = `${point.day}\u0000${projectId ?? ''}\u0000${tenantId ?? '\u0001'}\u0000${point.kind ?? '\u0001'}`;
+    const reason = match.unmatchedReason;
+    const rollupKey = `${point.day}\u0000${projectId ?? ''}\u0000${tenantId ?? '\u0001'}\u0000${point.kind ?? '\u0001'}\u0000${reason ?? ''}`;
     let bucket = this.rollups.get(rollupKey);
     if (!bucket) {
-      bucket = { day: point.day, projectId, tenantId, kind: point.kind, micros: 0n, matchedMicros: 0n, count: 0 };
+      bucket = {
+        day: point.day,
+        projectId,
+        tenantId,
+        kind: point.kind,
+        unmatchedReason: reason,
+        micros: 0n,
+        matchedMicros: 0n,
+        count: 0,
+      };
       this.rollups.set(rollupKey, bucket);
     }
     bucket.micros += micros;
@@ -327,10 +338,11 @@ async function replaceDays(
         const buckets = [...encoded.rollups.values()].filter((b) => writtenSet.has(b.day));
         if (buckets.length > 0) {
           await client.query(
-            `INSERT INTO billing_insight_rollups (account_id, day, project_id, tenant_id, kind, amount, matched_amount, point_count)
-             SELECT $1, t.day, t.project_id, t.tenant_id, t.kind, t.amount, t.matched_amount, t.point_count
-               FROM unnest($2::date[], $3::int[], $4::text[], $5::text[], $6::numeric[], $7::numeric[], $8::int[])
-                    AS t(day, project_id, tenant_id, kind, amount, matched_amount, point_count)`,
+            `INSERT INTO billing_insight_rollups
+               (account_id, day, project_id, tenant_id, kind, unmatched_reason, amount, matched_amount, point_count)
+             SELECT $1, t.day, t.project_id, t.tenant_id, t.kind, t.unmatched_reason, t.amount, t.matched_amount, t.point_count
+               FROM unnest($2::date[], $3::int[], $4::text[], $5::text[], $9::text[], $6::numeric[], $7::numeric[], $8::int[])
+                    AS t(day, project_id, tenant_id, kind, unmatched_reason, amount, matched_amount, point_count)`,
             [
               accountId,
               buckets.map((b) => b.day),
@@ -340,6 +352,7 @@ async function replaceDays(
               buckets.map((b) => microsToDecimal(b.micros)),
               buckets.map((b) => microsToDecimal(b.matchedMicros)),
               buckets.map((b) => b.count),
+              buckets.map((b) => b.unmatchedReason),
             ],
           );
         }
