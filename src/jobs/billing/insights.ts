@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { copyFrom, copyValue } from '../../db/copy.js';
+import type { BillingDataPoint } from '../../digitalocean/types.js';
 import type { RunTrigger } from '../../domain/tasks.js';
 import { TextCleaner } from '../clean-text.js';
 import { withRun, type ActiveRun, type RunOutcome } from '../run.js';
@@ -150,6 +151,8 @@ class Encoded {
   readonly byRange = new Map<string, { points: number; micros: bigint }>();
   readonly cleaner = new TextCleaner();
   points = 0;
+  private readonly reader = new PointReader((value) => this.cleaner.text(value));
+  private readonly occurrences = new OccurrenceCounter();
 
   constructor(
     private readonly accountId: string,
@@ -157,10 +160,7 @@ class Encoded {
     private readonly attributions: Map<number, Attribution>,
   ) {}
 
-  private readonly reader = new PointReader((value) => this.cleaner.text(value));
-  private readonly occurrences = new OccurrenceCounter();
-
-  add(raw: Parameters<PointReader['read']>[0], range: DayRange): void {
+  add(raw: BillingDataPoint, range: DayRange): void {
     const point: InsightPoint = this.reader.read(raw);
     if (point.day < range.start || point.day > range.end)
       throw new Error(`billing insights for ${range.start}..${range.end} returned a point of ${point.day}`);
