@@ -137,8 +137,8 @@ async function syncEmptyMirror(context: JobContext, lease: Lease): Promise<void>
 
 /**
  * Live accrual needs the current month's billing insights; the schedule fetches them once a day, so a worker that
- * starts in a month without any gets them at once (unless a run is queued or running already, or one succeeded in
- * the last hour and found none: the month's first day has none yet).
+ * starts in a month without any gets them at once (unless a run is queued or running already, or one succeeded this
+ * month and found none: the month's first day has none yet, and the schedule comes back for them).
  */
 async function syncInsightsOfEmptyMonth(context: JobContext, lease: Lease): Promise<void> {
   const { accountId } = context.config.digitalocean;
@@ -147,7 +147,8 @@ async function syncInsightsOfEmptyMonth(context: JobContext, lease: Lease): Prom
       `SELECT NOT EXISTS (SELECT 1 FROM billing_insight_points
                            WHERE account_id = $1 AND day >= date_trunc('month', now() AT TIME ZONE 'UTC')::date)
           AND NOT EXISTS (SELECT 1 FROM sync_runs WHERE account_id = $1 AND task = 'billing_insights'
-                           AND (status = 'running' OR (status = 'succeeded' AND started_at > now() - interval '1 hour')))
+                           AND (status = 'running' OR (status = 'succeeded'
+                                AND started_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')))
           AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j
                            WHERE j.key = $2 AND (j.locked_at IS NOT NULL OR j.attempts < j.max_attempts)) AS wanted`,
       [accountId, jobOptions({ task: 'billing_insights' }).jobKey],
