@@ -150,17 +150,18 @@ export class OccurrenceCounter {
   }
 }
 
+const dayBounds = new Map<string, { startAt: Date; endAt: Date }>();
+
 /** The point as the invoice matcher reads a line: no ids (insights carry none), the day as its period. */
 export function matchableLine(point: InsightPoint): MatchableLine {
-  const startAt = new Date(`${point.day}T00:00:00Z`);
-  return {
-    kind: point.kind,
-    name: point.resourceName,
-    isTax: point.isTax,
-    isCredit: point.isCredit,
-    startAt,
-    endAt: new Date(startAt.getTime() + 86_400_000 - 1),
-  };
+  let bounds = dayBounds.get(point.day);
+  if (!bounds) {
+    const startAt = new Date(`${point.day}T00:00:00Z`);
+    bounds = { startAt, endAt: new Date(startAt.getTime() + 86_400_000 - 1) };
+    if (dayBounds.size > 1000) dayBounds.clear();
+    dayBounds.set(point.day, bounds);
+  }
+  return { kind: point.kind, name: point.resourceName, isTax: point.isTax, isCredit: point.isCredit, ...bounds };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
