@@ -52,8 +52,12 @@ export interface InsightPoint {
   groupDescription: string;
   /** Decimal string, canonical (normalizeDecimal). */
   amount: string;
-  /** 1, 2, … among the day's points with the same natural key (assignOccurrences). */
+  /** The amount in micros (decimal.ts). */
+  micros: bigint;
+  /** 1, 2, … among the day's points with the same natural key (OccurrenceCounter). */
   occurrence: number;
+  /** One object per natural key (all but the day), shared by the points of every day: what occurrences count by. */
+  item: object;
   kind: LineKind | null;
   resourceName: string | null;
   isTax: boolean;
@@ -61,13 +65,20 @@ export interface InsightPoint {
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const SEP = '\u0000';
 
 /** Thrown for a point that cannot be stored as it is (a bad day or amount): the run fails, the old rows stay. */
 export class InsightPointError extends Error {
   override readonly name = 'InsightPointError';
 }
 
+/** What is read once per item (a resource's point repeats every day with the same text). */
 interface Classification {
+  usageTeamUrn: string;
+  sku: string;
+  region: string;
+  description: string;
+  groupDescription: string;
   kind: LineKind | null;
   resourceName: string | null;
   isTax: boolean;
@@ -75,11 +86,12 @@ interface Classification {
 }
 
 /**
- * Reads points and classifies them. A resource's point repeats every day of the month with the same SKU and
- * description, so the classification (a dozen regular expressions) is kept per (sku, description, group).
+ * Reads points and classifies them. A resource's point repeats every day of the month with the same text, so the
+ * cleaned text and the classification (a dozen regular expressions) are kept per item (the natural key).
  */
 export class PointReader {
   private readonly cache = new Map<string, Classification>();
+  private readonly days = new Set<string>();
 
   /** `text` cleans what PostgreSQL refuses (clean-text.ts). Throws InsightPointError for a bad day or amount. */
   constructor(private readonly text: (value: string) => string = (value) => value) {}
@@ -87,49 +99,61 @@ export class PointReader {
   read(raw: BillingDataPoint): InsightPoint {
     const { text } = this;
     const day = String(raw.start_date ?? '').slice(0, 10);
-    if (!DAY.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
-      throw new InsightPointError(`billing insight point has no valid start_date ("${String(raw.start_date)}")`);
+    if (!this.days.has(day)) {
+      if (!DAY.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
+        throw new InsightPointError(`billing insight point has no valid start_date ("${String(raw.start_date)}")`);
+      this.days.add(day);
+    }
     let micros: bigint;
     try {
       micros = decimalToMicros(String(raw.total_amount ?? ''));
     } catch {
       throw new InsightPointError(`billing insight point of ${day} has no decimal total_amount`);
     }
-    const sku = text(String(raw.sku ?? '').trim());
-    const description = text(String(raw.description ?? ''));
-    const groupDescription = text(String(raw.group_description ?? ''));
-    const key = sku + SEP + description + SEP + groupDescription;
-    let classified = this.cache.get(key);
-    if (!classified) {
+    const sku = String(raw.sku ?? '').trim();
+    const description = String(raw.description ?? '');
+    const groupDescription = String(raw.group_description ?? '');
+    const region = String(raw.region ?? '');
+    const usageTeamUrn = String(raw.usage_team_urn ?? '');
+    const key = usageTeamUrn + SEP + sku + SEP + region + SEP + description + SEP + groupDescription;
+    let item = this.cache.get(key);
+    if (!item) {
       // Classified as a charge; a negative amount makes a credit below, as it does for an invoice line.
-      const prepared = prepareLine({ product: skuProduct(sku) ?? '', description, groupDescription, amount: '1' });
-      classified = { ...prepared, resourceName: prepared.name };
-      this.cache.set(key, classified);
+      const clean = { sku: text(sku), description: text(description), groupDescription: text(groupDescription) };
+      const prepared = prepareLine({
+        product: skuProduct(clean.sku) ?? '',
+        description: clean.description,
+        groupDescription: clean.groupDescription,
+        amount: '1',
+      });
+      item = {
+        ...clean,
+        region: text(region),
+        usageTeamUrn: text(usageTeamUrn),
+        kind: prepared.kind,
+        resourceName: prepared.name,
+        isTax: prepared.isTax,
+        isCredit: prepared.isCredit,
+      };
+      this.cache.set(key, item);
     }
     return {
       day,
-      usageTeamUrn: text(String(raw.usage_team_urn ?? '')),
-      sku,
-      region: text(String(raw.region ?? '')),
-      description,
-      groupDescription,
+      usageTeamUrn: item.usageTeamUrn,
+      sku: item.sku,
+      region: item.region,
+      description: item.description,
+      groupDescription: item.groupDescription,
       amount: microsToDecimal(micros),
+      micros,
       occurrence: 0,
-      kind: classified.kind,
-      resourceName: classified.resourceName,
-      isTax: classified.isTax,
-      isCredit: classified.isCredit || micros < 0n,
+      item,
+      kind: item.kind,
+      resourceName: item.resourceName,
+      isTax: item.isTax,
+      isCredit: item.isCredit || micros < 0n,
     };
   }
-}
-
-const SEP = '\u0000';
-
-/** What identifies a point on its day (the unique key's columns, account and day aside). */
-export function naturalKey(
-  p: Pick<InsightPoint, 'usageTeamUrn' | 'sku' | 'region' | 'description' | 'groupDescription'>,
-): string {
-  return p.usageTeamUrn + SEP + p.sku + SEP + p.region + SEP + p.description + SEP + p.groupDescription;
 }
 
 /**
@@ -138,14 +162,16 @@ export function naturalKey(
  * So the same answer always gives the same rows, and the unique key (account, day, natural key, occurrence) holds.
  */
 export class OccurrenceCounter {
-  private readonly seen = new Map<string, number>();
+  private readonly seen = new Map<string, Map<object, number>>();
 
-  next(
-    point: Pick<InsightPoint, 'day' | 'usageTeamUrn' | 'sku' | 'region' | 'description' | 'groupDescription'>,
-  ): number {
-    const key = point.day + SEP + naturalKey(point);
-    const n = (this.seen.get(key) ?? 0) + 1;
-    this.seen.set(key, n);
+  next(point: Pick<InsightPoint, 'day' | 'item'>): number {
+    let day = this.seen.get(point.day);
+    if (!day) {
+      day = new Map();
+      this.seen.set(point.day, day);
+    }
+    const n = (day.get(point.item) ?? 0) + 1;
+    day.set(point.item, n);
     return n;
   }
 }

@@ -24,7 +24,7 @@ import type { RunTrigger } from '../../domain/tasks.js';
 import { TextCleaner } from '../clean-text.js';
 import { withRun, type ActiveRun, type RunOutcome } from '../run.js';
 import { requireApi, runEnvironment, type BillingContext } from './context.js';
-import { decimalToMicros, microsToDecimal } from './decimal.js';
+import { microsToDecimal } from './decimal.js';
 import { loadCandidateIndex } from './ingest.js';
 import {
   insightRanges,
@@ -169,7 +169,7 @@ class Encoded {
     const attribution = match.resourceId === null ? undefined : this.attributions.get(match.resourceId);
     const projectId = attribution?.projectId ?? null;
     const tenantId = attribution?.tenantId ?? null;
-    const micros = decimalToMicros(point.amount);
+    const { micros } = point;
     this.summary.add({ amount: point.amount, resourceId: match.resourceId, unmatchedReason: match.unmatchedReason });
 
     const reason = match.unmatchedReason;
