@@ -34,6 +34,8 @@ export interface Config {
     accountId: string;
     timeoutMs: number;
     maxRequestsPerMinute: number;
+    /** The billing-insights account: `do:team:<uuid>` or `do:teamgroup:<uuid>`; undefined: the token's team. */
+    billingAccountUrn: string | undefined;
   };
   sync: {
     fastDroplets: boolean;
@@ -166,6 +168,13 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
 
   const log = readLogOptions(env, stdoutIsTTY, problems);
 
+  const billingUrn = (name: string): string | undefined => {
+    const raw = read(name);
+    if (raw === undefined) return undefined;
+    if (/^do:(team|teamgroup):[A-Za-z0-9-]{1,100}$/.test(raw)) return raw;
+    problems.push(`${name} must be do:team:<uuid> or do:teamgroup:<uuid> (got "${raw.slice(0, 60)}")`);
+    return undefined;
+  };
   const nodeEnvRaw = read('NODE_ENV') ?? 'development';
   let nodeEnv: NodeEnv = 'development';
   if (nodeEnvRaw === 'development' || nodeEnvRaw === 'production' || nodeEnvRaw === 'test') nodeEnv = nodeEnvRaw;
@@ -241,6 +250,7 @@ export function loadConfig(env: Env = process.env, options: { stdoutIsTTY?: bool
       accountId: read('DIGITALOCEAN_ACCOUNT_ID') ?? 'default',
       timeoutMs: int('DIGITALOCEAN_TIMEOUT_MS', 30000, 100, 600000),
       maxRequestsPerMinute: int('DIGITALOCEAN_MAX_REQUESTS_PER_MINUTE', 200, 1, 100000),
+      billingAccountUrn: billingUrn('DIGITALOCEAN_BILLING_ACCOUNT_URN'),
     },
     sync: {
       fastDroplets: bool('SYNC_FAST_DROPLETS', false),

@@ -946,12 +946,13 @@ describe('billing through the queue', () => {
     await h?.close();
   });
 
-  it('schedules balance hourly at :07 and history daily at 02:23, only with a token', () => {
+  it('schedules balance hourly at :07, history daily at 02:23 and insights daily at 09:17, only with a token', () => {
     const withToken = loadConfig({ DIGITALOCEAN_TOKEN: 'x' });
     const items = createCrontab({ config: withToken }).filter((i) => i.task.startsWith('billing:'));
     expect(items.map((i) => [i.task, i.match])).toEqual([
       [jobIdentifier('balance'), '7 * * * *'],
       [jobIdentifier('billing_history'), '23 2 * * *'],
+      [jobIdentifier('billing_insights'), '17 9 * * *'],
     ]);
     expect(jobIdentifier('balance')).toBe('billing:balance');
     expect(jobIdentifier('billing_history')).toBe('billing:history');

@@ -325,7 +325,8 @@ describe('GraphQL API', () => {
       expect(body.errors?.[0]).toMatchObject({
         message:
           'Unknown sync task "balances": expected "all" or one of droplet, volume, snapshot, floating_ip, reserved_ipv6, firewall, ' +
-          'load_balancer, dns_zone, managed_db, kubernetes_cluster, app, projects, balance, billing_history, invoice:<uuid>',
+          'load_balancer, dns_zone, managed_db, kubernetes_cluster, app, projects, balance, billing_history, billing_insights, ' +
+          'invoice:<uuid>',
         extensions: { code: 'BAD_USER_INPUT' },
       });
       // Every name the message offers is accepted (the invoice form with an id).
@@ -345,7 +346,7 @@ describe('GraphQL API', () => {
       // syncRuns filters by what a run records: a task name, or `invoice`; its error says which.
       const filter = await gql(api.url, `{ syncRuns(task: "invoice:x") { totalCount } }`, { token: admin });
       expect(filter.body.errors?.[0]?.message).toMatch(
-        /^Unknown sync task "invoice:x": expected one of droplet, .*projects, balance, billing_history, invoice$/,
+        /^Unknown sync task "invoice:x": expected one of droplet, .*projects, balance, billing_history, billing_insights, invoice$/,
       );
     });
 
@@ -452,6 +453,7 @@ describe('GraphQL API', () => {
           'projects',
           'balance',
           'billing_history',
+          'billing_insights',
         ]);
         const byTask = Object.fromEntries(statuses.map((s) => [s.task, s]));
         expect(byTask.balance).toMatchObject({

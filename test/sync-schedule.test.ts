@@ -52,8 +52,8 @@ describe('sync schedule', () => {
     expect([...SYNC_TASKS]).toEqual([...KIND_TASKS, 'projects']);
   });
 
-  it('names every scheduled task: the inventory tasks, then the balance poll and billing history', () => {
-    expect([...TASKS]).toEqual([...KIND_TASKS, 'projects', 'balance', 'billing_history']);
+  it('names every scheduled task: the inventory tasks, then the balance poll, billing history and insights', () => {
+    expect([...TASKS]).toEqual([...KIND_TASKS, 'projects', 'balance', 'billing_history', 'billing_insights']);
     // Each one is on the crontab.
     const crontab = createCrontab({ config: configFor({ DIGITALOCEAN_TOKEN: 't' }) });
     for (const task of TASKS) expect(nextScheduledRun(task, new Date('2026-03-04T10:40:12Z')), task).not.toBeNull();
@@ -61,6 +61,7 @@ describe('sync schedule', () => {
       ...SYNC_TASKS.map((t) => `sync:${t}`),
       'billing:balance',
       'billing:history',
+      'billing:insights',
     ]);
   });
 
@@ -195,7 +196,7 @@ describe('sync jobs', () => {
       /Unknown sync task "droplets".*droplet, volume.*"all"/,
     );
     await expect(enqueueTask(pool, 'balances', 'manual')).rejects.toThrow(
-      /Unknown sync task "balances"\. Known tasks: droplet, .*, app, projects, balance, billing_history, invoice:<uuid>, or "all"/,
+      /Unknown sync task "balances"\. Known tasks: droplet, .*, app, projects, balance, billing_history, billing_insights, invoice:<uuid>, or "all"/,
     );
   });
 
@@ -334,7 +335,7 @@ describe('sync CLI', () => {
     expect(unknown.stderr).toMatch(/unknown task: droplets[\s\S]*usage: npm run sync/);
     // The usage names every task triggerSync takes.
     expect(unknown.stderr).toMatch(
-      /tasks: droplet, volume, .*, app, projects, balance, billing_history, invoice:<uuid>\n/,
+      /tasks: droplet, volume, .*, app, projects, balance, billing_history, billing_insights, invoice:<uuid>\n/,
     );
   }, 60_000);
 

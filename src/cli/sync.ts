@@ -4,7 +4,7 @@
  * worker is running right now is waited for (its run lock, jobs/lease.ts), then run here: never two at once.
  *
  * Tasks: the names triggerSync takes (the task registry, domain/tasks.ts): the kinds (droplet, volume, …, app),
- * projects, balance, billing_history, and invoice:<uuid>. `all` (the default) runs every kind, then projects (so that a first sync
+ * projects, balance, billing_history, billing_insights, and invoice:<uuid>. `all` (the default) runs every kind, then projects (so that a first sync
  * attributes resources that already exist); billing is run by name. Kinds run three at a time; then projects; then
  * the billing tasks one at a time (billing_history goes on to ingest every invoice it would queue, one at a time).
  * They all share one rate limiter.

@@ -30,6 +30,7 @@ import type {
   Account,
   App,
   Balance,
+  BillingDataPoint,
   BillingHistoryEntry,
   DatabaseCluster,
   Domain,
@@ -124,6 +125,13 @@ export interface DigitalOceanClient {
   listInvoices(options?: ListOptions<InvoiceListItem>): Promise<InvoiceListing>;
   /** `/v2/customers/my/invoices/{uuid}` line items (JSON, paged); `'preview'` for the month to date. */
   listInvoiceItems(invoiceUuid: string, options?: ListOptions<InvoiceItem>): Promise<Listing<InvoiceItem>>;
+  /** `/v2/billing/{account_urn}/insights/{start}/{end}` (days YYYY-MM-DD, ≤ 31 apart; paged by total_pages). */
+  listBillingInsights(
+    accountUrn: string,
+    start: string,
+    end: string,
+    options?: ListOptions<BillingDataPoint>,
+  ): Promise<Listing<BillingDataPoint>>;
   /** `/v2/customers/my/invoices/{uuid}/summary` */
   getInvoiceSummary(invoiceUuid: string, options?: GetOptions): Promise<InvoiceSummary>;
   /**
@@ -271,6 +279,7 @@ export function digitalOceanClientOn(transport: Transport): DigitalOceanClient {
     listBillingHistory: (o) => walkList(transport, ep.billingHistory, o),
     listInvoices,
     listInvoiceItems: (invoiceUuid, o) => walkList(transport, ep.invoiceItems(invoiceUuid), o),
+    listBillingInsights: (urn, start, end, o) => walkList(transport, ep.billingInsights(urn, start, end), o),
     getInvoiceSummary: (invoiceUuid, o) => getObject<InvoiceSummary>(ep.invoiceSummaryPath(invoiceUuid), undefined, o),
     getInvoiceCsv,
     list,

@@ -6,6 +6,7 @@
 import {
   DATABASE_SECRET_FIELDS,
   type App,
+  type BillingDataPoint,
   type BillingHistoryEntry,
   type DatabaseCluster,
   type Domain,
@@ -108,6 +109,16 @@ export const invoiceSummaryPath = (invoiceUuid: string): string =>
   `/v2/customers/my/invoices/${encodeURIComponent(invoiceUuid)}/summary`;
 export const invoiceCsvPath = (invoiceUuid: string): string =>
   `/v2/customers/my/invoices/${encodeURIComponent(invoiceUuid)}/csv`;
+
+/**
+ * Billing insights of a team (`do:team:<uuid>`) or organization (`do:teamgroup:<uuid>`) for days `start`..`end`
+ * (YYYY-MM-DD, at most 31 days apart). Paged by `total_pages`/`current_page`; points have no id, and two identical
+ * points can both be real (two same-name, same-size droplets): no de-duplication.
+ */
+export function billingInsights(accountUrn: string, start: string, end: string): ListSpec<BillingDataPoint> {
+  const urn = encodeURIComponent(accountUrn).replace(/%3A/gi, ':');
+  return { path: `/v2/billing/${urn}/insights/${start}/${end}`, key: 'data_points', pagination: 'total_pages' };
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Database credentials

@@ -15,6 +15,10 @@
  * - the last page (no `next`) arrives before `meta.total` distinct items were received (a truncated listing);
  * - the hard cap of `maxPages` pages is reached while the server still offers `next`;
  * - an unpaginated endpoint (`/v2/databases`) unexpectedly offers `next`.
+ * Billing insights page differently (`pagination: 'total_pages'`): no links, but `total_items`, `total_pages` and
+ * `current_page` in the body. The next page is current + 1 while `current_page < total_pages`; the same checks apply
+ * (a page answered under another `current_page` number, too, makes the listing incomplete), with `total_items` in the
+ * role of `meta.total`.
  * Items that reappear on a later page (offset drift when resources are created during the walk) are dropped and
  * counted in `duplicates`; that alone does not make the listing incomplete. (Only for lists whose items have an id;
  * see `ListSpec.idOf`.)
@@ -55,6 +59,11 @@ export interface ListOptions<T> {
   signal?: AbortSignal;
   /** Counts the listing's requests into it, also when the walk fails (a caller adding up several listings). */
   counter?: CallCounter;
+  /**
+   * Requests in flight at once, for endpoints paged by `total_pages` (their page count is known from the first page);
+   * pages are still checked and delivered in order. Default 1. Requests ahead of a walk that stops are wasted.
+   */
+  concurrency?: number;
 }
 
 /**
@@ -100,6 +109,9 @@ export interface ListSpec<T> {
   idOf?: (item: T) => string;
   /** False for endpoints that return everything at once and take no page params (`/v2/databases`). */
   paginated?: boolean;
+  /** How the body says what comes next: `links` (`links.pages.next`, `meta.total`; the default) or `total_pages`
+   *  (`current_page`, `total_pages`, `total_items`: billing insights). */
+  pagination?: 'links' | 'total_pages';
   /** Applied to every raw item before anything else sees it (e.g. stripping database credentials). */
   map?: (raw: unknown) => T;
   /** Sees each raw body (e.g. to pick up `invoice_preview` from the invoices list). */
@@ -166,6 +178,35 @@ function totalOf(body: Record<string, unknown>): number | undefined {
   return typeof total === 'number' && Number.isFinite(total) && total >= 0 ? total : undefined;
 }
 
+function nonNegativeInt(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * What a page says comes next, in either style: `next` is the page number offered (undefined: none; null: an offer
+ * that cannot be read), `total` the item count the server claims, `mismatch` a page that is not the one asked for.
+ */
+function pagingOf(
+  style: 'links' | 'total_pages',
+  body: Record<string, unknown>,
+  page: number,
+): { next: number | null | undefined; total: number | undefined; mismatch?: string } {
+  if (style === 'links') {
+    const link = nextLinkOf(body);
+    return { next: link === undefined ? undefined : (pageNumberOf(link) ?? null), total: totalOf(body) };
+  }
+  const total = nonNegativeInt(body.total_items);
+  const current = nonNegativeInt(body.current_page);
+  const totalPages = nonNegativeInt(body.total_pages);
+  if (current === undefined || totalPages === undefined) {
+    return { next: undefined, total, mismatch: `page ${page} has no current_page / total_pages` };
+  }
+  if (current !== page && !(current === 0 && totalPages === 0 && page === 1)) {
+    return { next: undefined, total, mismatch: `page ${page} was answered as current_page ${current}` };
+  }
+  return { next: current < totalPages ? page + 1 : undefined, total };
+}
+
 /** Walks every page of a list endpoint. See `Listing` for the result/error contract. */
 export async function walkList<T>(
   transport: Transport,
@@ -212,29 +253,50 @@ export async function walkList<T>(
     return listing;
   };
 
+  /** One page's body, checked to be a listing; a DigitalOceanError says how far the walk had got when it is awaited. */
+  const request = async (n: number): Promise<Record<string, unknown>> => {
+    const query: QueryParams = paginated ? { ...spec.query, page: n, per_page: PER_PAGE } : { ...spec.query };
+    const response = await transport.getJson(spec.path, {
+      query,
+      counter,
+      ...(options.signal && { signal: options.signal }),
+    });
+    const answer = response.body as Record<string, unknown>;
+    const rawItems = answer[spec.key];
+    // null is DigitalOcean's "no items"; a missing key or any other value means the body is not a listing.
+    if (rawItems === undefined || (rawItems !== null && !Array.isArray(rawItems))) {
+      throw new DigitalOceanError({
+        kind: 'invalid_response',
+        method: 'GET',
+        endpoint: spec.path,
+        attempts: response.attempts,
+        retryable: false,
+        status: response.status,
+        detail: rawItems === undefined ? `body has no "${spec.key}"` : `"${spec.key}" is not an array`,
+      });
+    }
+    return answer;
+  };
+  // Pages requested ahead (total_pages style only, where the page count is known from the first page on): they are
+  // still checked, and handed to onPage, one by one in order.
+  const ahead = new Map<number, Promise<Record<string, unknown>>>();
+  const concurrency = spec.pagination === 'total_pages' ? Math.max(1, options.concurrency ?? 1) : 1;
+  let knownPages: number | undefined;
+
   for (;;) {
-    const query: QueryParams = paginated ? { ...spec.query, page, per_page: PER_PAGE } : { ...spec.query };
     let body: Record<string, unknown>;
     try {
-      const response = await transport.getJson(spec.path, {
-        query,
-        counter,
-        ...(options.signal && { signal: options.signal }),
-      });
-      body = response.body as Record<string, unknown>;
-      const rawItems = body[spec.key];
-      // null is DigitalOcean's "no items"; a missing key or any other value means the body is not a listing.
-      if (rawItems === undefined || (rawItems !== null && !Array.isArray(rawItems))) {
-        throw new DigitalOceanError({
-          kind: 'invalid_response',
-          method: 'GET',
-          endpoint: spec.path,
-          attempts: response.attempts,
-          retryable: false,
-          status: response.status,
-          detail: rawItems === undefined ? `body has no "${spec.key}"` : `"${spec.key}" is not an array`,
-        });
+      const pending = ahead.get(page) ?? request(page);
+      ahead.delete(page);
+      if (knownPages !== undefined) {
+        for (let n = page + 1; n <= Math.min(knownPages, page + concurrency - 1, maxPages); n++) {
+          if (ahead.has(n)) continue;
+          const next = request(n);
+          next.catch(() => undefined); // awaited (or abandoned) later: never an unhandled rejection
+          ahead.set(n, next);
+        }
       }
+      body = await pending;
     } catch (error) {
       if (error instanceof DigitalOceanError) {
         const progress: ListingProgress = { path: spec.path, pages, apiCalls: counter.apiCalls, count };
@@ -243,11 +305,16 @@ export async function walkList<T>(
       }
       throw error;
     }
+    if (concurrency > 1 && knownPages === undefined) {
+      const claimed = body.total_pages;
+      if (typeof claimed === 'number' && Number.isSafeInteger(claimed)) knownPages = claimed;
+    }
     pages++;
     spec.inspectBody?.(body, page);
     const raw = (body[spec.key] ?? []) as unknown[];
     const pageItems: T[] = spec.map ? raw.map(spec.map) : (raw as T[]);
-    const pageTotal = totalOf(body);
+    const paging = pagingOf(spec.pagination ?? 'links', body, page);
+    const pageTotal = paging.total;
     if (pageTotal !== undefined) total = pageTotal;
     if (pageSize === undefined && pageItems.length > 0) pageSize = pageItems.length;
 
@@ -274,18 +341,20 @@ export async function walkList<T>(
     duplicates += pageItems.length - fresh.length;
     count += fresh.length;
 
-    const next = nextLinkOf(body);
+    const next = paging.next;
     let stop: string | null | undefined; // undefined: continue; null: normal end; string: incomplete
     let nextPage: number | undefined;
     if (!paginated) {
       stop = next === undefined ? null : `unpaginated endpoint offered a next page; only the first answer was read`;
+    } else if (paging.mismatch !== undefined) {
+      stop = paging.mismatch;
     } else if (next === undefined) {
       stop =
         total !== undefined && count < total
           ? `listing ended at page ${page} with ${count} of meta.total ${total} items (truncated)`
           : null;
     } else {
-      nextPage = pageNumberOf(next);
+      nextPage = next ?? undefined;
       if (nextPage === undefined) stop = `page ${page} offered a next link without a page number`;
       else if (nextPage !== page + 1) stop = `page ${page} offered next page ${nextPage}, expected ${page + 1}`;
       else if (pageItems.length === 0) stop = `page ${page} was empty but offered next page ${nextPage}`;

@@ -589,3 +589,21 @@ export interface InvoiceSummary {
   taxes?: SimpleCharge;
   credits_and_adjustments?: SimpleCharge;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Billing insights
+
+/** One point of `/v2/billing/{account_urn}/insights/{start}/{end}`: an invoice item's nightly estimate for a day. */
+export interface BillingDataPoint {
+  usage_team_urn?: string;
+  /** YYYY-MM-DD */
+  start_date: string;
+  /** Decimal string, USD. */
+  total_amount: string;
+  region?: string;
+  sku: string;
+  /** As on the invoice item, e.g. "droplet name (c-2-4GiB)". */
+  description: string;
+  /** Blank when the item is in no group (e.g. the Kubernetes cluster's name for its nodes). */
+  group_description?: string;
+}

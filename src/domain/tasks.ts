@@ -50,6 +50,10 @@ export const TASKS = {
   balance: { group: 'billing', job: 'billing:balance', schedule: '7 * * * *' },
   // History and invoice headers; enqueues one `invoice` job per invoice to ingest.
   billing_history: { group: 'billing', job: 'billing:history', schedule: '23 2 * * *' },
+  // DigitalOcean estimates each day's invoice items in a nightly run on US time; 09:17 UTC is after midnight on the
+  // US west coast (07:00-08:00 UTC) with an hour to spare, so the run finds yesterday's points, and it is off the
+  // minutes the other tasks start at.
+  billing_insights: { group: 'billing', job: 'billing:insights', schedule: '17 9 * * *' },
   invoice: {
     group: 'billing',
     job: 'billing:invoice',

@@ -95,6 +95,7 @@ export async function startWorker(context: JobContext): Promise<Runner> {
   if (context.config.digitalocean.token) {
     await sweeper.swept;
     await syncEmptyMirror(context, lease);
+    await syncInsightsOfEmptyMonth(context, lease);
   }
   return runner;
 }
@@ -131,5 +132,29 @@ async function syncEmptyMirror(context: JobContext, lease: Lease): Promise<void>
       'first sync: the mirror has never been synced: syncing everything now',
     );
     for (const { task } of pending.rows) await enqueueTask(context.pool, task, 'startup');
+  });
+}
+
+/**
+ * Live accrual needs the current month's billing insights; the schedule fetches them once a day, so a worker that
+ * starts in a month without any gets them at once (unless a run is queued or running already, or one succeeded this
+ * month and found none: the month's first day has none yet, and the schedule comes back for them).
+ */
+async function syncInsightsOfEmptyMonth(context: JobContext, lease: Lease): Promise<void> {
+  const { accountId } = context.config.digitalocean;
+  await withRunLock(lease, `${accountId}:first-insights`, { wait: {} }, async () => {
+    const { rows } = await context.pool.query<{ wanted: boolean }>(
+      `SELECT NOT EXISTS (SELECT 1 FROM billing_insight_points
+                           WHERE account_id = $1 AND day >= date_trunc('month', now() AT TIME ZONE 'UTC')::date)
+          AND NOT EXISTS (SELECT 1 FROM sync_runs WHERE account_id = $1 AND task = 'billing_insights'
+                           AND (status = 'running' OR (status = 'succeeded'
+                                AND started_at >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')))
+          AND NOT EXISTS (SELECT 1 FROM graphile_worker.jobs j
+                           WHERE j.key = $2 AND (j.locked_at IS NOT NULL OR j.attempts < j.max_attempts)) AS wanted`,
+      [accountId, jobOptions({ task: 'billing_insights' }).jobKey],
+    );
+    if (!rows[0]?.wanted) return;
+    context.logger.info('billing insights: the current month has none yet: fetching them now');
+    await enqueueTask(context.pool, 'billing_insights', 'startup');
   });
 }

@@ -52,6 +52,7 @@ export function createJobServices(
     pool,
     api: transport && digitalOceanClientOn(transport),
     accountId,
+    billingAccountUrn: config.digitalocean.billingAccountUrn,
     logger: logger.child({ component: 'billing' }),
     ...(options.onEvent && { onEvent: options.onEvent }),
     ...(options.owner !== undefined && { owner: options.owner }),

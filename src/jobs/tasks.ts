@@ -21,6 +21,7 @@ import { publishEvent } from '../events.js';
 import { syncBalance } from './billing/balance.js';
 import { syncBillingHistory } from './billing/history.js';
 import { ingestInvoice } from './billing/ingest.js';
+import { syncBillingInsights } from './billing/insights.js';
 import { triggerOf, type JobContext } from './context.js';
 import { withRunLock, type Lease } from './lease.js';
 import { failedRunError, type RunResult } from './run.js';
@@ -51,6 +52,8 @@ const BILLING_RUNNERS: { [K in Exclude<TaskName, InventoryTaskName>]: Runner } =
       enqueueInvoice: async (invoiceUuid) =>
         void (await addTaskJob(helpers.addJob, { task: 'invoice', argument: invoiceUuid }, trigger)),
     }),
+  billing_insights: (services, { trigger, helpers }) =>
+    syncBillingInsights(services.billing, { trigger, jobId: helpers.job.id, signal: helpers.abortSignal }),
   invoice: async (services, { payload, trigger, helpers }) => {
     const { invoiceUuid } = (payload ?? {}) as { invoiceUuid?: unknown };
     const target = typeof invoiceUuid === 'string' ? parseTaskTarget(`invoice:${invoiceUuid}`) : null;

@@ -9,5 +9,6 @@ import './balance.js';
 import './cost-line.js';
 import './invoice.js';
 import './cost.js';
+import './accrual.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

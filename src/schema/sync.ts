@@ -144,7 +144,7 @@ builder.queryFields((t) => ({
     type: [TaskSyncStatus],
     authScopes: { member: true },
     description:
-      'Per scheduled task (the inventory kinds, projects, balance, billing_history): the last run, the last successful run, whether one is running, and the next scheduled run.',
+      'Per scheduled task (the inventory kinds, projects, balance, billing_history, billing_insights): the last run, the last successful run, whether one is running, and the next scheduled run.',
     resolve: async (_root, _args, ctx) => {
       // Two statements for every task together: the ids (DISTINCT ON uses the (task, started_at) index), then the rows.
       const latest = await ctx.prisma.$queryRaw<Array<{ which: 'last' | 'success'; id: number }>>`

@@ -64,4 +64,8 @@ export async function markSynced(pool: pg.Pool): Promise<void> {
   await pool.query(
     `INSERT INTO sync_runs (account_id, task, trigger, status, finished_at) VALUES ('default', 'volume', 'cron', 'succeeded', now())`,
   );
+  // Billing insights too: a month without points gets them at a worker's start unless a run this month found none.
+  await pool.query(
+    `INSERT INTO sync_runs (account_id, task, trigger, status, finished_at) VALUES ('default', 'billing_insights', 'cron', 'succeeded', now())`,
+  );
 }

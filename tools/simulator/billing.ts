@@ -43,6 +43,8 @@ export interface InvoiceLine {
   category: 'iaas' | 'paas';
   resource_uuid?: string;
   resource_id?: string;
+  /** Where the resource runs (billing insights carry it; the invoice does not). */
+  region?: string;
   ref: LineRef;
 }
 
@@ -180,6 +182,7 @@ function billablesOf<K extends Kind>(
   rec: KindRecords[K],
   projectName: (id: string | null | undefined) => string,
   deletedMs: number | null,
+  resizes?: ReadonlyMap<number, Resize>,
 ): Billable[] {
   // A shallow copy freezes the names and sizes billed now, even if the live record is renamed later.
   rec = { ...rec };
@@ -191,48 +194,41 @@ function billablesOf<K extends Kind>(
     case 'droplet': {
       const d = rec as KindRecords['droplet'];
       if (d.tags.some((t) => t.startsWith('k8s:'))) break; // billed under Kubernetes Clusters
-      const size = sizeInfo(d.size_slug);
       const project = projectName(d.project_id);
       const ref = { type: 'resource', kind: 'droplet', id: String(d.id), name: d.name } as const;
-      add('droplet', d.created_at, (s, e, h) => {
-        const lines = [
-          resourceLine(
-            {
-              product: 'Droplets',
-              group_description: '',
-              description: `${d.name} (${d.size_slug})`,
-              project_name: project,
-              category: 'iaas',
-              resource_id: String(d.id),
-              ref,
-            },
-            s,
-            e,
-            h,
-            size.priceMonthly,
-          ),
-        ];
-        if (d.backups) {
-          lines.push(
-            resourceLine(
-              {
-                product: 'Backups',
-                group_description: '',
-                description: `${d.name} (${d.size_slug})`,
-                project_name: project,
-                category: 'iaas',
-                resource_id: String(d.id),
-                ref,
-              },
-              s,
-              e,
-              h,
-              size.priceMonthly * PRICES.backupsShare,
-            ),
-          );
-        }
-        return lines;
-      });
+      const dropletLines =
+        (sizeSlug: string): Billable['lines'] =>
+        (s, e, h) => {
+          const size = sizeInfo(sizeSlug);
+          const fields = {
+            group_description: '',
+            description: `${d.name} (${sizeSlug})`,
+            project_name: project,
+            category: 'iaas',
+            resource_id: String(d.id),
+            region: d.region,
+            ref,
+          } as const;
+          const lines = [resourceLine({ product: 'Droplets', ...fields }, s, e, h, size.priceMonthly)];
+          if (d.backups)
+            lines.push(
+              resourceLine({ product: 'Backups', ...fields }, s, e, h, size.priceMonthly * PRICES.backupsShare),
+            );
+          return lines;
+        };
+      const resize = resizes?.get(d.id);
+      if (resize && Date.parse(d.created_at) < resize.atMs) {
+        // Billed at the old size until the resize, then at the new one: two lines (and two SKUs) that month.
+        out.push({
+          kind: 'droplet',
+          createdMs: Date.parse(d.created_at),
+          deletedMs: resize.atMs,
+          lines: dropletLines(resize.fromSize),
+        });
+        out.push({ kind: 'droplet', createdMs: resize.atMs, deletedMs, lines: dropletLines(d.size_slug) });
+      } else {
+        add('droplet', d.created_at, dropletLines(d.size_slug));
+      }
       break;
     }
     case 'volume': {
@@ -247,6 +243,7 @@ function billablesOf<K extends Kind>(
             project_name: project,
             category: 'iaas',
             resource_uuid: v.id,
+            region: v.region,
             ref: { type: 'resource', kind: 'volume', id: v.id, name: v.name },
           },
           s,
@@ -269,6 +266,7 @@ function billablesOf<K extends Kind>(
             project_name: '',
             category: 'iaas',
             ...(droplet ? { resource_id: sn.id } : { resource_uuid: sn.id }),
+            region: sn.regions[0] ?? '',
             ref: { type: 'resource', kind: 'snapshot', id: sn.id, name: sn.name },
           },
           s,
@@ -291,6 +289,7 @@ function billablesOf<K extends Kind>(
             description: `Unused Floating IP - ${ip.ip}`,
             project_name: project,
             category: 'iaas',
+            region: ip.region,
             ref: { type: 'resource', kind: 'reserved_ip', id: ip.ip, name: ip.ip },
           },
           s,
@@ -313,6 +312,7 @@ function billablesOf<K extends Kind>(
             project_name: project,
             category: 'iaas',
             resource_uuid: lb.id,
+            region: lb.region,
             ref: { type: 'resource', kind: 'load_balancer', id: lb.id, name: lb.name },
           },
           s,
@@ -338,6 +338,7 @@ function billablesOf<K extends Kind>(
               project_name: project,
               category: 'paas',
               resource_uuid: k.id,
+              region: k.region,
               ref,
             },
             s,
@@ -356,6 +357,7 @@ function billablesOf<K extends Kind>(
                 project_name: project,
                 category: 'paas',
                 resource_uuid: k.id,
+                region: k.region,
                 ref,
               },
               s,
@@ -382,6 +384,7 @@ function billablesOf<K extends Kind>(
             project_name: project,
             category: 'paas',
             resource_uuid: db.id,
+            region: db.region,
             ref: { type: 'resource', kind: 'database', id: db.id, name: db.name },
           },
           s,
@@ -404,6 +407,7 @@ function billablesOf<K extends Kind>(
             project_name: project,
             category: 'paas',
             resource_uuid: a.id,
+            region: a.region,
             ref: { type: 'resource', kind: 'app', id: a.id, name: a.name },
           },
           s,
@@ -432,12 +436,21 @@ const BILLED_KINDS: readonly BilledKind[] = [
   'app',
 ];
 
-function ledgerOf(account: SimAccount): Billable[] {
+/** A droplet resized during the simulated months: billed at `fromSize` until `atMs`, at its current size after. */
+export interface Resize {
+  dropletId: number;
+  name: string;
+  fromSize: string;
+  toSize: string;
+  atMs: number;
+}
+
+function ledgerOf(account: SimAccount, resizes?: ReadonlyMap<number, Resize>): Billable[] {
   const names = new Map(account.list('project').map((p) => [p.id, p.name]));
   const projectName = (id: string | null | undefined): string => (id ? (names.get(id) ?? '') : '');
   const out: Billable[] = [];
   for (const kind of BILLED_KINDS) {
-    for (const rec of account.list(kind)) out.push(...billablesOf(account, kind, rec, projectName, null));
+    for (const rec of account.list(kind)) out.push(...billablesOf(account, kind, rec, projectName, null, resizes));
   }
   return out;
 }
@@ -762,6 +775,101 @@ function largeInvoice(
   };
 }
 
+/**
+ * The droplet resized mid-month: the first stand-alone droplet with a name of its own, created before the previous
+ * month, resized at 10:00 UTC on the 14th of that month (so that day bills both sizes) from a smaller size.
+ */
+function pickResize(account: SimAccount): Resize | undefined {
+  const now = account.now;
+  const previousStart = monthStart(now.getUTCFullYear(), now.getUTCMonth() - 1);
+  const names = new Map<string, number>();
+  for (const d of account.list('droplet')) names.set(d.name, (names.get(d.name) ?? 0) + 1);
+  const droplet = account
+    .list('droplet')
+    .find(
+      (d) =>
+        names.get(d.name) === 1 &&
+        !d.tags.some((t) => t.startsWith('k8s:')) &&
+        !d.size_slug.startsWith('gpu-') &&
+        Date.parse(d.created_at) < previousStart,
+    );
+  if (!droplet) return undefined;
+  const fromSize = droplet.size_slug === 's-1vcpu-1gb' ? 's-1vcpu-2gb' : 's-1vcpu-1gb';
+  return {
+    dropletId: droplet.id,
+    name: droplet.name,
+    fromSize,
+    toSize: droplet.size_slug,
+    atMs: previousStart + 13 * DAY_MS + 10 * HOUR,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Billing insights: the invoice lines spread over the days they cover
+
+const DAY_MS = 24 * HOUR;
+
+/** One point of `/v2/billing/{urn}/insights/{start}/{end}` (the amount in cents). */
+export interface InsightPoint {
+  day: string;
+  sku: string;
+  region: string;
+  description: string;
+  group_description: string;
+  amountCents: number;
+}
+
+/** SKU families by invoice product: `<n>-<service>-<family>-<code>`, the code telling sizes apart. */
+const SKU_FAMILY: Readonly<Record<string, string>> = {
+  Droplets: 'DO-DROP',
+  Backups: 'DO-BKUP',
+  'Droplet Snapshots': 'DO-SNAP',
+  'Volume Snapshots': 'BS-SNAP',
+  Volumes: 'BS-VOL',
+  'Floating IPs': 'NW-FIP',
+  'Load Balancers': 'NW-LB',
+  'Kubernetes Clusters': 'KS-K8SWN',
+  'Managed Databases': 'DB-DBAAS',
+  'App Platform': 'AP-APPS',
+  'Spaces Subscription': 'SP-SUB',
+  'Container Registry': 'CR-BASIC',
+  Bandwidth: 'NW-BW',
+};
+
+function skuOf(line: InvoiceLine): string {
+  const family =
+    line.product === 'Kubernetes Clusters' && line.description === 'High Availability Control Plane'
+      ? 'KS-K8SHA'
+      : (SKU_FAMILY[line.product] ?? 'XX-OTHER');
+  // The size in the description's last parentheses (a droplet's slug, a node's size); else one code per family.
+  const size = /\(([^()]*)\)$/.exec(line.description)?.[1] ?? '';
+  let hash = 0;
+  for (const char of size) hash = (hash * 31 + char.charCodeAt(0)) % 9973;
+  return `1-${family}-${String(size ? hash + 1 : 1).padStart(4, '0')}`;
+}
+
+/**
+ * A line's cents over the UTC days of [startMs, endMs), in proportion to the time in each day, largest remainders
+ * rounded up: the days add up to the line exactly.
+ */
+export function spreadOverDays(line: Pick<InvoiceLine, 'startMs' | 'endMs' | 'amountCents'>): Array<[string, number]> {
+  const first = Math.floor(line.startMs / DAY_MS) * DAY_MS;
+  const span = Math.max(1, line.endMs - line.startMs);
+  const days: Array<{ day: string; share: number; cents: number; rest: number }> = [];
+  for (let d = first; d < Math.max(line.endMs, line.startMs + 1); d += DAY_MS) {
+    const overlap = Math.min(d + DAY_MS, line.endMs) - Math.max(d, line.startMs);
+    if (overlap <= 0) continue;
+    const exact = (line.amountCents * overlap) / span;
+    const cents = Math.floor(exact);
+    days.push({ day: new Date(d).toISOString().slice(0, 10), share: overlap, cents, rest: exact - cents });
+  }
+  if (days.length === 0) days.push({ day: new Date(first).toISOString().slice(0, 10), share: 1, cents: 0, rest: 0 });
+  let left = line.amountCents - days.reduce((sum, d) => sum + d.cents, 0);
+  const order = days.map((_, i) => i).sort((a, b) => days[b]!.rest - days[a]!.rest || a - b);
+  for (let i = 0; left > 0; i = (i + 1) % order.length, left--) days[order[i]!]!.cents++;
+  return days.map((d) => [d.day, d.cents]);
+}
+
 export class Billing {
   /** Resources deleted before the simulator started (billed in past months only). */
   readonly historicDeleted: DeletedRecord[];
@@ -771,6 +879,10 @@ export class Billing {
     { invoices: Invoice[]; history: BillingHistoryEntry[]; previewUuid: string; previewId: string } | undefined;
   private previewCache: { version: number; deletedCount: number; nowMs: number; invoice: Invoice } | undefined;
   private nameIndexCache: { version: number; counts: Map<string, number> } | undefined;
+  /** The droplet resized in the middle of the previous month (none when no droplet fits). */
+  readonly resize: Resize | undefined;
+  private readonly resizes: ReadonlyMap<number, Resize>;
+  private insightCache: { key: string; points: InsightPoint[] } | undefined;
 
   /** Captures the billing ledger from the account as it is now; invoices are computed on first use. */
   constructor(
@@ -781,7 +893,9 @@ export class Billing {
     const now = account.now;
     const firstMonthMs = monthStart(now.getUTCFullYear(), now.getUTCMonth() - account.scale.months);
     this.historicDeleted = historicDeleted(account, this.rng, firstMonthMs);
-    this.seedLedger = [...ledgerOf(account), ...ledgerOfDeleted(account, this.historicDeleted)];
+    this.resize = pickResize(account);
+    this.resizes = new Map(this.resize ? [[this.resize.dropletId, this.resize]] : []);
+    this.seedLedger = [...ledgerOf(account, this.resizes), ...ledgerOfDeleted(account, this.historicDeleted)];
   }
 
   /** Closed invoices, newest first. */
@@ -878,7 +992,7 @@ export class Billing {
     if (c && c.version === a.version && c.deletedCount === a.deleted.length && c.nowMs === nowMs) return c.invoice;
     const s = monthStart(a.now.getUTCFullYear(), a.now.getUTCMonth());
     const ledger = [
-      ...ledgerOf(a),
+      ...ledgerOf(a, this.resizes),
       ...ledgerOfDeleted(a, a.deleted),
       ...this.seedLedger.filter((b) => b.deletedMs !== null && b.deletedMs > s),
     ];
@@ -887,6 +1001,68 @@ export class Billing {
     const invoice = arrayInvoice(previewUuid, previewId, s, nowMs, true, closeInvoice(lines, s, nowMs, 0));
     this.previewCache = { version: a.version, deletedCount: a.deleted.length, nowMs, invoice };
     return invoice;
+  }
+
+  /** The invoice of a month (`YYYY-MM`): a closed one, the month-to-date preview, or none. */
+  invoiceOf(month: string): Invoice | undefined {
+    const preview = this.preview();
+    if (preview.period === month) return preview;
+    return this.invoices.find((i) => i.period === month);
+  }
+
+  /**
+   * The account's insight points of the days `start`..`end` (YYYY-MM-DD): each invoice line but taxes and credits
+   * (DigitalOcean computes those when it closes the invoice), spread over the days it covers (spreadOverDays), for
+   * the days DigitalOcean's nightly run has estimated: every day before today. So the points of a closed month add
+   * up to its invoice minus its taxes and credits exactly, to the cent; the current month's, to the preview minus its
+   * taxes and today's share.
+   */
+  insights(start: string, end: string): InsightPoint[] {
+    const a = this.account;
+    const key = `${a.version} ${a.deleted.length} ${a.now.getTime()} ${start} ${end}`;
+    if (this.insightCache?.key === key) return this.insightCache.points;
+    const today = a.now.toISOString().slice(0, 10);
+    const points: InsightPoint[] = [];
+    const months = new Set<string>();
+    for (let d = Date.parse(`${start}T00:00:00Z`); d <= Date.parse(`${end}T00:00:00Z`); d += DAY_MS) {
+      months.add(new Date(d).toISOString().slice(0, 7));
+    }
+    for (const month of months) {
+      const invoice = this.invoiceOf(month);
+      if (!invoice) continue;
+      for (let i = 0; i < invoice.lineCount; i++) {
+        const line = invoice.lineAt(i);
+        if (line.ref.type === 'tax' || line.ref.type === 'credit' || line.amountCents <= 0) continue;
+        const sku = skuOf(line);
+        for (const [day, cents] of spreadOverDays(line)) {
+          if (day < start || day > end || day >= today || cents === 0) continue;
+          points.push({
+            day,
+            sku,
+            region: line.region ?? '',
+            description: line.description,
+            group_description: line.group_description,
+            amountCents: cents,
+          });
+        }
+      }
+    }
+    points.sort((x, y) => (x.day < y.day ? -1 : x.day > y.day ? 1 : 0));
+    this.insightCache = { key, points };
+    return points;
+  }
+
+  /** One `data_points[]` entry. */
+  insightItem(p: InsightPoint): Record<string, string> {
+    return {
+      usage_team_urn: `do:team:${this.account.teamUuid}`,
+      start_date: p.day,
+      total_amount: formatMoney(p.amountCents),
+      region: p.region,
+      sku: p.sku,
+      description: p.description,
+      group_description: p.group_description,
+    };
   }
 
   /** An invoice by uuid; `preview` gives the month-to-date one. */

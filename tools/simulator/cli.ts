@@ -3,7 +3,8 @@
  *
  * Options: --port N (or SIMULATOR_PORT), --host H, --seed N (or SIMULATOR_SEED), --token T (require this bearer
  * token), --droplets N, --snapshots N (scale), --large-invoice N (extra invoice with N lines),
- * --faults '<json>' (a Faults object, e.g. '{"serverError":{"probability":0.05}}'), --quiet.
+ * --faults '<json>' (a Faults object, e.g. '{"serverError":{"probability":0.05}}'), --months N (closed months),
+ * --now <ISO instant> (the account's clock), --quiet.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadLogOptions } from '../../src/config.js';
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     snapshots: { type: 'string' },
     'large-invoice': { type: 'string' },
     faults: { type: 'string' },
+    months: { type: 'string' },
+    now: { type: 'string' },
     quiet: { type: 'boolean', default: false },
   },
 });
@@ -41,7 +44,8 @@ const int = (v: string | undefined, fallback: number): number => {
 };
 
 const port = int(values.port ?? process.env.SIMULATOR_PORT, 4010);
-const scale: { droplets?: number; snapshots?: number } = {};
+const scale: { droplets?: number; snapshots?: number; months?: number } = {};
+if (values.months) scale.months = int(values.months, 12);
 if (values.droplets) scale.droplets = int(values.droplets, 30);
 if (values.snapshots) scale.snapshots = int(values.snapshots, 24);
 
@@ -53,6 +57,7 @@ const sim = await startSimulator({
   scale,
   largeInvoiceLines: values['large-invoice'] ? int(values['large-invoice'], 0) : undefined,
   faults: values.faults ? (JSON.parse(values.faults) as Faults) : undefined,
+  ...(values.now ? { now: values.now } : {}),
   logger,
   log: !values.quiet,
 });

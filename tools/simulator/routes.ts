@@ -370,6 +370,48 @@ function billingRoute(ctx: RouteContext, rest: string[]): Reply {
   return notFound();
 }
 
+const DAY_TEXT = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * `/v2/billing/{account_urn}/insights/{start}/{end}`: the team's points (billing.ts, insights), paged by
+ * `total_items`/`total_pages`/`current_page` (no links, no meta), with `truncateListing` (a short page that claims to
+ * be the last) and `repeatPage` applied; `serverError` on a `page` query fails a walk in the middle.
+ */
+function insightsRoute(ctx: RouteContext, rest: string[]): Reply {
+  const [urn, what, start, end, ...more] = rest;
+  if (what !== 'insights' || more.length > 0 || !urn || !start || !end) return notFound();
+  if (urn !== `do:team:${ctx.account.teamUuid}`) return notFound();
+  const startMs = Date.parse(`${start}T00:00:00Z`);
+  const endMs = Date.parse(`${end}T00:00:00Z`);
+  if (!DAY_TEXT.test(start) || !DAY_TEXT.test(end) || Number.isNaN(startMs) || Number.isNaN(endMs))
+    return errorReply(400, 'bad_request', 'start_date and end_date must be dates in YYYY-MM-DD format');
+  if (endMs < startMs || endMs - startMs > 31 * 86_400_000)
+    return errorReply(400, 'bad_request', 'end_date must be on or after start_date and within 31 days of it');
+  const { page, perPage } = parsePaging(ctx.query);
+  const req = { path: ctx.path, query: ctx.query };
+  const truncate = ctx.faults.take('truncateListing', req);
+  const repeat = ctx.faults.take('repeatPage', req);
+  const points = ctx.billing.insights(start, end);
+  const totalItems = points.length;
+  let totalPages = Math.ceil(totalItems / perPage);
+  let itemsPage = page;
+  let fault: FaultName | undefined;
+  if (repeat && page === (repeat.page ?? 1) + 1) {
+    itemsPage = page - 1;
+    fault = 'repeatPage';
+  }
+  let items = points.slice((itemsPage - 1) * perPage, itemsPage * perPage);
+  if (truncate && page === (truncate.atPage ?? 1)) {
+    items = items.slice(0, truncate.keepItems ?? Math.floor(items.length / 2));
+    totalPages = page;
+    fault = 'truncateListing';
+  }
+  const body =
+    `{"data_points":[${items.map((p) => JSON.stringify(ctx.billing.insightItem(p))).join(',')}],` +
+    `"total_items":${totalItems},"total_pages":${totalPages},"current_page":${page}}`;
+  return jsonReply(200, body, fault);
+}
+
 /** Dispatch one GET request. */
 export function route(ctx: RouteContext): Reply {
   const segments = ctx.path.split('/').filter(Boolean).map(decodeURIComponent);
@@ -381,6 +423,7 @@ export function route(ctx: RouteContext): Reply {
   if (head === 'projects') return projectsRoute(ctx, rest);
   if (head === 'databases' && rest.length <= 1) return databasesRoute(ctx, rest[0]);
   if (head === 'customers' && rest[0] === 'my') return billingRoute(ctx, rest.slice(1));
+  if (head === 'billing') return insightsRoute(ctx, rest);
   if (head === 'kubernetes' && rest[0] === 'clusters' && rest.length <= 2) {
     return collectionRoute(ctx, COLLECTIONS['kubernetes/clusters']!, rest[1]);
   }

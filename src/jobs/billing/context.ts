@@ -11,7 +11,14 @@ import type { RunEnvironment } from '../run.js';
 /** The part of the DigitalOcean client that billing reads (a full client fits; tests may pass a stand-in). */
 export type BillingApi = Pick<
   DigitalOceanClient,
-  'getBalance' | 'listBillingHistory' | 'listInvoices' | 'listInvoiceItems' | 'getInvoiceSummary' | 'getInvoiceCsv'
+  | 'getBalance'
+  | 'listBillingHistory'
+  | 'listInvoices'
+  | 'listInvoiceItems'
+  | 'getInvoiceSummary'
+  | 'getInvoiceCsv'
+  | 'getAccount'
+  | 'listBillingInsights'
 >;
 
 export interface BillingContext {
@@ -27,6 +34,8 @@ export interface BillingContext {
   onEvent?: (event: SyncEvent) => void;
   /** The lease id of this process, written into each run's row (../lease.ts). */
   owner?: string;
+  /** The billing-insights account (`do:team:…` / `do:teamgroup:…`); undefined: the team of `/v2/account`. */
+  billingAccountUrn?: string | undefined;
   /** Invoices with more JSON items than this are matched by name only (see reconcile.ts). Default 10,000. */
   maxJsonItems?: number;
 }

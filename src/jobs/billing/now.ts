@@ -4,6 +4,7 @@ import { syncBalance } from './balance.js';
 import type { BillingContext } from './context.js';
 import { syncBillingHistory } from './history.js';
 import { ingestInvoice } from './ingest.js';
+import { syncBillingInsights } from './insights.js';
 
 /** The sync_runs.task names a run of `target` produces (a history run goes on to ingest its invoices here). */
 export function billingRunTasks(target: TaskTarget): string[] {
@@ -23,6 +24,10 @@ export async function runBillingNow(
 ): Promise<Array<{ task: string; runId: number }>> {
   const { trigger } = options;
   if (target.task === 'balance') return [{ task: target.task, runId: (await syncBalance(context, { trigger })).runId }];
+  if (target.task === 'billing_insights') {
+    const signal = options.signal ? { signal: options.signal } : {};
+    return [{ task: target.task, runId: (await syncBillingInsights(context, { trigger, ...signal })).runId }];
+  }
   const runs: Array<{ task: string; runId: number }> = [];
   const invoices: string[] = [];
   if (target.task === 'billing_history') {
