@@ -28,6 +28,7 @@ import { createLogger } from '../src/logger.js';
 import { startApp } from '../src/app.js';
 import { TASK_NAMES, jobIdentifier } from '../src/domain/tasks.js';
 import { createBenchDatabase } from './lib/database.js';
+import { load, type RequestSpec } from './lib/load.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 2);
@@ -261,65 +262,4 @@ async function seed(dbUrl: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-interface RequestSpec {
-  port: number;
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body: string | undefined;
-}
-
-/**
- * Closed-loop load: `concurrency` keep-alive connections, each sending its next request when the last answered,
- * for `seconds`, or `count` requests in all when given.
- */
-async function load(
-  spec: RequestSpec,
-  concurrency: number,
-  seconds: number,
-  count = Infinity,
-): Promise<{ requests: number; errors: number; latencies: number[]; seconds: number; lastBody: string }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const started = performance.now();
-  const deadline = count === Infinity ? started + seconds * 1000 : Infinity;
-  const latencies: number[] = [];
-  let errors = 0;
-  let sent = 0;
-  let lastBody = '';
-  const one = (): Promise<void> =>
-    new Promise((resolve) => {
-      const begin = performance.now();
-      const req = http.request(
-        { host: '127.0.0.1', port: spec.port, method: spec.method, path: spec.path, headers: spec.headers, agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            if (res.statusCode === 200) {
-              latencies.push(performance.now() - begin);
-              lastBody = Buffer.concat(chunks).toString();
-            } else errors += 1;
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        errors += 1;
-        resolve();
-      });
-      req.end(spec.body);
-    });
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline && sent < count) {
-        sent += 1;
-        await one();
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  agent.destroy();
-  return { requests: latencies.length, errors, latencies, seconds: elapsed, lastBody };
 }

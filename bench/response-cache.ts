@@ -10,7 +10,6 @@
 // The database: a new `cloudops_bench_cache_<pid>` on DATABASE_URL's server (default 127.0.0.1:5432), seeded with
 // 5,000 resources in 50 projects, dropped at the end. Exit status 1 when an answer differs or a request fails.
 import { fork, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { signToken } from '../src/auth.js';
@@ -20,6 +19,7 @@ import { EventListener } from '../src/events.js';
 import { createHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
 import { createBenchDatabase } from './lib/database.js';
+import { load, type RequestSpec } from './lib/load.js';
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 7);
 const TURN_SECONDS = Number(process.env.BENCH_TURN_SECONDS ?? 1.5);
@@ -93,8 +93,10 @@ async function main(): Promise<void> {
     }
     const spec = (side: Side, query: QueryName): RequestSpec => ({
       port: ports[side],
+      method: 'POST',
+      path: '/graphql',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query: QUERIES[query] }),
-      token,
     });
 
     for (const query of Object.keys(QUERIES) as QueryName[]) {
@@ -166,54 +168,4 @@ async function seed(dbUrl: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-interface RequestSpec {
-  port: number;
-  body: string;
-  token: string;
-}
-
-/** Closed-loop load: `concurrency` keep-alive connections, each sending its next request when the last answered. */
-async function load(
-  spec: RequestSpec,
-  concurrency: number,
-  seconds: number,
-): Promise<{ requests: number; errors: number; seconds: number; lastBody: string }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  let requests = 0;
-  let errors = 0;
-  let lastBody = '';
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${spec.token}` };
-  const one = (): Promise<void> =>
-    new Promise((resolve) => {
-      const req = http.request(
-        { host: '127.0.0.1', port: spec.port, method: 'POST', path: '/graphql', headers, agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            if (res.statusCode === 200) {
-              requests += 1;
-              lastBody = Buffer.concat(chunks).toString();
-            } else errors += 1;
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        errors += 1;
-        resolve();
-      });
-      req.end(spec.body);
-    });
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) await one();
-    }),
-  );
-  agent.destroy();
-  return { requests, errors, seconds: (performance.now() - started) / 1000, lastBody };
 }

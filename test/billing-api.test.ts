@@ -10,7 +10,7 @@ import { ingestInvoice } from '../src/jobs/billing/ingest.js';
 import { INVENTORY_TASKS as SYNC_TASK_NAMES } from '../src/domain/tasks.js';
 import { createSyncEngine } from '../src/jobs/inventory/engine.js';
 import { startApi, token, type Api } from './helpers/api.js';
-import { ACCOUNT, billingClient } from './helpers/billing.js';
+import { ACCOUNT, billingClient, giveProjectsTenants } from './helpers/billing.js';
 import { gql } from './helpers/graphql.js';
 import { testTransport } from './helpers/sync.js';
 
@@ -41,12 +41,7 @@ describe('billing API', () => {
     for (const task of SYNC_TASK_NAMES)
       expect((await engine.run(task, { trigger: 'manual' })).status).not.toBe('failed');
     // Two projects get tenants, so cost can be split by tenant.
-    const projects = await api.pool.query<{ id: number }>(`SELECT id FROM cloud_projects ORDER BY id LIMIT 2`);
-    await api.pool.query(`UPDATE cloud_projects SET tenant_id = 'acme' WHERE id = $1`, [projects.rows[0]!.id]);
-    await api.pool.query(`UPDATE cloud_projects SET tenant_id = 'globex' WHERE id = $1`, [projects.rows[1]!.id]);
-    await api.pool.query(
-      `UPDATE cloud_resources r SET tenant_id = p.tenant_id FROM cloud_projects p WHERE p.id = r.cloud_project_id AND p.tenant_id IS NOT NULL`,
-    );
+    await giveProjectsTenants(api.pool, ['acme', 'globex']);
 
     const context: BillingContext = { pool: api.pool, api: billingClient(sim.url), accountId: ACCOUNT };
     await syncBalance(context, { trigger: 'manual' });

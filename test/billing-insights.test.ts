@@ -15,7 +15,13 @@ import { INVENTORY_TASKS } from '../src/domain/tasks.js';
 import { createSyncEngine } from '../src/jobs/inventory/engine.js';
 import { startSimulator, type Simulator } from '../tools/simulator/index.js';
 import { startApi, token, type Api } from './helpers/api.js';
-import { ACCOUNT, billingClient, startBillingHarness, type BillingHarness } from './helpers/billing.js';
+import {
+  ACCOUNT,
+  billingClient,
+  giveProjectsTenants,
+  startBillingHarness,
+  type BillingHarness,
+} from './helpers/billing.js';
 import { gql } from './helpers/graphql.js';
 import { testTransport } from './helpers/sync.js';
 
@@ -63,10 +69,7 @@ describe('billing insights ingest', () => {
       `SELECT p.id FROM cloud_projects p JOIN cloud_resources r ON r.cloud_project_id = p.id
         WHERE r.kind = 'droplet' GROUP BY p.id ORDER BY count(*) DESC LIMIT 1`,
     );
-    await h.pool.query(`UPDATE cloud_projects SET tenant_id = 'acme' WHERE id = $1`, [rows[0]!.id]);
-    await h.pool.query(
-      `UPDATE cloud_resources r SET tenant_id = p.tenant_id FROM cloud_projects p WHERE p.id = r.cloud_project_id AND p.tenant_id IS NOT NULL`,
-    );
+    await giveProjectsTenants(h.pool, ['acme'], [rows[0]!.id]);
     h.billing.onEvent = (event) => events.push(event);
   }, 120_000);
 
@@ -308,12 +311,7 @@ describe('accrual API', () => {
     const engine = createSyncEngine({ db: api.pool, accountId: ACCOUNT, transport: testTransport(sim.url) });
     for (const task of INVENTORY_TASKS)
       expect((await engine.run(task, { trigger: 'manual' })).status).not.toBe('failed');
-    const projects = await api.pool.query<{ id: number }>(`SELECT id FROM cloud_projects ORDER BY id LIMIT 2`);
-    await api.pool.query(`UPDATE cloud_projects SET tenant_id = 'acme' WHERE id = $1`, [projects.rows[0]!.id]);
-    await api.pool.query(`UPDATE cloud_projects SET tenant_id = 'globex' WHERE id = $1`, [projects.rows[1]!.id]);
-    await api.pool.query(
-      `UPDATE cloud_resources r SET tenant_id = p.tenant_id FROM cloud_projects p WHERE p.id = r.cloud_project_id AND p.tenant_id IS NOT NULL`,
-    );
+    await giveProjectsTenants(api.pool, ['acme', 'globex']);
     const context: BillingContext = { pool: api.pool, api: billingClient(sim.url), accountId: ACCOUNT };
     await syncBalance(context, { trigger: 'manual' });
     const uuids: string[] = [];

@@ -188,3 +188,24 @@ export async function startFakeBilling(initial: Partial<FakeBillingState> = {}):
 }
 
 export const CSV_HEADER = 'product,group_description,description,hours,start,end,USD,project_name,category';
+
+/**
+ * Gives each listed project its tenant (the first projects by id unless `projectIds` says which) and hands the tenant
+ * down to the project's resources, as the projects sync does, so cost can be split by tenant.
+ */
+export async function giveProjectsTenants(
+  pool: pg.Pool,
+  tenants: readonly string[],
+  projectIds?: readonly number[],
+): Promise<void> {
+  const ids =
+    projectIds ??
+    (await pool.query<{ id: number }>(`SELECT id FROM cloud_projects ORDER BY id LIMIT $1`, [tenants.length])).rows.map(
+      (row) => row.id,
+    );
+  for (const [i, tenant] of tenants.entries())
+    await pool.query(`UPDATE cloud_projects SET tenant_id = $2 WHERE id = $1`, [ids[i], tenant]);
+  await pool.query(
+    `UPDATE cloud_resources r SET tenant_id = p.tenant_id FROM cloud_projects p WHERE p.id = r.cloud_project_id AND p.tenant_id IS NOT NULL`,
+  );
+}
