@@ -12,12 +12,16 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import type { TracingOptions } from './config.js';
 import type { Logger } from './logger.js';
 import { SERVICE_VERSION } from './version.js';
-import type { Tracing } from './tracing.js';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-node';
 
 export interface SdkExtras {
   /** Also export to this one, span by span (tests: an in-memory exporter). */
   exporter?: SpanExporter;
+}
+
+export interface Tracing {
+  /** Flushes what is buffered and stops exporting. */
+  stop(): Promise<void>;
 }
 
 export async function startTracingSdk(

@@ -8,9 +8,10 @@
 import { context, trace, SpanStatusCode, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import type { TracingOptions } from './config.js';
 import type { Logger } from './logger.js';
+import type { Tracing } from './tracing-sdk.js';
 import { SERVICE_VERSION } from './version.js';
 
-export type { Span };
+export type { Span, Tracing };
 
 const TRACER_NAME = 'cloud-ops';
 
@@ -45,11 +46,6 @@ export function startSpan(name: string, attributes: Attributes): { span: Span; r
 
 export function markFailed(span: Span, reason: string): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
-}
-
-export interface Tracing {
-  /** Flushes what is buffered and stops exporting. */
-  stop(): Promise<void>;
 }
 
 const OFF: Tracing = { stop: () => Promise.resolve() };

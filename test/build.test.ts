@@ -10,6 +10,7 @@ import { TEST_JWT_SECRET, token } from './helpers/api.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { json, startStub, type Stub } from './helpers/http-stub.js';
 import { freePort, waitForHealthy } from './helpers/process.js';
+import { markSynced } from './helpers/runs.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const BALANCE_DELAY_MS = 2000;
@@ -48,10 +49,7 @@ describe('compiled server (the image command)', () => {
     db = await createTestDatabase();
     pool = new pg.Pool({ connectionString: db.url });
     // A mirror that was synced before, so the start does not queue the startup sync: the only job is ours.
-    await pool.query(`INSERT INTO cloud_accounts (id, updated_at) VALUES ('default', now())`);
-    await pool.query(
-      `INSERT INTO sync_runs (account_id, task, trigger, status, finished_at) VALUES ('default', 'droplet', 'cron', 'succeeded', now())`,
-    );
+    await markSynced(pool);
 
     // The DigitalOcean API, answering the balance slowly enough that the job is mid-request when the signal comes.
     let balanceRequested!: () => void;

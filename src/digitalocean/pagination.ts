@@ -24,7 +24,10 @@
  * see `ListSpec.idOf`.)
  */
 import { DigitalOceanError, type ListingProgress } from './errors.js';
-import type { CallCounter, QueryParams, Transport } from './transport.js';
+import type { ListSpec, QueryParams } from './endpoints.js';
+import type { CallCounter, Transport } from './transport.js';
+
+export type { ListSpec };
 
 export const PER_PAGE = 200;
 /** Hard cap on pages per listing: 1,000,000 items at 200 per page, and the whole hourly budget (5,000). */
@@ -91,36 +94,6 @@ export interface Listing<T> {
   count: number;
   /** Items dropped because an earlier page had already delivered them. */
   duplicates: number;
-}
-
-/** How one list endpoint is walked. */
-export interface ListSpec<T> {
-  /** API path, e.g. `/v2/droplets`. */
-  path: string;
-  /** Key of the array in the body, e.g. `droplets`. */
-  key: string;
-  /** Extra query parameters (filters). */
-  query?: QueryParams;
-  /**
-   * Identity of an item, for repeated-page and duplicate detection. Lists without an id (invoice items, billing
-   * history: two identical lines can both be real money) leave it out: their items are never de-duplicated, and a
-   * repeated page is recognised by the page's whole content instead.
-   */
-  idOf?: (item: T) => string;
-  /** False for endpoints that return everything at once and take no page params (`/v2/databases`). */
-  paginated?: boolean;
-  /** How the body says what comes next: `links` (`links.pages.next`, `meta.total`; the default) or `total_pages`
-   *  (`current_page`, `total_pages`, `total_items`: billing insights). */
-  pagination?: 'links' | 'total_pages';
-  /** Applied to every raw item before anything else sees it (e.g. stripping database credentials). */
-  map?: (raw: unknown) => T;
-  /** Sees each raw body (e.g. to pick up `invoice_preview` from the invoices list). */
-  inspectBody?: (body: Record<string, unknown>, page: number) => void;
-  /**
-   * Listed instead when this endpoint does not exist here (404/405/410/501 on its first page): same items, other
-   * path and key. The client's `list` follows it; `walkList` itself walks only `path`.
-   */
-  fallback?: ListSpec<T>;
 }
 
 /**

@@ -25,7 +25,7 @@ import {
 import { SERVICE_VERSION } from '../version.js';
 import { doRateLimited, doRateLimitRemaining, doRequestDuration, doRequests, doRetries } from '../metrics.js';
 import { inSpan, type Span } from '../tracing.js';
-import { endpointClass } from './endpoints.js';
+import { endpointClass, type QueryParams } from './endpoints.js';
 
 /** The subset of a pino logger the client uses (pino's `(object, message)` call style). */
 export interface LoggerLike {
@@ -102,7 +102,7 @@ export interface CallCounter {
   apiCalls: number;
 }
 
-export type QueryParams = Record<string, string | number | boolean | undefined>;
+export type { QueryParams };
 
 export interface RequestOptions {
   query?: QueryParams;
