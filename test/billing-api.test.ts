@@ -2,7 +2,7 @@
 // synced by the inventory engine, history + every invoice ingested by the billing jobs). Platform admin only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../tools/simulator/index.js';
-import { decimalToMicros, microsToDecimal } from '../src/jobs/billing/decimal.js';
+import { decimalToMicros, microsToDecimal } from '../src/domain/decimal.js';
 import { syncBalance } from '../src/jobs/billing/balance.js';
 import type { BillingContext } from '../src/jobs/billing/context.js';
 import { syncBillingHistory } from '../src/jobs/billing/history.js';

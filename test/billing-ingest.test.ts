@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config.js';
 import type { InvoiceLine } from '../tools/simulator/index.js';
 import { syncBalance } from '../src/jobs/billing/balance.js';
 import type { BillingContext } from '../src/jobs/billing/context.js';
-import { ratio } from '../src/jobs/billing/decimal.js';
+import { ratio } from '../src/domain/decimal.js';
 import { HistoryKeyer, syncBillingHistory } from '../src/jobs/billing/history.js';
 import { ingestInvoice, type IngestOutcome } from '../src/jobs/billing/ingest.js';
 import { enqueueTask } from '../src/domain/queue.js';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decimalToMicros, microsToDecimal } from '../src/jobs/billing/decimal.js';
+import { decimalToMicros, microsToDecimal } from '../src/domain/decimal.js';
 import { syncBillingInsights } from '../src/jobs/billing/insights.js';
 import type { SyncEvent } from '../src/events.js';
 import { syncBalance } from '../src/jobs/billing/balance.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDecimals, decimalToMicros, microsToDecimal, normalizeDecimal, ratio } from '../src/jobs/billing/decimal.js';
+import { addDecimals, decimalToMicros, microsToDecimal, normalizeDecimal, ratio } from '../src/domain/decimal.js';
 import {
   CandidateIndex,
   MatchSummaryBuilder,

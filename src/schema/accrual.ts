@@ -43,17 +43,13 @@ const ForecastType = builder.objectRef<Forecast>('AccrualForecast').implement({
   description: FORECAST_DESCRIPTION,
   fields: (t) => ({
     method: t.exposeString('method', { description: 'run_rate: the inputs below, nothing else.' }),
-    monthToDate: t.field({ type: 'Decimal', resolve: (f) => f.monthToDate }),
+    monthToDate: t.expose('monthToDate', { type: 'Decimal' }),
     lastObservedDay: t.exposeString('lastObservedDay', { nullable: true }),
     daysObserved: t.exposeInt('daysObserved', { description: 'Days of the month up to lastObservedDay.' }),
     windowDays: t.exposeInt('windowDays', { description: 'Days the daily rate averages.' }),
-    dailyRate: t.field({ type: 'Decimal', resolve: (f) => f.dailyRate }),
+    dailyRate: t.expose('dailyRate', { type: 'Decimal' }),
     daysRemaining: t.exposeInt('daysRemaining'),
-    forecast: t.field({
-      type: 'Decimal',
-      description: 'monthToDate + dailyRate × daysRemaining.',
-      resolve: (f) => f.forecast,
-    }),
+    forecast: t.expose('forecast', { type: 'Decimal', description: 'monthToDate + dailyRate × daysRemaining.' }),
   }),
 });
 
@@ -68,12 +64,8 @@ const AccrualDay = builder.objectRef<DayRow>('AccrualDay').implement({
   description: 'What one day cost (the nightly estimate).',
   fields: (t) => ({
     day: t.exposeString('day', { description: 'YYYY-MM-DD (UTC).' }),
-    amount: t.field({ type: 'Decimal', resolve: (d) => d.amount }),
-    matchedAmount: t.field({
-      type: 'Decimal',
-      description: 'The part matched to a resource.',
-      resolve: (d) => d.matchedAmount,
-    }),
+    amount: t.expose('amount', { type: 'Decimal' }),
+    matchedAmount: t.expose('matchedAmount', { type: 'Decimal', description: 'The part matched to a resource.' }),
     pointCount: t.exposeInt('pointCount'),
   }),
 });
@@ -159,7 +151,7 @@ const ResourceAccrual = builder.objectRef<ResourceRow>('ResourceAccrual').implem
     resource: resourceField(t),
     kind: t.exposeString('kind', { nullable: true }),
     resourceName: t.exposeString('resourceName', { nullable: true }),
-    amount: t.field({ type: 'Decimal', resolve: (r) => r.amount }),
+    amount: t.expose('amount', { type: 'Decimal' }),
     pointCount: t.exposeInt('pointCount'),
     days: t.exposeInt('days', { description: 'Days with points.' }),
   }),
@@ -171,9 +163,9 @@ const ResourceMoveType = builder.objectRef<ResourceMove>('AccrualResourceMove').
     resource: resourceField(t),
     kind: t.exposeString('kind', { nullable: true }),
     resourceName: t.exposeString('resourceName', { nullable: true }),
-    previousAmount: t.field({ type: 'Decimal', resolve: (m) => m.previousAmount }),
-    amount: t.field({ type: 'Decimal', resolve: (m) => m.amount }),
-    change: t.field({ type: 'Decimal', resolve: (m) => m.change }),
+    previousAmount: t.expose('previousAmount', { type: 'Decimal' }),
+    amount: t.expose('amount', { type: 'Decimal' }),
+    change: t.expose('change', { type: 'Decimal' }),
     ratio: t.exposeFloat('ratio', {
       nullable: true,
       description: 'change / previousAmount; null when it cost nothing the day before.',
@@ -189,7 +181,7 @@ const SkuChangeType = builder.objectRef<SkuChange>('AccrualSkuChange').implement
     resource: resourceField(t),
     kind: t.exposeString('kind', { nullable: true }),
     resourceName: t.exposeString('resourceName', { nullable: true }),
-    amount: t.field({ type: 'Decimal', description: "That day's amount.", resolve: (s) => s.amount }),
+    amount: t.expose('amount', { type: 'Decimal', description: "That day's amount." }),
   }),
 });
 
@@ -209,7 +201,7 @@ const MoversType = builder.objectRef<MoversRow>('AccrualMovers').implement({
     day: t.exposeString('day', { nullable: true }),
     previousDay: t.exposeString('previousDay', { nullable: true }),
     ratio: t.exposeFloat('ratio', { description: 'The relative threshold used.' }),
-    minChange: t.field({ type: 'Decimal', description: 'The absolute threshold used.', resolve: (m) => m.minChange }),
+    minChange: t.expose('minChange', { type: 'Decimal', description: 'The absolute threshold used.' }),
     resources: t.field({ type: [ResourceMoveType], description: 'Largest change first.', resolve: (m) => m.resources }),
     newSkus: t.field({ type: [SkuChangeType], resolve: (m) => m.newSkus }),
     vanishedSkus: t.field({ type: [SkuChangeType], resolve: (m) => m.vanishedSkus }),
@@ -228,15 +220,11 @@ const BalanceComparisonType = builder.objectRef<BalanceComparison>('AccrualBalan
   description:
     "The month's accrual and forecast beside the latest balance of the month. The balance counts up to its generatedAt, taxes included; the points up to the last observed day: the difference is reported as it is.",
   fields: (t) => ({
-    monthToDateUsage: t.field({ type: 'Decimal', resolve: (b) => b.monthToDateUsage }),
-    generatedAt: t.field({ type: 'DateTime', resolve: (b) => b.generatedAt }),
-    accrual: t.field({ type: 'Decimal', description: 'Month to date from the points.', resolve: (b) => b.accrual }),
-    difference: t.field({ type: 'Decimal', description: 'monthToDateUsage − accrual.', resolve: (b) => b.difference }),
-    forecast: t.field({
-      type: 'Decimal',
-      description: "The account's month-end forecast.",
-      resolve: (b) => b.forecast,
-    }),
+    monthToDateUsage: t.expose('monthToDateUsage', { type: 'Decimal' }),
+    generatedAt: t.expose('generatedAt', { type: 'DateTime' }),
+    accrual: t.expose('accrual', { type: 'Decimal', description: 'Month to date from the points.' }),
+    difference: t.expose('difference', { type: 'Decimal', description: 'monthToDateUsage − accrual.' }),
+    forecast: t.expose('forecast', { type: 'Decimal', description: "The account's month-end forecast." }),
   }),
 });
 
@@ -257,20 +245,15 @@ const InvoiceReconciliationType = builder.objectRef<InvoiceReconciliation>('Accr
   fields: (t) => ({
     invoiceUuid: t.exposeString('invoiceUuid'),
     provisional: t.exposeBoolean('provisional'),
-    invoiceAmount: t.field({ type: 'Decimal', resolve: (r) => r.invoiceAmount }),
-    chargesAmount: t.field({
+    invoiceAmount: t.expose('invoiceAmount', { type: 'Decimal' }),
+    chargesAmount: t.expose('chargesAmount', {
       type: 'Decimal',
       description: 'The invoice lines but taxes and credits.',
-      resolve: (r) => r.chargesAmount,
     }),
-    taxesAndCredits: t.field({ type: 'Decimal', resolve: (r) => r.taxesAndCredits }),
-    accrual: t.field({ type: 'Decimal', resolve: (r) => r.accrual }),
-    difference: t.field({ type: 'Decimal', description: 'invoiceAmount − accrual.', resolve: (r) => r.difference }),
-    chargesDifference: t.field({
-      type: 'Decimal',
-      description: 'chargesAmount − accrual.',
-      resolve: (r) => r.chargesDifference,
-    }),
+    taxesAndCredits: t.expose('taxesAndCredits', { type: 'Decimal' }),
+    accrual: t.expose('accrual', { type: 'Decimal' }),
+    difference: t.expose('difference', { type: 'Decimal', description: 'invoiceAmount − accrual.' }),
+    chargesDifference: t.expose('chargesDifference', { type: 'Decimal', description: 'chargesAmount − accrual.' }),
   }),
 });
 
@@ -512,7 +495,7 @@ const AccrualSeries = builder.objectRef<SeriesRow>('AccrualSeries').implement({
   description: "One resource's or project's accrual in a month: total, days and forecast.",
   fields: (t) => ({
     month: t.exposeString('month'),
-    amount: t.field({ type: 'Decimal', description: 'Month to date.', resolve: (s) => s.amount }),
+    amount: t.expose('amount', { type: 'Decimal', description: 'Month to date.' }),
     byDay: t.field({ type: [AccrualDay], resolve: (s) => s.days }),
     forecast: t.field({ type: ForecastType, resolve: (s) => s.forecast }),
   }),

@@ -2,7 +2,7 @@
 import type { RunTrigger } from '../../domain/tasks.js';
 import { withRun, type RunOutcome } from '../run.js';
 import { requireApi, runEnvironment, type BillingContext } from './context.js';
-import { normalizeDecimal } from './decimal.js';
+import { normalizeDecimal } from '../../domain/decimal.js';
 import { parseTimestamp } from './values.js';
 
 /** The run, with the id of the snapshot it wrote (`value`). */

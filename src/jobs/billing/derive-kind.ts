@@ -8,7 +8,7 @@
 // The description is consulted only to recognize taxes and credits when the product is not a known
 // resource product: a droplet called "vat-calculator" or "credit-api" stays a droplet.
 
-import { decimalToMicros } from './decimal.js';
+import { decimalToMicros } from '../../domain/decimal.js';
 
 /** Kinds an invoice line can carry. Inventory kinds (cloud_resources.kind) plus billing-only ones:
  *  `droplet_backup` (matched to its droplet), and products the inventory does not mirror (their lines are

@@ -2,7 +2,7 @@
 // identifies it: (date, type, amount, description, invoice_uuid).
 
 import { createHash } from 'node:crypto';
-import { normalizeDecimal } from './decimal.js';
+import { normalizeDecimal } from '../../domain/decimal.js';
 import { parseJsonDecimal, parseTimestamp } from './values.js';
 
 export interface BillingHistoryEntryLike {

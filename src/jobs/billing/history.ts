@@ -119,15 +119,7 @@ export function historyRow(entry: BillingHistoryEntry, keyer: HistoryKeyer): His
       invoice_id: parseJsonId(raw.invoice_id, 'invoice_id'),
       invoice_uuid: parseJsonId(raw.invoice_uuid, 'invoice_uuid'),
     };
-    return {
-      natural_key: keyer.key(clean),
-      date: date.toISOString(),
-      type: clean.type,
-      description: clean.description,
-      amount: clean.amount,
-      invoice_id: clean.invoice_id,
-      invoice_uuid: clean.invoice_uuid,
-    };
+    return { ...clean, natural_key: keyer.key(clean), date: date.toISOString() };
   } catch (error) {
     if (error instanceof ValueFormatError || error instanceof RangeError)
       throw new HistoryEntryError(`billing history entry ${label} skipped: ${error.message}`);

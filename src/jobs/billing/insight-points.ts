@@ -2,7 +2,7 @@
 // the occurrence number that makes identical points of a day distinct, and the line the invoice matcher reads.
 // Pure: the job (insights.ts) feeds it what the API returned.
 import type { BillingDataPoint } from '../../digitalocean/types.js';
-import { decimalToMicros, microsToDecimal } from './decimal.js';
+import { decimalToMicros, microsToDecimal } from '../../domain/decimal.js';
 import type { LineKind } from './derive-kind.js';
 import { prepareLine, type MatchableLine } from './match.js';
 

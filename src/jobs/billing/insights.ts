@@ -24,7 +24,7 @@ import type { RunTrigger } from '../../domain/tasks.js';
 import { TextCleaner } from '../clean-text.js';
 import { withRun, type ActiveRun, type RunOutcome } from '../run.js';
 import { requireApi, runEnvironment, type BillingContext } from './context.js';
-import { microsToDecimal } from './decimal.js';
+import { microsToDecimal } from '../../domain/decimal.js';
 import { loadCandidateIndex } from './ingest.js';
 import {
   insightRanges,

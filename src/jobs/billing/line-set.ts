@@ -16,7 +16,7 @@
  * queued, can be older than the CSV. Its summary, read by the same ingest just before the lines, is the closer
  * figure when it is offered.
  */
-import { decimalToMicros, DecimalFormatError, microsToDecimal } from './decimal.js';
+import { decimalToMicros, DecimalFormatError, microsToDecimal } from '../../domain/decimal.js';
 
 /** The relative tolerance, in parts per thousand (5 = 0.5%), and the absolute floor in micros ($0.01). */
 const TOLERANCE_PER_MILLE = 5n;

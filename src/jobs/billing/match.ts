@@ -27,7 +27,7 @@
 //      prove a stale one also existed during the period, or two live ones share the name → 'ambiguous';
 //      the matcher never guesses between resources that could both have produced the line.
 
-import { decimalToMicros, microsToDecimal, ratio } from './decimal.js';
+import { decimalToMicros, microsToDecimal, ratio } from '../../domain/decimal.js';
 import { classifyLine, type LineKind } from './derive-kind.js';
 import { extractResourceName } from './extract-name.js';
 import { UNMATCHED_REASONS, type UnmatchedReason } from '../../domain/billing.js';

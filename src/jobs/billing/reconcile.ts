@@ -20,7 +20,7 @@
 // loses its ids, without a CSV it fails the invoice (dropping it would lose its money).
 import type { InvoiceItem } from '../../digitalocean/types.js';
 import type { InvoiceCsvLine } from './csv.js';
-import { decimalToMicros, microsToDecimal } from './decimal.js';
+import { decimalToMicros, microsToDecimal } from '../../domain/decimal.js';
 import { parseHours, parseTimestamp, parseUsdAmount, ValueFormatError } from './values.js';
 
 /** One invoice line from either source (the CSV's fields, less its file position), before classification and matching. */

@@ -1,7 +1,7 @@
 // Parsers for the value formats that invoices use (CSV and JSON items alike). Each returns the
 // canonical value or throws ValueFormatError with a short reason; the CSV parser adds line and column.
 
-import { DecimalFormatError, microsToDecimal, decimalToMicros } from './decimal.js';
+import { DecimalFormatError, microsToDecimal, decimalToMicros } from '../../domain/decimal.js';
 
 export class ValueFormatError extends Error {
   override readonly name = 'ValueFormatError';
