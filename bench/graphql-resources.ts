@@ -23,7 +23,7 @@ import { createLogger } from '../src/logger.js';
 import { signToken } from '../src/auth.js';
 import { loadConfig } from '../src/config.js';
 import { createPool, createPrisma } from '../src/db/client.js';
-import { createBenchDatabase } from './lib/database.js';
+import { createBenchDatabase, seedInventory } from './lib/database.js';
 import { load, type RequestSpec } from './lib/load.js';
 import { EventListener } from '../src/events.js';
 import { createHttpServer } from '../src/http/server.js';
@@ -277,20 +277,12 @@ async function seed(dbUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: dbUrl });
   await client.connect();
   try {
-    await client.query(`INSERT INTO cloud_accounts (id, updated_at) VALUES ('default', now())`);
-    await client.query(
-      `INSERT INTO cloud_projects (account_id, provider_id, name, tenant_id, updated_at)
-       SELECT 'default', 'project-' || i, 'Project ' || i, 'tenant-' || (i % 5), now() FROM generate_series(1, $1::int) i`,
-      [PROJECTS],
-    );
-    await client.query(
-      `INSERT INTO cloud_resources (account_id, kind, provider_id, name, region, status, tags, attrs, cloud_project_id, tenant_id, attribution_source, updated_at)
-       SELECT 'default', (ARRAY['droplet','volume','load_balancer','floating_ip'])[1 + i % 4], 'r-' || i, 'resource-' || i,
-         (ARRAY['nyc3','ams3','fra1'])[1 + i % 3], 'active', ARRAY['env:prod', 'team:' || (i % 7)], '{"size_gb": 25}',
-         CASE WHEN i % 10 = 0 THEN NULL ELSE 1 + i % $2::int END, 'tenant-' || (i % 5), 'project', now()
-       FROM generate_series(1, $1::int) i`,
-      [RESOURCES, PROJECTS],
-    );
+    await seedInventory(client, {
+      projects: PROJECTS,
+      resources: RESOURCES,
+      tenants: 5,
+      kinds: ['droplet', 'volume', 'load_balancer', 'floating_ip'],
+    });
     await client.query('ANALYZE');
   } finally {
     await client.end();

@@ -27,7 +27,7 @@ import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { startApp } from '../src/app.js';
 import { TASK_NAMES, jobIdentifier } from '../src/domain/tasks.js';
-import { createBenchDatabase } from './lib/database.js';
+import { createBenchDatabase, seedInventory } from './lib/database.js';
 import { load, type RequestSpec } from './lib/load.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
@@ -231,20 +231,12 @@ async function seed(dbUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: dbUrl });
   await client.connect();
   try {
-    await client.query(`INSERT INTO cloud_accounts (id, updated_at) VALUES ('default', now())`);
-    await client.query(
-      `INSERT INTO cloud_projects (account_id, provider_id, name, tenant_id, updated_at)
-       SELECT 'default', 'project-' || i, 'Project ' || i, 'tenant-' || (i % 20), now() FROM generate_series(1, $1::int) i`,
-      [PROJECTS],
-    );
-    await client.query(
-      `INSERT INTO cloud_resources (account_id, kind, provider_id, name, region, status, tags, attrs, cloud_project_id, tenant_id, attribution_source, updated_at)
-       SELECT 'default', (ARRAY['droplet','volume','load_balancer','floating_ip','snapshot'])[1 + i % 5], 'r-' || i, 'resource-' || i,
-         (ARRAY['nyc3','ams3','fra1'])[1 + i % 3], 'active', ARRAY['env:prod', 'team:' || (i % 7)], '{"size_gb": 25}',
-         CASE WHEN i % 10 = 0 THEN NULL ELSE 1 + i % $2::int END, 'tenant-' || (i % 20), 'project', now()
-       FROM generate_series(1, $1::int) i`,
-      [RESOURCES, PROJECTS],
-    );
+    await seedInventory(client, {
+      projects: PROJECTS,
+      resources: RESOURCES,
+      tenants: 20,
+      kinds: ['droplet', 'volume', 'load_balancer', 'floating_ip', 'snapshot'],
+    });
     // A month of runs: every task every 15 minutes, one in twenty failed.
     await client.query(
       `INSERT INTO sync_runs (account_id, task, trigger, status, started_at, finished_at, duration_ms)

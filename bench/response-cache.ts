@@ -18,7 +18,7 @@ import { createPool, createPrisma } from '../src/db/client.js';
 import { EventListener } from '../src/events.js';
 import { createHttpServer } from '../src/http/server.js';
 import { createLogger } from '../src/logger.js';
-import { createBenchDatabase } from './lib/database.js';
+import { createBenchDatabase, seedInventory } from './lib/database.js';
 import { load, type RequestSpec } from './lib/load.js';
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 7);
@@ -146,20 +146,13 @@ async function seed(dbUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: dbUrl });
   await client.connect();
   try {
-    await client.query(`INSERT INTO cloud_accounts (id, updated_at) VALUES ('default', now())`);
-    await client.query(
-      `INSERT INTO cloud_projects (account_id, provider_id, name, tenant_id, updated_at)
-       SELECT 'default', 'project-' || i, 'Project ' || i, 'tenant-' || (i % 5), now() FROM generate_series(1, 50) i`,
-    );
-    await client.query(
-      `INSERT INTO cloud_resources (account_id, kind, provider_id, name, region, status, tags, cloud_project_id, tenant_id,
-         attribution_source, stale_at, updated_at)
-       SELECT 'default', (ARRAY['droplet','volume','load_balancer','floating_ip'])[1 + i % 4], 'r-' || i, 'resource-' || i,
-         (ARRAY['nyc3','ams3','fra1'])[1 + i % 3], 'active', ARRAY['env:prod', 'team:' || (i % 7)],
-         CASE WHEN i % 10 = 0 THEN NULL ELSE 1 + i % 50 END, 'tenant-' || (i % 5), 'project',
-         CASE WHEN i % 20 = 0 THEN now() END, now()
-       FROM generate_series(1, 5000) i`,
-    );
+    await seedInventory(client, {
+      projects: 50,
+      resources: 5000,
+      tenants: 5,
+      kinds: ['droplet', 'volume', 'load_balancer', 'floating_ip'],
+      staleEvery: 20,
+    });
     await client.query(
       `INSERT INTO sync_runs (account_id, task, trigger, status, finished_at)
        SELECT 'default', task, 'cron', 'succeeded', now() FROM unnest(ARRAY['droplet','volume','projects']) task`,
