@@ -299,7 +299,7 @@ async function countStatements(dbUrl: string, token: string): Promise<{ statemen
       return query(...args);
     };
   });
-  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: dbUrl, JWT_SECRET: SECRET });
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: dbUrl, JWT_SECRET: SECRET, RESPONSE_CACHE: 'false' });
   const events = new EventListener(dbUrl);
   await events.start();
   const service = createHttpServer({
